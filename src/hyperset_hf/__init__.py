@@ -1,0 +1,44 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Energy-based, recurrent-depth Transformers as native Hugging Face Transformers models.
+
+Importing this package registers every model with the transformers Auto classes, so that
+`AutoModel.from_pretrained(folder)` works for saved Hyper-SET checkpoints without `trust_remote_code`.
+"""
+
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForImageClassification,
+    AutoModelForMaskedImageModeling,
+)
+
+from .configuration_hyperset import HyperSETConfig
+from .modeling_hyperset import (
+    HyperSETForImageClassification,
+    HyperSETForMaskedImageModeling,
+    HyperSETImageClassifierOutput,
+    HyperSETMaskedImageModelingOutput,
+    HyperSETModel,
+    HyperSETModelOutput,
+    HyperSETPreTrainedModel,
+)
+
+
+__version__ = "0.1.0"
+
+AutoConfig.register(HyperSETConfig.model_type, HyperSETConfig, exist_ok=True)
+AutoModel.register(HyperSETConfig, HyperSETModel, exist_ok=True)
+AutoModelForImageClassification.register(HyperSETConfig, HyperSETForImageClassification, exist_ok=True)
+AutoModelForMaskedImageModeling.register(HyperSETConfig, HyperSETForMaskedImageModeling, exist_ok=True)
+
+__all__ = [
+    "HyperSETConfig",
+    "HyperSETForImageClassification",
+    "HyperSETForMaskedImageModeling",
+    "HyperSETImageClassifierOutput",
+    "HyperSETMaskedImageModelingOutput",
+    "HyperSETModel",
+    "HyperSETModelOutput",
+    "HyperSETPreTrainedModel",
+    "__version__",
+]
