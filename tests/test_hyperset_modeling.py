@@ -473,3 +473,24 @@ def test_missing_pixel_values_and_unknown_arguments_raise(pixel_values):
 def test_sdpa_is_refused():
     with pytest.raises(ValueError):
         HyperSETModel._from_config(tiny_config(), attn_implementation="sdpa")
+
+
+def test_image_classification_pipeline_matches_the_model(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from transformers import ViTImageProcessor, pipeline
+
+    model = _build(HyperSETForImageClassification)
+    processor = ViTImageProcessor(size={"height": 16, "width": 16}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 255, size=(16, 16, 3), dtype=np.uint8)) for _ in range(2)]
+    classifier = pipeline("image-classification", model=str(tmp_path))
+    results = classifier(images, top_k=5)
+    with torch.no_grad():
+        probabilities = model(processor(images, return_tensors="pt")["pixel_values"]).logits.softmax(-1)
+    for result, expected in zip(results, probabilities):
+        scores = {entry["label"]: entry["score"] for entry in result}
+        for index, probability in enumerate(expected.tolist()):
+            assert abs(scores[model.config.id2label[index]] - probability) < 1e-5
