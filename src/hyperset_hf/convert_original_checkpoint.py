@@ -1,0 +1,581 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Convert checkpoints of the reference Hyper-SET implementation (`huyunzhe/hyper-set`) to hyperset-hf folders.
+
+Supported so far: the image classifier, variant `hyper-set` (the reference `ic/models.py` model with separate q/k/v
+RMSNorm gains, GELU feedforward and the state-conditioned step-size network). The output folder loads with
+
+```python
+>>> import hyperset_hf  # registers the Auto classes
+>>> from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+>>> model = AutoModelForImageClassification.from_pretrained("converted-folder")
+>>> image_processor = AutoImageProcessor.from_pretrained("converted-folder")
+```
+
+Command line:
+
+```bash
+python -m hyperset_hf.convert_original_checkpoint --task image-classification \
+    --checkpoint IC_ImageNet1k_layer12_recur1_dim768_multiplier1.ckpt \
+    --image-size 224 --num-recurrences 1 --output-dir hyperset-imagenet1k-l12r1
+```
+
+Everything that the weights determine (width, heads, feedforward width, layers, time-embedding width, classes, patch
+size) is read from the tensor shapes; what they do not determine (image size, iteration count, channels, feedforward
+activation, step-size conditioning, normalisation statistics, label names) is given on the command line.
+
+Checkpoints are read with `torch.load(..., weights_only=True)`. PyTorch Lightning checkpoints that pickle other
+objects (for example hyper-parameters) need `--trust-pickle`, which unpickles arbitrary Python objects: use it only
+for files from a source you trust. `.safetensors` files are read with `safetensors`.
+"""
+
+import argparse
+import json
+import math
+import os
+import pickle
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import torch
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
+
+from .configuration_hyperset import FEEDFORWARD_ACTIVATIONS, STEP_SIZE_CONDITIONINGS, HyperSETConfig
+from .modeling_hyperset import HyperSETForImageClassification
+
+
+if TYPE_CHECKING:
+    from transformers import ViTImageProcessor
+
+
+SUPPORTED_IMAGE_CLASSIFICATION_VARIANT = "hyper-set"
+
+# Reference key -> hyperset-hf key for the entries that occur once per model.
+IMAGE_CLASSIFICATION_MODEL_KEYS = {
+    "cls_token": "hyperset.embeddings.cls_token",
+    "emb.0.weight": "hyperset.embeddings.patch_embeddings.input_norm.weight",
+    "emb.0.bias": "hyperset.embeddings.patch_embeddings.input_norm.bias",
+    "emb.1.weight": "hyperset.embeddings.patch_embeddings.projection.weight",
+    "emb.1.bias": "hyperset.embeddings.patch_embeddings.projection.bias",
+    "emb.2.weight": "hyperset.embeddings.patch_embeddings.output_norm.weight",
+    "emb.2.bias": "hyperset.embeddings.patch_embeddings.output_norm.bias",
+    "fc.0.weight": "classifier_norm.weight",
+    "fc.0.bias": "classifier_norm.bias",
+    "fc.1.weight": "classifier.weight",
+    "fc.1.bias": "classifier.bias",
+    "time_mlp.0.1.weight": "hyperset.encoder.step_size_network.time_embedding_projection.weight",
+    "time_mlp.0.1.bias": "hyperset.encoder.step_size_network.time_embedding_projection.bias",
+    "time_mlp.0.2.weight": "hyperset.encoder.step_size_network.time_embedding_norm.weight",
+    "time_mlp.0.4.weight": "hyperset.encoder.step_size_network.time_hidden_norm.weight",
+    "time_mlp.0.5.weight": "hyperset.encoder.step_size_network.time_hidden_projection.weight",
+    "time_mlp.0.5.bias": "hyperset.encoder.step_size_network.time_hidden_projection.bias",
+    "time_mlp.0.6.weight": "hyperset.encoder.step_size_network.time_output_norm.weight",
+    "time_mlp.1.1.weight": "hyperset.encoder.step_size_network.step_size_projection.weight",
+    "time_mlp.1.1.bias": "hyperset.encoder.step_size_network.step_size_projection.bias",
+    "ln_inp.weight": "hyperset.encoder.step_size_network.state_norm.weight",
+}
+
+# Reference key suffix -> hyperset-hf key suffix for the entries of every layer `enc.<i>`.
+IMAGE_CLASSIFICATION_LAYER_KEYS = {
+    "mlp.weight": "feedforward.projection.weight",
+    "attn.qkv.weight": "attention.projection.weight",
+    "attn.ln1_1.weight": "attention.query_norm.weight",
+    "attn.ln1_2.weight": "attention.key_norm.weight",
+    "attn.ln1_3.weight": "attention.value_norm.weight",
+    "ln2.weight": "feedforward.norm.weight",
+}
+
+REFERENCE_LAYER_PATTERN = re.compile(r"^enc\.(\d+)\.(.+)$")
+
+# Prefixes added by training wrappers: `module.` (DistributedDataParallel), `model.` (the LightningModule attribute).
+WRAPPER_PREFIXES = ("module.", "model.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Reading checkpoints
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _load_checkpoint_file(path: str, trust_pickle: bool = False):
+    if str(path).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if not trust_pickle:
+            details = [line.strip() for line in str(error).splitlines() if "WeightsUnpickler error" in line]
+            raise ValueError(
+                f"Could not load {path!r} with `torch.load(weights_only=True)`: the file pickles Python objects "
+                f"besides tensors (common in PyTorch Lightning checkpoints). If and only if you trust the source of "
+                f"this file, pass `--trust-pickle` (Python API: `trust_pickle=True`) to load it with "
+                f"`weights_only=False`, which can execute arbitrary code. "
+                f"{details[0] if details else (str(error).splitlines() or [''])[0]}"
+            ) from error
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _strip_wrapper_prefixes(state_dict: dict) -> dict:
+    """Removes `module.` / `model.` prefixes shared by EVERY key (in any nesting order)."""
+    while state_dict:
+        for prefix in WRAPPER_PREFIXES:
+            if all(key.startswith(prefix) for key in state_dict):
+                state_dict = {key[len(prefix) :]: value for key, value in state_dict.items()}
+                break
+        else:
+            return state_dict
+    return state_dict
+
+
+def unwrap_original_checkpoint(checkpoint: Mapping) -> dict[str, torch.Tensor]:
+    """Extracts the reference state dict from a loaded checkpoint: a PyTorch Lightning checkpoint (top-level
+    `state_dict` with keys prefixed `model.`), a trainer checkpoint (`model_state_dict`) or a bare state dict. A
+    `module.` prefix (DistributedDataParallel) is removed as well."""
+    if not isinstance(checkpoint, Mapping):
+        raise ValueError(f"Expected a checkpoint dictionary, got {type(checkpoint).__name__}.")
+    if "state_dict" in checkpoint and isinstance(checkpoint["state_dict"], Mapping):
+        # PyTorch Lightning: the reference network is the LightningModule attribute `model`. Entries of other
+        # submodules (if any) keep their names and are reported as unexpected keys later.
+        state_dict = {}
+        for key, value in checkpoint["state_dict"].items():
+            key = str(key)
+            name = key[len("model.") :] if key.startswith("model.") else key
+            if name in state_dict:
+                raise ValueError(f"The Lightning checkpoint has both {key!r} and {name!r}.")
+            state_dict[name] = value
+    elif "model_state_dict" in checkpoint and isinstance(checkpoint["model_state_dict"], Mapping):
+        state_dict = checkpoint["model_state_dict"]
+    else:
+        state_dict = checkpoint
+    non_tensors = sorted(str(key) for key, value in state_dict.items() if not isinstance(value, torch.Tensor))
+    if non_tensors:
+        raise ValueError(
+            "Unrecognised checkpoint container: expected a PyTorch Lightning checkpoint (top-level `state_dict`), a "
+            "trainer checkpoint (`model_state_dict`) or a bare state dict of tensors, but these entries are not "
+            f"tensors: {', '.join(non_tensors)}."
+        )
+    return _strip_wrapper_prefixes({str(key): value for key, value in state_dict.items()})
+
+
+def load_original_state_dict(path: str | os.PathLike, trust_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """Reads a reference Hyper-SET checkpoint (`.ckpt` / `.pth` / `.pt` / `.bin` / `.safetensors`) and returns its bare
+    state dict with the reference key names (container and wrapper prefixes removed).
+
+    Args:
+        path (`str` or `os.PathLike`):
+            The checkpoint file.
+        trust_pickle (`bool`, *optional*, defaults to `False`):
+            Retry with `torch.load(weights_only=False)` when the file pickles objects other than tensors. This can
+            execute arbitrary code: only for files from a trusted source.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Checkpoint file not found: {path!r}.")
+    return unwrap_original_checkpoint(_load_checkpoint_file(path, trust_pickle=trust_pickle))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Image classification
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _describe_image_classification_variant(keys: set[str]) -> str | None:
+    """Names the reference variant a key set belongs to when it is not `hyper-set` (spec §11.2, §11.5)."""
+    if any(key.startswith("deltaW_") for key in keys):
+        return "`hyper-set-lora` (depth-wise LoRA)"
+    if "time_mlp.1.0.weight" in keys and "time_mlp.1.2.weight" in keys:
+        return "`hyper-set-basic` (extra RMSNorm in the step-size head)"
+    if any(".time_mlp_inner." in key for key in keys):
+        return "`hyper-set-alt-attn` / `hyper-set-alt-ff` (per-layer step-size heads)"
+    if "emb.weight" in keys:
+        return "a baseline (Transformer, CRATE, CRATE-T or Energy Transformer; plain Linear patch embedding)"
+    if "tok_emb.weight" in keys:
+        return "a Sudoku or masked-image-modelling model, not an image classifier"
+    if "emb.1.weight" in keys and not any(key.startswith("time_mlp.") for key in keys):
+        return "`hyper-set-ss` (fixed step size, no step-size network)"
+    return None
+
+
+def _reference_layer_indices(keys: set[str]) -> list[int]:
+    return sorted({int(match.group(1)) for match in map(REFERENCE_LAYER_PATTERN.match, keys) if match})
+
+
+def expected_image_classification_keys(num_layers: int) -> list[str]:
+    """Reference keys of a `hyper-set` image classifier with `num_layers` layers (spec §11.1)."""
+    keys = list(IMAGE_CLASSIFICATION_MODEL_KEYS)
+    for index in range(num_layers):
+        keys.extend(f"enc.{index}.{suffix}" for suffix in IMAGE_CLASSIFICATION_LAYER_KEYS)
+    return keys
+
+
+def rename_image_classification_key(key: str) -> str:
+    """Maps a reference `hyper-set` image-classification key to its hyperset-hf name."""
+    if key in IMAGE_CLASSIFICATION_MODEL_KEYS:
+        return IMAGE_CLASSIFICATION_MODEL_KEYS[key]
+    match = REFERENCE_LAYER_PATTERN.match(key)
+    if match and match.group(2) in IMAGE_CLASSIFICATION_LAYER_KEYS:
+        return f"hyperset.encoder.layers.{match.group(1)}.{IMAGE_CLASSIFICATION_LAYER_KEYS[match.group(2)]}"
+    raise KeyError(f"No hyperset-hf counterpart for the reference key {key!r}.")
+
+
+def check_image_classification_keys(state_dict: Mapping[str, torch.Tensor]) -> int:
+    """Checks that `state_dict` has exactly the keys of the reference `hyper-set` image classifier and returns the
+    number of layers. Raises a `ValueError` listing every unexpected and missing key otherwise."""
+    keys = set(state_dict)
+    layer_indices = _reference_layer_indices(keys)
+    if layer_indices and layer_indices != list(range(len(layer_indices))):
+        raise ValueError(
+            f"The encoder layers of the checkpoint must be numbered 0 ... L-1 without gaps, found `enc.<i>` with i in "
+            f"{layer_indices}."
+        )
+    expected = set(expected_image_classification_keys(max(len(layer_indices), 1)))
+    unexpected, missing = sorted(keys - expected), sorted(expected - keys)
+    if unexpected or missing:
+        message = (
+            f"The checkpoint does not have the layout of the reference `{SUPPORTED_IMAGE_CLASSIFICATION_VARIANT}` "
+            f"image classifier (huyunzhe/hyper-set `ic/models.py`), the only image-classification variant this "
+            f"converter supports."
+        )
+        variant = _describe_image_classification_variant(keys)
+        if variant is not None:
+            message += f" It looks like {variant}."
+        if unexpected:
+            message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
+        if missing:
+            message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
+        raise ValueError(message)
+    return len(layer_indices)
+
+
+def _shape_dimension(state_dict: Mapping[str, torch.Tensor], key: str, dimension: int) -> int:
+    tensor = state_dict[key]
+    if tensor.ndim <= dimension:
+        raise ValueError(
+            f"Checkpoint entry {key!r} has shape {tuple(tensor.shape)}; expected at least {dimension + 1} dimensions."
+        )
+    return int(tensor.shape[dimension])
+
+
+def infer_image_classification_config(
+    state_dict: Mapping[str, torch.Tensor],
+    image_size: int,
+    num_recurrences: int,
+    num_channels: int = 3,
+    hidden_act: str = "gelu",
+    step_size_conditioning: str = "current_state",
+    id2label: Mapping[int, str] | None = None,
+) -> HyperSETConfig:
+    """Builds the [`HyperSETConfig`] of a reference `hyper-set` image classifier from its tensor shapes (spec §11.5)
+    plus the values the weights do not store.
+
+    Args:
+        state_dict (`Mapping[str, torch.Tensor]`):
+            Reference state dict (reference key names).
+        image_size (`int`):
+            Height and width of the input images (32 for CIFAR, 224 for ImageNet).
+        num_recurrences (`int`):
+            Iterations of every layer (the "R" of L12R1 / L1R12).
+        num_channels (`int`, *optional*, defaults to 3):
+            Image channels; the patch size is `sqrt(patch_dim / num_channels)`.
+        hidden_act (`str`, *optional*, defaults to `"gelu"`):
+            Feedforward activation (`"gelu"` for the reference `hyper-set` classifier).
+        step_size_conditioning (`str`, *optional*, defaults to `"current_state"`):
+            `"current_state"` (reference `input_cond: false`) or `"initial_state"` (`input_cond: true`).
+        id2label (`Mapping[int, str]`, *optional*):
+            Class names; their number must equal the rows of the classifier.
+    """
+    num_layers = check_image_classification_keys(state_dict)
+    hidden_size = _shape_dimension(state_dict, "enc.0.attn.qkv.weight", 0)
+    head_dim = _shape_dimension(state_dict, "enc.0.attn.ln1_1.weight", 0)
+    if head_dim == 0 or hidden_size % head_dim != 0:
+        raise ValueError(
+            f"The hidden size ({hidden_size}, rows of `enc.0.attn.qkv.weight`) is not a multiple of the head width "
+            f"({head_dim}, length of `enc.0.attn.ln1_1.weight`)."
+        )
+    intermediate_size = _shape_dimension(state_dict, "enc.0.mlp.weight", 0)
+    time_embedding_size = _shape_dimension(state_dict, "time_mlp.0.1.weight", 1)
+    num_labels = _shape_dimension(state_dict, "fc.1.weight", 0)
+
+    patch_dim = _shape_dimension(state_dict, "emb.0.weight", 0)
+    if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels < 1:
+        raise ValueError(f"`num_channels` must be a positive integer, got {num_channels!r}.")
+    patch_size = math.isqrt(patch_dim // num_channels)
+    if patch_dim % num_channels != 0 or patch_size * patch_size * num_channels != patch_dim:
+        raise ValueError(
+            f"The flattened patch length {patch_dim} (length of `emb.0.weight`) is not num_channels x patch_size^2 "
+            f"for num_channels = {num_channels} and an integer patch size. Check `--num-channels`."
+        )
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"`image_size` must be a positive integer, got {image_size!r}.")
+    if image_size % patch_size != 0:
+        raise ValueError(
+            f"The image size ({image_size}) is not divisible by the patch size of the checkpoint ({patch_size} px, "
+            f"from the flattened patch length {patch_dim} = {num_channels} x {patch_size}^2)."
+        )
+
+    label_kwargs = {"num_labels": num_labels}
+    if id2label is not None:
+        id2label = {int(index): str(label) for index, label in id2label.items()}
+        if sorted(id2label) != list(range(num_labels)):
+            raise ValueError(
+                f"`id2label` must name exactly the classes 0 ... {num_labels - 1} of the checkpoint's classifier "
+                f"(rows of `fc.1.weight`), got {len(id2label)} entries with indices {sorted(id2label)[:10]}..."
+            )
+        label_kwargs = {"id2label": id2label, "label2id": {label: index for index, label in id2label.items()}}
+
+    return HyperSETConfig(
+        hidden_size=hidden_size,
+        num_attention_heads=hidden_size // head_dim,
+        intermediate_size=intermediate_size,
+        num_layers=num_layers,
+        num_recurrences=num_recurrences,
+        hidden_act=hidden_act,
+        share_qkv_norm=False,
+        step_size_conditioning=step_size_conditioning,
+        time_embedding_size=time_embedding_size,
+        image_size=image_size,
+        patch_size=patch_size,
+        num_channels=num_channels,
+        layer_norm_eps=1e-5,
+        rms_norm_eps=None,
+        **label_kwargs,
+    )
+
+
+def convert_image_classification_state_dict(
+    state_dict: Mapping[str, torch.Tensor], model: HyperSETForImageClassification
+) -> dict[str, torch.Tensor]:
+    """Renames a checked reference state dict to hyperset-hf names and verifies every key and shape against `model`.
+    The tensors are copied unchanged: all matrices are already (out, in) and the patch embedding keeps the reference's
+    channels-last patch flattening."""
+    converted = {rename_image_classification_key(key): value for key, value in state_dict.items()}
+    reference_names = {rename_image_classification_key(key): key for key in state_dict}
+    model_state = model.state_dict()
+    unexpected, missing = sorted(set(converted) - set(model_state)), sorted(set(model_state) - set(converted))
+    if unexpected or missing:  # cannot happen unless the key tables and the model drift apart
+        raise ValueError(
+            f"The converted keys do not match HyperSETForImageClassification: unexpected {unexpected}, missing "
+            f"{missing}."
+        )
+    mismatches = [
+        f"`{reference_names[key]}` (-> `{key}`): checkpoint shape {tuple(value.shape)}, expected "
+        f"{tuple(model_state[key].shape)}"
+        for key, value in converted.items()
+        if tuple(value.shape) != tuple(model_state[key].shape)
+    ]
+    if mismatches:
+        raise ValueError(
+            "Shape mismatch between the checkpoint and the configuration inferred from it:\n  "
+            + "\n  ".join(mismatches)
+        )
+    return converted
+
+
+def build_image_processor(
+    image_size: int,
+    image_mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    image_std: Sequence[float] = IMAGENET_DEFAULT_STD,
+) -> "ViTImageProcessor":
+    """Bilinear resize to `image_size` x `image_size` (no centre crop, as the reference evaluation), rescale to
+    [0, 1] and normalise with `image_mean` / `image_std`."""
+    from transformers import ViTImageProcessor  # imported here: without torchvision it warns about its fallback
+
+    return ViTImageProcessor(
+        do_resize=True,
+        size={"height": image_size, "width": image_size},
+        resample=PILImageResampling.BILINEAR,
+        image_mean=[float(value) for value in image_mean],
+        image_std=[float(value) for value in image_std],
+    )
+
+
+def convert_image_classification_checkpoint(
+    state_dict_or_path: Mapping[str, torch.Tensor] | str | os.PathLike,
+    image_size: int,
+    num_recurrences: int,
+    num_channels: int = 3,
+    hidden_act: str = "gelu",
+    step_size_conditioning: str = "current_state",
+    image_mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    image_std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    id2label: Mapping[int, str] | None = None,
+    trust_pickle: bool = False,
+    output_dir: str | os.PathLike | None = None,
+) -> HyperSETForImageClassification:
+    """Converts a reference `hyper-set` image classifier into a [`HyperSETForImageClassification`].
+
+    Args:
+        state_dict_or_path (`Mapping[str, torch.Tensor]`, `str` or `os.PathLike`):
+            A checkpoint file, or an already loaded checkpoint (Lightning, `model_state_dict`-nested or bare).
+        image_size (`int`), num_recurrences (`int`), num_channels (`int`, *optional*, defaults to 3),
+        hidden_act (`str`, *optional*, defaults to `"gelu"`),
+        step_size_conditioning (`str`, *optional*, defaults to `"current_state"`),
+        id2label (`Mapping[int, str]`, *optional*):
+            See [`infer_image_classification_config`].
+        image_mean (`Sequence[float]`, *optional*, defaults to the ImageNet mean),
+        image_std (`Sequence[float]`, *optional*, defaults to the ImageNet standard deviation):
+            Normalisation statistics of the image processor saved with the model (one value per channel).
+        trust_pickle (`bool`, *optional*, defaults to `False`):
+            See [`load_original_state_dict`]; only for files from a trusted source.
+        output_dir (`str` or `os.PathLike`, *optional*):
+            If given, the model (safetensors + `config.json`) and a [`transformers.ViTImageProcessor`] are saved there.
+
+    Returns:
+        The converted model in evaluation mode (float32).
+    """
+    if isinstance(state_dict_or_path, (str, os.PathLike)):
+        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
+    else:
+        state_dict = unwrap_original_checkpoint(state_dict_or_path)
+    if len(image_mean) != num_channels or len(image_std) != num_channels:
+        raise ValueError(
+            f"`image_mean` and `image_std` need one value per channel ({num_channels}), got {len(image_mean)} and "
+            f"{len(image_std)} values."
+        )
+
+    config = infer_image_classification_config(
+        state_dict,
+        image_size=image_size,
+        num_recurrences=num_recurrences,
+        num_channels=num_channels,
+        hidden_act=hidden_act,
+        step_size_conditioning=step_size_conditioning,
+        id2label=id2label,
+    )
+    model = HyperSETForImageClassification(config)
+    converted = convert_image_classification_state_dict(state_dict, model)
+    model.load_state_dict(converted, strict=True)
+    model.eval()
+
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+        build_image_processor(image_size, image_mean=image_mean, image_std=image_std).save_pretrained(output_dir)
+    return model
+
+
+def _convert_image_classification_from_arguments(arguments: argparse.Namespace, parser: argparse.ArgumentParser):
+    if arguments.image_size is None:
+        parser.error("--image-size is required for --task image-classification.")
+    id2label = None
+    if arguments.id2label_json is not None:
+        with open(arguments.id2label_json, encoding="utf-8") as file:
+            id2label = json.load(file)
+        if isinstance(id2label, list):  # also accept a plain list of class names
+            id2label = dict(enumerate(id2label))
+    image_mean = arguments.image_mean if arguments.image_mean is not None else IMAGENET_DEFAULT_MEAN
+    image_std = arguments.image_std if arguments.image_std is not None else IMAGENET_DEFAULT_STD
+    return convert_image_classification_checkpoint(
+        arguments.checkpoint,
+        image_size=arguments.image_size,
+        num_recurrences=arguments.num_recurrences,
+        num_channels=arguments.num_channels,
+        hidden_act=arguments.hidden_act,
+        step_size_conditioning=arguments.step_size_conditioning,
+        image_mean=image_mean,
+        image_std=image_std,
+        id2label=id2label,
+        trust_pickle=arguments.trust_pickle,
+        output_dir=arguments.output_dir,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------------------------
+
+# One converter per task: `task -> function(arguments, parser) -> model`. A `sudoku` entry can be added here.
+TASK_CONVERTERS = {
+    "image-classification": _convert_image_classification_from_arguments,
+}
+
+
+def _summary(model, task: str, output_dir: str) -> str:
+    config = model.config
+    lines = [f"Converted the reference Hyper-SET {task} checkpoint ({SUPPORTED_IMAGE_CLASSIFICATION_VARIANT}):"]
+    for name in (
+        "hidden_size",
+        "num_attention_heads",
+        "head_dim",
+        "intermediate_size",
+        "num_layers",
+        "num_recurrences",
+        "time_embedding_size",
+        "image_size",
+        "patch_size",
+        "num_channels",
+        "num_labels",
+        "hidden_act",
+        "step_size_conditioning",
+    ):
+        lines.append(f"  {name}: {getattr(config, name)}")
+    num_parameters = sum(parameter.numel() for parameter in model.parameters())
+    lines.append(f"  parameters: {num_parameters:,}")
+    lines.append(f"Saved to {output_dir}")
+    return "\n".join(lines)
+
+
+def build_argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m hyperset_hf.convert_original_checkpoint",
+        description="Convert a checkpoint of the reference Hyper-SET implementation (huyunzhe/hyper-set) into a "
+        "folder that transformers' Auto classes load after `import hyperset_hf`."
+    )
+    parser.add_argument("--task", required=True, choices=sorted(TASK_CONVERTERS), help="Which reference model.")
+    parser.add_argument(
+        "--checkpoint", required=True, help="Reference checkpoint (.ckpt / .pth / .pt / .bin / .safetensors)."
+    )
+    parser.add_argument("--output-dir", required=True, help="Folder to write the converted model into.")
+    parser.add_argument(
+        "--num-recurrences",
+        required=True,
+        type=int,
+        help="Iterations of every layer; not stored in the weights (e.g. 1 for L12R1, 12 for L1R12).",
+    )
+    parser.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="Load with torch.load(weights_only=False) if the file pickles non-tensor objects. This can execute "
+        "arbitrary code: ONLY for files from a trusted source.",
+    )
+    image_arguments = parser.add_argument_group("image-classification")
+    image_arguments.add_argument("--image-size", type=int, help="Input height and width in pixels (32 / 224).")
+    image_arguments.add_argument("--num-channels", type=int, default=3, help="Image channels (default 3).")
+    image_arguments.add_argument(
+        "--hidden-act", default="gelu", choices=FEEDFORWARD_ACTIVATIONS, help="Feedforward activation (default gelu)."
+    )
+    image_arguments.add_argument(
+        "--step-size-conditioning",
+        default="current_state",
+        choices=STEP_SIZE_CONDITIONINGS,
+        help="State seen by the step-size network: current_state (reference input_cond false, default) or "
+        "initial_state (input_cond true).",
+    )
+    image_arguments.add_argument(
+        "--image-mean", type=float, nargs="+", help="Per-channel mean (default ImageNet: 0.485 0.456 0.406)."
+    )
+    image_arguments.add_argument(
+        "--image-std", type=float, nargs="+", help="Per-channel std (default ImageNet: 0.229 0.224 0.225)."
+    )
+    image_arguments.add_argument(
+        "--id2label-json",
+        help='JSON file with the class names: {"0": "tench", ...} or a list ["tench", ...].',
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None):
+    """Command-line entry point; returns the converted model."""
+    parser = build_argument_parser()
+    arguments = parser.parse_args(argv)
+    model = TASK_CONVERTERS[arguments.task](arguments, parser)
+    print(_summary(model, arguments.task, arguments.output_dir))
+    return model
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error}")

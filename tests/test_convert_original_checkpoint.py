@@ -1,0 +1,553 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Tests of `hyperset_hf.convert_original_checkpoint` against an independent functional re-implementation of the
+reference image classifier (spec §1.4, §2 row (a), §5.2 "Tokenisation", §9, layout §11.1)."""
+
+import argparse
+import json
+import math
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+import hyperset_hf  # noqa: F401  (registers the Auto classes)
+from hyperset_hf.convert_original_checkpoint import (
+    convert_image_classification_checkpoint,
+    load_original_state_dict,
+    main,
+)
+from transformers import AutoConfig, AutoModelForImageClassification
+
+# Imported from its module: on transformers 5.17 without torchvision, `transformers.AutoImageProcessor` resolves to a
+# placeholder that demands torchvision, although the class itself falls back to the PIL image processors.
+from transformers.models.auto.image_processing_auto import AutoImageProcessor
+
+
+HIDDEN_SIZE = 32
+NUM_HEADS = 4
+INTERMEDIATE_SIZE = 48
+NUM_LAYERS = 2
+IMAGE_SIZE = 16
+PATCH_SIZE = 4
+NUM_CHANNELS = 3
+NUM_LABELS = 5
+TIME_EMBEDDING_SIZE = 16
+NUM_RECURRENCES = 3
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# A random checkpoint in the reference layout (spec §11.1)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def make_reference_state_dict(seed=0, patch_dim=NUM_CHANNELS * PATCH_SIZE**2, num_layers=NUM_LAYERS):
+    """Every entry non-zero. The step-size Linear is small (std 0.05) so that the recurrence stays finite while
+    still changing the state noticeably."""
+    generator = torch.Generator().manual_seed(seed)
+    d, p, m, e, c = HIDDEN_SIZE, HIDDEN_SIZE // NUM_HEADS, INTERMEDIATE_SIZE, TIME_EMBEDDING_SIZE, NUM_LABELS
+
+    def normal(*shape, std=1.0, mean=0.0):
+        return mean + std * torch.randn(*shape, generator=generator)
+
+    def gain(size):  # norm gains around 1
+        return normal(size, std=0.2, mean=1.0)
+
+    state_dict = {
+        "cls_token": normal(1, 1, d),
+        "emb.0.weight": gain(patch_dim),
+        "emb.0.bias": normal(patch_dim, std=0.1),
+        "emb.1.weight": normal(d, patch_dim, std=patch_dim**-0.5),
+        "emb.1.bias": normal(d, std=0.1),
+        "emb.2.weight": gain(d),
+        "emb.2.bias": normal(d, std=0.1),
+        "fc.0.weight": gain(d),
+        "fc.0.bias": normal(d, std=0.1),
+        "fc.1.weight": normal(c, d, std=d**-0.5),
+        "fc.1.bias": normal(c, std=0.1),
+        "time_mlp.0.1.weight": normal(d, e, std=e**-0.5),
+        "time_mlp.0.1.bias": normal(d, std=0.1),
+        "time_mlp.0.2.weight": gain(d),
+        "time_mlp.0.4.weight": gain(d),
+        "time_mlp.0.5.weight": normal(d, d, std=d**-0.5),
+        "time_mlp.0.5.bias": normal(d, std=0.1),
+        "time_mlp.0.6.weight": gain(d),
+        "time_mlp.1.1.weight": normal(2 * d, d, std=0.05),
+        "time_mlp.1.1.bias": normal(2 * d, std=0.05),
+        "ln_inp.weight": gain(d),
+    }
+    for index in range(num_layers):
+        state_dict.update(
+            {
+                f"enc.{index}.mlp.weight": normal(m, d, std=d**-0.5),
+                f"enc.{index}.attn.qkv.weight": normal(d, d, std=d**-0.5),
+                f"enc.{index}.attn.ln1_1.weight": gain(p),
+                f"enc.{index}.attn.ln1_2.weight": gain(p),
+                f"enc.{index}.attn.ln1_3.weight": gain(p),
+                f"enc.{index}.ln2.weight": gain(m),
+            }
+        )
+    return state_dict
+
+
+def save_lightning_checkpoint(state_dict, path, **extra):
+    torch.save({"state_dict": {"model." + key: value for key, value in state_dict.items()}, "epoch": 3, **extra}, path)
+
+
+def cli_arguments(checkpoint, output_dir, *extra):
+    return [
+        "--task",
+        "image-classification",
+        "--checkpoint",
+        str(checkpoint),
+        "--image-size",
+        str(IMAGE_SIZE),
+        "--num-recurrences",
+        str(NUM_RECURRENCES),
+        "--output-dir",
+        str(output_dir),
+        *extra,
+    ]
+
+
+def convert(state_dict, image_size=IMAGE_SIZE, **kwargs):
+    return convert_image_classification_checkpoint(
+        state_dict, image_size=image_size, num_recurrences=NUM_RECURRENCES, **kwargs
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Independent functional forward of the reference model (no hyperset_hf import), written from the spec
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def reference_patchify(images, patch_size):
+    """(B, C, H, W) -> (B, P*P, s*s*C): patches in row-major grid order, pixels inside a patch flattened in
+    (row, column, channel) order, channels LAST (spec §5.2)."""
+    batch_size, _, height, width = images.shape
+    patches = []
+    for grid_row in range(height // patch_size):
+        for grid_column in range(width // patch_size):
+            patch = images[
+                :,
+                :,
+                grid_row * patch_size : (grid_row + 1) * patch_size,
+                grid_column * patch_size : (grid_column + 1) * patch_size,
+            ]
+            patches.append(patch.permute(0, 2, 3, 1).reshape(batch_size, -1))  # (row, column, channel)
+    return torch.stack(patches, dim=1)
+
+
+def reference_position_encoding(num_positions, width, dtype):
+    """PE[pos, 2i] = sin(pos * 10000^(-2i/d)), PE[pos, 2i+1] = cos(...) (interleaved, spec §5.2)."""
+    encoding = torch.zeros(num_positions, width, dtype=dtype)
+    for position in range(num_positions):
+        for i in range(width // 2):
+            angle = position * 10000.0 ** (-2.0 * i / width)
+            encoding[position, 2 * i] = math.sin(angle)
+            encoding[position, 2 * i + 1] = math.cos(angle)
+    return encoding
+
+
+def reference_iteration_embedding(iteration, width, dtype):
+    """sin_D(t) = [sin(t f_k) for all k, cos(t f_k) for all k], f_k = exp(-k ln(10000) / (half - 1)) (spec §2)."""
+    half = width // 2
+    frequencies = [math.exp(-k * math.log(10000.0) / (half - 1)) for k in range(half)]
+    values = [math.sin(iteration * f) for f in frequencies] + [math.cos(iteration * f) for f in frequencies]
+    return torch.tensor(values, dtype=dtype)
+
+
+def reference_forward(
+    state_dict, images, num_heads, num_recurrences, patch_size, activation=F.gelu, condition_on_initial_state=False
+):
+    """Spec §9 pseudo-code with the per-iteration update of §1.4 and the step-size network of §2 row (a).
+    `condition_on_initial_state` is the reference `input_cond: true`: the step sizes see RMSNorm_inp(x_0) with x_0 the
+    embedding output (taken here to be the same x_0 for every layer)."""
+    sd = {key: value.to(images.dtype) for key, value in state_dict.items()}
+    batch_size = images.shape[0]
+    hidden_size = sd["cls_token"].shape[-1]
+    head_dim = hidden_size // num_heads
+    intermediate_size = sd["enc.0.mlp.weight"].shape[0]
+    num_layers = len({key.split(".")[1] for key in sd if key.startswith("enc.")})
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (x.shape[-1],), sd[prefix + ".weight"], sd[prefix + ".bias"], eps=1e-5)
+
+    def rms_norm(x, gain):
+        return F.rms_norm(x, (x.shape[-1],), gain, eps=None)
+
+    def linear(x, prefix, bias=True):
+        return F.linear(x, sd[prefix + ".weight"], sd[prefix + ".bias"] if bias else None)
+
+    # tokens = LN_d(Linear_{f->d}(LN_f(patchify_channels_last(img))))
+    tokens = layer_norm(linear(layer_norm(reference_patchify(images, patch_size), "emb.0"), "emb.1"), "emb.2")
+    x = torch.cat([sd["cls_token"].expand(batch_size, 1, hidden_size), tokens], dim=1)
+    x = x + reference_position_encoding(x.shape[1], hidden_size, images.dtype)
+    sequence_length = x.shape[1]
+    initial_state = x
+
+    # c_t = RMSNorm(Lin_{d->d}(RMSNorm(GELU(RMSNorm(Lin_{512->d}(sin_512(t))))))), t = 1 ... T
+    time_width = sd["time_mlp.0.1.weight"].shape[1]
+    conditions = []
+    for t in range(1, num_recurrences + 1):
+        hidden = rms_norm(linear(reference_iteration_embedding(t, time_width, images.dtype), "time_mlp.0.1"),
+                          sd["time_mlp.0.2.weight"])
+        hidden = rms_norm(F.gelu(hidden), sd["time_mlp.0.4.weight"])
+        conditions.append(rms_norm(linear(hidden, "time_mlp.0.5"), sd["time_mlp.0.6.weight"]))
+
+    for layer in range(num_layers):
+        w_qkv = sd[f"enc.{layer}.attn.qkv.weight"]  # (d, d), out x in
+        w_ff = sd[f"enc.{layer}.mlp.weight"]  # (M, d)
+        for t in range(num_recurrences):
+            # [alpha | beta] = Lin_{d->2d}(GELU(c_t + RMSNorm_inp(x_t)))
+            state = initial_state if condition_on_initial_state else x
+            step_sizes = linear(F.gelu(conditions[t] + rms_norm(state, sd["ln_inp.weight"])), "time_mlp.1.1")
+            alpha, beta = step_sizes[..., :hidden_size], step_sizes[..., hidden_size:]
+
+            w = (x @ w_qkv.T).reshape(batch_size, sequence_length, num_heads, head_dim).transpose(1, 2)
+            q = rms_norm(w, sd[f"enc.{layer}.attn.ln1_1.weight"])
+            k = rms_norm(w, sd[f"enc.{layer}.attn.ln1_2.weight"])
+            v = rms_norm(w, sd[f"enc.{layer}.attn.ln1_3.weight"])
+            scores = q @ k.transpose(-1, -2) / math.sqrt(head_dim)
+            bi_softmax = torch.softmax(scores, dim=-1) + torch.softmax(scores, dim=-2)  # not halved
+            y = (bi_softmax @ v).transpose(1, 2).reshape(batch_size, sequence_length, hidden_size)
+            x = x - alpha * (y @ w_qkv)  # tied transposed output map
+
+            h = rms_norm(x @ w_ff.T, sd[f"enc.{layer}.ln2.weight"])
+            assert h.shape[-1] == intermediate_size
+            x = x + beta * (activation(h) @ w_ff)
+
+    return linear(layer_norm(x[:, 0], "fc.0"), "fc.1")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hidden_act, step_size_conditioning",
+    [("gelu", "current_state"), ("relu", "current_state"), ("gelu", "initial_state")],
+)
+def test_converted_lightning_checkpoint_matches_reference_forward(tmp_path, hidden_act, step_size_conditioning):
+    state_dict = make_reference_state_dict(seed=1)
+    checkpoint = tmp_path / "reference.ckpt"
+    save_lightning_checkpoint(state_dict, checkpoint)
+    output_dir = tmp_path / "converted"
+    main(
+        cli_arguments(
+            checkpoint, output_dir, "--hidden-act", hidden_act, "--step-size-conditioning", step_size_conditioning
+        )
+    )
+
+    model = AutoModelForImageClassification.from_pretrained(output_dir).to(torch.float64).eval()
+    assert type(model).__name__ == "HyperSETForImageClassification"
+    images = torch.randn(3, NUM_CHANNELS, IMAGE_SIZE, IMAGE_SIZE, generator=torch.Generator().manual_seed(2))
+    images = images.to(torch.float64)
+    assert model.config.hidden_act == hidden_act
+    assert model.config.step_size_conditioning == step_size_conditioning
+    options = {
+        "activation": {"gelu": F.gelu, "relu": F.relu}[hidden_act],
+        "condition_on_initial_state": step_size_conditioning == "initial_state",
+    }
+    with torch.no_grad():
+        logits = model(images).logits
+        expected = reference_forward(state_dict, images, NUM_HEADS, NUM_RECURRENCES, PATCH_SIZE, **options)
+        # the iterations matter: one fewer gives clearly different logits
+        fewer = reference_forward(state_dict, images, NUM_HEADS, NUM_RECURRENCES - 1, PATCH_SIZE, **options)
+        logits_extrapolated = model(images, num_recurrences=NUM_RECURRENCES + 2).logits
+        expected_extrapolated = reference_forward(
+            state_dict, images, NUM_HEADS, NUM_RECURRENCES + 2, PATCH_SIZE, **options
+        )
+
+    assert logits.shape == (3, NUM_LABELS)
+    assert torch.isfinite(expected).all()
+    assert (expected - fewer).abs().max() > 1e-3
+    torch.testing.assert_close(logits, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits_extrapolated, expected_extrapolated, atol=1e-5, rtol=1e-5)
+
+    # the float32 model as saved agrees too (looser: float32 arithmetic)
+    model32 = AutoModelForImageClassification.from_pretrained(output_dir).eval()
+    with torch.no_grad():
+        logits32 = model32(images.float()).logits
+    torch.testing.assert_close(logits32.double(), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_single_channel_checkpoint_matches_reference_forward():
+    # patch length 16 = 1 channel x 4^2 (with 3 channels it would be refused: 16 / 3 is not an integer)
+    state_dict = make_reference_state_dict(seed=3, patch_dim=16, num_layers=1)
+    model = convert(state_dict, num_channels=1, image_mean=[0.5], image_std=[0.25]).to(torch.float64)
+    assert (model.config.num_channels, model.config.patch_size, model.config.num_layers) == (1, PATCH_SIZE, 1)
+    images = torch.randn(2, 1, IMAGE_SIZE, IMAGE_SIZE, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    with torch.no_grad():
+        logits = model(images).logits
+    expected = reference_forward(state_dict, images, NUM_HEADS, NUM_RECURRENCES, PATCH_SIZE)
+    torch.testing.assert_close(logits, expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="patch"):
+        convert(state_dict)  # num_channels defaults to 3
+
+
+def test_saved_folder_contents_config_and_image_processor(tmp_path):
+    checkpoint = tmp_path / "reference.ckpt"
+    save_lightning_checkpoint(make_reference_state_dict(), checkpoint)
+    labels_file = tmp_path / "labels.json"
+    labels_file.write_text(json.dumps({str(index): f"class_{index}" for index in range(NUM_LABELS)}))
+    output_dir = tmp_path / "converted"
+    main(
+        cli_arguments(
+            checkpoint,
+            output_dir,
+            "--image-mean", "0.5", "0.4", "0.3",
+            "--image-std", "0.2", "0.25", "0.3",
+            "--id2label-json", str(labels_file),
+        )
+    )
+
+    for name in ("model.safetensors", "config.json", "preprocessor_config.json"):
+        assert (output_dir / name).is_file(), name
+
+    config = AutoConfig.from_pretrained(output_dir)
+    assert config.model_type == "hyperset"
+    assert (config.hidden_size, config.num_attention_heads, config.intermediate_size) == (
+        HIDDEN_SIZE,
+        NUM_HEADS,
+        INTERMEDIATE_SIZE,
+    )
+    assert (config.num_layers, config.num_recurrences, config.time_embedding_size) == (
+        NUM_LAYERS,
+        NUM_RECURRENCES,
+        TIME_EMBEDDING_SIZE,
+    )
+    assert (config.image_size, config.patch_size, config.num_channels) == (IMAGE_SIZE, PATCH_SIZE, NUM_CHANNELS)
+    assert config.num_labels == NUM_LABELS
+    assert config.id2label[3] == "class_3" and config.label2id["class_3"] == 3
+    assert config.hidden_act == "gelu" and config.step_size_conditioning == "current_state"
+    assert config.share_qkv_norm is False and config.rms_norm_eps is None
+
+    image_processor = AutoImageProcessor.from_pretrained(output_dir)
+    assert (image_processor.size["height"], image_processor.size["width"]) == (IMAGE_SIZE, IMAGE_SIZE)
+    assert list(image_processor.image_mean) == pytest.approx([0.5, 0.4, 0.3])
+    assert list(image_processor.image_std) == pytest.approx([0.2, 0.25, 0.3])
+    assert image_processor.do_resize
+    pixel_values = image_processor(torch.randint(0, 256, (3, 20, 24), dtype=torch.uint8), return_tensors="pt")
+    assert tuple(pixel_values["pixel_values"].shape) == (1, NUM_CHANNELS, IMAGE_SIZE, IMAGE_SIZE)
+
+
+def test_default_image_processor_statistics(tmp_path):
+    checkpoint = tmp_path / "reference.pth"
+    torch.save(make_reference_state_dict(), checkpoint)
+    main(cli_arguments(checkpoint, tmp_path / "converted"))
+    image_processor = AutoImageProcessor.from_pretrained(tmp_path / "converted")
+    assert list(image_processor.image_mean) == pytest.approx([0.485, 0.456, 0.406])
+    assert list(image_processor.image_std) == pytest.approx([0.229, 0.224, 0.225])
+
+
+def test_container_formats_load_identically(tmp_path):
+    from safetensors.torch import save_file
+
+    state_dict = make_reference_state_dict()
+    lightning = tmp_path / "lightning.ckpt"
+    save_lightning_checkpoint(state_dict, lightning)
+    bare = tmp_path / "bare.pth"
+    torch.save(state_dict, bare)
+    nested = tmp_path / "nested.pth"
+    torch.save({"model_state_dict": state_dict, "optimizer_state_dict": {}, "iter": 7}, nested)
+    data_parallel = tmp_path / "data_parallel.pt"
+    torch.save({"model_state_dict": {"module." + key: value for key, value in state_dict.items()}}, data_parallel)
+    lightning_data_parallel = tmp_path / "lightning_data_parallel.ckpt"
+    save_lightning_checkpoint({"module." + key: value for key, value in state_dict.items()}, lightning_data_parallel)
+    safetensors_file = tmp_path / "weights.safetensors"
+    save_file({key: value.contiguous() for key, value in state_dict.items()}, safetensors_file)
+
+    for path in (lightning, bare, nested, data_parallel, lightning_data_parallel, safetensors_file):
+        loaded = load_original_state_dict(path)
+        assert sorted(loaded) == sorted(state_dict), path.name
+        for key, value in state_dict.items():
+            assert torch.equal(loaded[key], value), (path.name, key)
+
+    models = [
+        convert_image_classification_checkpoint(path, image_size=IMAGE_SIZE, num_recurrences=NUM_RECURRENCES)
+        for path in (lightning, bare, safetensors_file)
+    ]
+    models.append(  # an already loaded checkpoint works too
+        convert_image_classification_checkpoint(
+            {"state_dict": {"model." + k: v for k, v in state_dict.items()}}, IMAGE_SIZE, NUM_RECURRENCES
+        )
+    )
+    reference_state = models[0].state_dict()
+    assert torch.equal(reference_state["hyperset.encoder.layers.1.attention.key_norm.weight"], state_dict[
+        "enc.1.attn.ln1_2.weight"
+    ])
+    for model in models[1:]:
+        for key, value in model.state_dict().items():
+            assert torch.equal(value, reference_state[key]), key
+
+
+def test_pickled_objects_need_trust_pickle(tmp_path):
+    state_dict = make_reference_state_dict()
+    checkpoint = tmp_path / "with_hyper_parameters.ckpt"
+    save_lightning_checkpoint(state_dict, checkpoint, hyper_parameters=argparse.Namespace(learning_rate=1e-3))
+
+    with pytest.raises(ValueError, match="--trust-pickle"):
+        load_original_state_dict(checkpoint)
+    with pytest.raises(ValueError, match="--trust-pickle"):
+        main(cli_arguments(checkpoint, tmp_path / "refused"))
+    assert not (tmp_path / "refused").exists()
+
+    loaded = load_original_state_dict(checkpoint, trust_pickle=True)
+    assert sorted(loaded) == sorted(state_dict)
+    main(cli_arguments(checkpoint, tmp_path / "trusted", "--trust-pickle"))
+    assert (tmp_path / "trusted" / "model.safetensors").is_file()
+
+
+def test_unknown_keys_are_listed():
+    state_dict = make_reference_state_dict()
+    state_dict["time_mlp.1.0.weight"] = torch.ones(HIDDEN_SIZE)
+    state_dict["deltaW_attention_B.0"] = torch.ones(HIDDEN_SIZE, 4)
+    with pytest.raises(ValueError) as error:
+        convert(state_dict)
+    message = str(error.value)
+    assert "time_mlp.1.0.weight" in message and "deltaW_attention_B.0" in message
+    assert "Unexpected keys (2)" in message
+    assert "`hyper-set`" in message
+
+
+def test_missing_keys_are_listed():
+    state_dict = make_reference_state_dict()
+    del state_dict["enc.0.ln2.weight"]
+    del state_dict["ln_inp.weight"]
+    with pytest.raises(ValueError) as error:
+        convert(state_dict)
+    message = str(error.value)
+    assert "Missing keys (2)" in message
+    assert "enc.0.ln2.weight" in message and "ln_inp.weight" in message
+    assert "Unexpected" not in message
+
+
+def test_basic_variant_is_refused_and_named():
+    state_dict = make_reference_state_dict()
+    state_dict["time_mlp.1.2.weight"] = state_dict.pop("time_mlp.1.1.weight")
+    state_dict["time_mlp.1.2.bias"] = state_dict.pop("time_mlp.1.1.bias")
+    state_dict["time_mlp.1.0.weight"] = torch.ones(HIDDEN_SIZE)
+    with pytest.raises(ValueError, match="hyper-set-basic") as error:
+        convert(state_dict)
+    message = str(error.value)
+    for key in ("time_mlp.1.0.weight", "time_mlp.1.2.weight", "time_mlp.1.2.bias", "time_mlp.1.1.weight"):
+        assert key in message
+
+
+def test_non_contiguous_layers_are_refused():
+    state_dict = make_reference_state_dict(num_layers=3)
+    for key in [key for key in state_dict if key.startswith("enc.1.")]:
+        del state_dict[key]
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        convert(state_dict)
+
+
+def test_shape_mismatch_names_key_and_shapes():
+    state_dict = make_reference_state_dict()
+    state_dict["enc.1.attn.qkv.weight"] = torch.randn(HIDDEN_SIZE, HIDDEN_SIZE + 1)
+    with pytest.raises(ValueError) as error:
+        convert(state_dict)
+    message = str(error.value)
+    assert "enc.1.attn.qkv.weight" in message
+    assert f"({HIDDEN_SIZE}, {HIDDEN_SIZE + 1})" in message and f"({HIDDEN_SIZE}, {HIDDEN_SIZE})" in message
+
+
+def test_patch_dim_that_is_not_channels_times_square_is_refused():
+    state_dict = make_reference_state_dict(patch_dim=30)  # 30 / 3 = 10 is not a square
+    with pytest.raises(ValueError, match="patch"):
+        convert(state_dict)
+    # 30 is not a square either, so one channel does not help
+    with pytest.raises(ValueError, match="patch"):
+        convert(state_dict, num_channels=1, image_mean=[0.5], image_std=[0.5])
+    # while patch_dim 27 = 3 x 3^2 converts (3-px patches)
+    model = convert(make_reference_state_dict(patch_dim=27), image_size=12)
+    assert model.config.patch_size == 3
+
+
+def test_image_size_not_divisible_by_patch_size_is_refused(tmp_path):
+    checkpoint = tmp_path / "reference.pth"
+    torch.save(make_reference_state_dict(), checkpoint)
+    with pytest.raises(ValueError, match="divisible"):
+        convert(make_reference_state_dict(), image_size=18)
+    arguments = cli_arguments(checkpoint, tmp_path / "converted")
+    arguments[arguments.index("--image-size") + 1] = "18"
+    with pytest.raises(ValueError, match="divisible"):
+        main(arguments)
+    assert not (tmp_path / "converted").exists()
+
+
+def test_command_line_requires_image_size_and_known_task(tmp_path):
+    checkpoint = tmp_path / "reference.pth"
+    torch.save(make_reference_state_dict(), checkpoint)
+    arguments = cli_arguments(checkpoint, tmp_path / "converted")
+    without_image_size = arguments[:4] + arguments[6:]
+    assert "--image-size" not in without_image_size
+    with pytest.raises(SystemExit):
+        main(without_image_size)
+    with pytest.raises(SystemExit):
+        main(["--task", "sudoku"] + arguments[2:])
+
+
+def test_every_reference_tensor_lands_in_the_documented_parameter():
+    # q and k gains only enter the logits through their product (the scores q k^T are built from the same projection),
+    # so the logits test cannot tell `ln1_1` from `ln1_2`: check every entry of the key table directly.
+    layer_table = {
+        "mlp.weight": "feedforward.projection.weight",
+        "attn.qkv.weight": "attention.projection.weight",
+        "attn.ln1_1.weight": "attention.query_norm.weight",
+        "attn.ln1_2.weight": "attention.key_norm.weight",
+        "attn.ln1_3.weight": "attention.value_norm.weight",
+        "ln2.weight": "feedforward.norm.weight",
+    }
+    step_sizes = "hyperset.encoder.step_size_network."
+    table = {
+        "cls_token": "hyperset.embeddings.cls_token",
+        "emb.0.weight": "hyperset.embeddings.patch_embeddings.input_norm.weight",
+        "emb.0.bias": "hyperset.embeddings.patch_embeddings.input_norm.bias",
+        "emb.1.weight": "hyperset.embeddings.patch_embeddings.projection.weight",
+        "emb.1.bias": "hyperset.embeddings.patch_embeddings.projection.bias",
+        "emb.2.weight": "hyperset.embeddings.patch_embeddings.output_norm.weight",
+        "emb.2.bias": "hyperset.embeddings.patch_embeddings.output_norm.bias",
+        "fc.0.weight": "classifier_norm.weight",
+        "fc.0.bias": "classifier_norm.bias",
+        "fc.1.weight": "classifier.weight",
+        "fc.1.bias": "classifier.bias",
+        "time_mlp.0.1.weight": step_sizes + "time_embedding_projection.weight",
+        "time_mlp.0.1.bias": step_sizes + "time_embedding_projection.bias",
+        "time_mlp.0.2.weight": step_sizes + "time_embedding_norm.weight",
+        "time_mlp.0.4.weight": step_sizes + "time_hidden_norm.weight",
+        "time_mlp.0.5.weight": step_sizes + "time_hidden_projection.weight",
+        "time_mlp.0.5.bias": step_sizes + "time_hidden_projection.bias",
+        "time_mlp.0.6.weight": step_sizes + "time_output_norm.weight",
+        "time_mlp.1.1.weight": step_sizes + "step_size_projection.weight",
+        "time_mlp.1.1.bias": step_sizes + "step_size_projection.bias",
+        "ln_inp.weight": step_sizes + "state_norm.weight",
+    }
+    for index in range(NUM_LAYERS):
+        table.update(
+            {f"enc.{index}.{key}": f"hyperset.encoder.layers.{index}.{name}" for key, name in layer_table.items()}
+        )
+
+    state_dict = make_reference_state_dict(seed=5)
+    assert sorted(table) == sorted(state_dict)  # the table covers the reference layout of spec §11.1
+    converted = convert(state_dict).state_dict()
+    assert sorted(converted) == sorted(table.values())
+    for reference_key, key in table.items():
+        assert torch.equal(converted[key], state_dict[reference_key]), (reference_key, key)
+
+
+def test_unrecognised_containers_and_foreign_lightning_entries_are_refused(tmp_path):
+    state_dict = make_reference_state_dict()
+    checkpoint = tmp_path / "other_trainer.pth"
+    torch.save({"weights": state_dict, "epoch": 3}, checkpoint)
+    with pytest.raises(ValueError, match="Unrecognised checkpoint container"):
+        load_original_state_dict(checkpoint)
+
+    lightning = {"model." + key: value for key, value in state_dict.items()}
+    lightning["criterion.class_weights"] = torch.ones(NUM_LABELS)
+    with pytest.raises(ValueError, match=r"Unexpected keys \(1\): criterion\.class_weights"):
+        convert({"state_dict": lightning, "epoch": 3})
+
+    with pytest.raises(FileNotFoundError):
+        load_original_state_dict(tmp_path / "does_not_exist.ckpt")
