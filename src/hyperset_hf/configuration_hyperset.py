@@ -71,6 +71,7 @@ class HyperSETConfig(PreTrainedConfig):
     >>> model = HyperSETForImageClassification(config)
     >>> config.num_hidden_layers  # layer applications: num_layers * num_recurrences
     12
+
     ```"""
 
     model_type = "hyperset"

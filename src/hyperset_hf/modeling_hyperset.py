@@ -565,6 +565,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
         >>> outputs = model(torch.randn(2, 3, 32, 32), num_recurrences=24, output_energies=True)
         >>> outputs.last_hidden_state.shape, outputs.energies[0].shape
         (torch.Size([2, 65, 64]), torch.Size([2, 25]))
+
         ```"""
         if pixel_values is None:
             raise ValueError("You have to specify `pixel_values`.")
@@ -632,6 +633,7 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         >>> model = HyperSETForImageClassification(config)
         >>> model(torch.randn(2, 3, 32, 32), labels=torch.tensor([1, 7])).logits.shape
         torch.Size([2, 10])
+
         ```"""
         outputs = self.hyperset(
             pixel_values,
@@ -699,6 +701,7 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
         >>> outputs = model(torch.randn(2, 3, 32, 32), bool_masked_pos=mask)
         >>> outputs.reconstruction.shape
         torch.Size([2, 3, 32, 32])
+
         ```"""
         outputs = self.hyperset(
             pixel_values,
