@@ -62,7 +62,6 @@ def main():
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     set_seed(args.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     # 1. A small Hyper-SET: one weight-tied layer iterated `num_recurrences` times.
     config = HyperSETConfig(
