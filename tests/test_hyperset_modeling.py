@@ -338,6 +338,7 @@ def test_auto_classes_resolve_to_the_package(tmp_path):
         "AutoModel": "modeling_hyperset.HyperSETModel",
         "AutoModelForImageClassification": "modeling_hyperset.HyperSETForImageClassification",
         "AutoModelForMaskedImageModeling": "modeling_hyperset.HyperSETForMaskedImageModeling",
+        "AutoModelForTokenClassification": "modeling_hyperset.HyperSETForSudoku",
     }
     assert (tmp_path / "modeling_hyperset.py").exists() and (tmp_path / "configuration_hyperset.py").exists()
     assert type(AutoModel.from_pretrained(tmp_path)) is HyperSETModel
@@ -464,7 +465,7 @@ def test_bad_mask_raises_clear_errors(pixel_values):
 
 def test_missing_pixel_values_and_unknown_arguments_raise(pixel_values):
     model = _build(HyperSETForImageClassification)
-    with pytest.raises(ValueError, match="You have to specify `pixel_values`"):
+    with pytest.raises(ValueError, match="pass `pixel_values`"):
         model()
     with pytest.raises(TypeError, match="num_recurrence"):
         model(pixel_values, num_recurrence=4)  # a typo must not be silently ignored

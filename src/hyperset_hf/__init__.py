@@ -10,17 +10,20 @@ from transformers import (
     AutoModel,
     AutoModelForImageClassification,
     AutoModelForMaskedImageModeling,
+    AutoModelForTokenClassification,
 )
 
-from .configuration_hyperset import HyperSETConfig
+from .configuration_hyperset import PRESETS, HyperSETConfig
 from .modeling_hyperset import (
     HyperSETForImageClassification,
     HyperSETForMaskedImageModeling,
+    HyperSETForSudoku,
     HyperSETImageClassifierOutput,
     HyperSETMaskedImageModelingOutput,
     HyperSETModel,
     HyperSETModelOutput,
     HyperSETPreTrainedModel,
+    HyperSETSudokuOutput,
 )
 
 
@@ -30,15 +33,19 @@ AutoConfig.register(HyperSETConfig.model_type, HyperSETConfig, exist_ok=True)
 AutoModel.register(HyperSETConfig, HyperSETModel, exist_ok=True)
 AutoModelForImageClassification.register(HyperSETConfig, HyperSETForImageClassification, exist_ok=True)
 AutoModelForMaskedImageModeling.register(HyperSETConfig, HyperSETForMaskedImageModeling, exist_ok=True)
+AutoModelForTokenClassification.register(HyperSETConfig, HyperSETForSudoku, exist_ok=True)
 
 __all__ = [
     "HyperSETConfig",
     "HyperSETForImageClassification",
     "HyperSETForMaskedImageModeling",
+    "HyperSETForSudoku",
     "HyperSETImageClassifierOutput",
     "HyperSETMaskedImageModelingOutput",
     "HyperSETModel",
     "HyperSETModelOutput",
     "HyperSETPreTrainedModel",
+    "HyperSETSudokuOutput",
+    "PRESETS",
     "__version__",
 ]

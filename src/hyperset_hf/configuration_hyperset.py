@@ -12,10 +12,57 @@ HYPERSET_AUTO_MAP = {
     "AutoModel": "modeling_hyperset.HyperSETModel",
     "AutoModelForImageClassification": "modeling_hyperset.HyperSETForImageClassification",
     "AutoModelForMaskedImageModeling": "modeling_hyperset.HyperSETForMaskedImageModeling",
+    "AutoModelForTokenClassification": "modeling_hyperset.HyperSETForSudoku",
 }
 
 FEEDFORWARD_ACTIVATIONS = ("relu", "gelu")
 STEP_SIZE_CONDITIONINGS = ("current_state", "initial_state")
+STEP_SIZE_NETWORK_TYPES = ("normalized", "unnormalized")
+LAYER_TYPES = ("hyperset", "transformer")
+INPUT_TYPES = ("image", "sudoku")
+
+SUDOKU_DIGIT_LABELS = {index: str(index + 1) for index in range(9)}  # logit k scores digit k + 1
+SUDOKU_LABEL_IDS = {label: index for index, label in SUDOKU_DIGIT_LABELS.items()}
+
+# Named configurations of the paper. `HyperSETConfig.from_preset(name, **overrides)` builds them.
+PRESETS = {
+    # Sudoku (paper Sec. 5.1, App. D): 1 layer x 24 iterations, d=768, 5,195,584 parameters.
+    "sudoku": dict(
+        input_type="sudoku",
+        hidden_size=768,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        num_recurrences=24,
+        hidden_act="relu",
+        share_qkv_norm=True,
+        step_size_conditioning="initial_state",
+        step_size_network_type="unnormalized",
+        embedding_dropout_prob=0.1,
+        num_labels=9,
+        id2label=SUDOKU_DIGIT_LABELS,
+        label2id=SUDOKU_LABEL_IDS,
+    ),
+    # The paper's Sudoku Transformer baseline: one standard pre-RMSNorm layer (Q, K, V, output projections, 4x ReLU
+    # MLP, no biases) applied 24 times, 7,156,992 parameters.
+    "sudoku-transformer": dict(
+        input_type="sudoku",
+        layer_type="transformer",
+        hidden_size=768,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        num_recurrences=24,
+        hidden_act="relu",
+        embedding_dropout_prob=0.1,
+        num_labels=9,
+        id2label=SUDOKU_DIGIT_LABELS,
+        label2id=SUDOKU_LABEL_IDS,
+    ),
+    # Image classification "Small scale-up" (1 layer x 12 iterations, d=512): 1,610,538 parameters on CIFAR-10.
+    "cifar10": dict(num_labels=10),
+    "cifar100": dict(num_labels=100),
+    # ImageNet-1k, 224 px images in 14-px patches (16 x 16 grid), 1 layer x 12 iterations: 2,395,968 parameters.
+    "imagenet-1k": dict(image_size=224, patch_size=14, num_labels=1000),
+}
 
 
 @strict
@@ -61,6 +108,19 @@ class HyperSETConfig(PreTrainedConfig):
             Epsilon of the LayerNorms (patch embedding and readout).
         rms_norm_eps (`float`, *optional*):
             Epsilon of the RMSNorms; `None` uses `torch.finfo(dtype).eps` as the reference implementation does.
+        input_type (`str`, *optional*, defaults to `"image"`):
+            `"image"`: patches of `pixel_values` + CLS token + fixed sinusoidal positions. `"sudoku"`: `input_ids`
+            of 81 cells (0 = blank, 1-9 = given digit) + learned positions, no CLS token.
+        layer_type (`str`, *optional*, defaults to `"hyperset"`):
+            `"hyperset"`: the energy-descent layer. `"transformer"`: the paper's weight-tied Transformer baseline
+            (pre-RMSNorm, separate query/key/value/output projections, row softmax, ReLU MLP of width
+            `intermediate_size`, no biases, no step sizes and no energy).
+        step_size_network_type (`str`, *optional*, defaults to `"normalized"`):
+            `"normalized"`: the image classifier's step-size network with RMSNorms in the time path and on the state
+            (reference variant `hyper-set`). `"unnormalized"`: the Sudoku network, `Linear -> GELU -> Linear` time
+            path and the raw state.
+        embedding_dropout_prob (`float`, *optional*, defaults to 0.0):
+            Dropout on the input embeddings (0.1 in the paper's Sudoku model).
 
     Example:
 
@@ -91,6 +151,10 @@ class HyperSETConfig(PreTrainedConfig):
     initializer_range: float = 0.02
     layer_norm_eps: float = 1e-5
     rms_norm_eps: float | None = None
+    input_type: str = "image"
+    layer_type: str = "hyperset"
+    step_size_network_type: str = "normalized"
+    embedding_dropout_prob: float = 0.0
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
@@ -98,6 +162,24 @@ class HyperSETConfig(PreTrainedConfig):
         if self.auto_map is None:
             self.auto_map = dict(HYPERSET_AUTO_MAP)
         super().__post_init__(**kwargs)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "HyperSETConfig":
+        """Builds one of the paper's configurations (`"sudoku"`, `"sudoku-transformer"`, `"cifar10"`, `"cifar100"`,
+        `"imagenet-1k"`); keyword arguments override single fields.
+
+        Example:
+
+        ```python
+        >>> from hyperset_hf import HyperSETConfig
+        >>> config = HyperSETConfig.from_preset("sudoku", hidden_size=128, num_attention_heads=4, intermediate_size=512)
+        >>> config.input_type, config.num_recurrences, config.num_labels
+        ('sudoku', 24, 9)
+
+        ```"""
+        if name not in PRESETS:
+            raise ValueError(f"Unknown preset {name!r}; expected one of {sorted(PRESETS)}.")
+        return cls(**{**PRESETS[name], **overrides})
 
     @property
     def num_hidden_layers(self) -> int:
@@ -139,6 +221,15 @@ class HyperSETConfig(PreTrainedConfig):
                 f"`step_size_conditioning` must be one of {STEP_SIZE_CONDITIONINGS}, got "
                 f"{self.step_size_conditioning!r}."
             )
+        for name, allowed in (
+            ("input_type", INPUT_TYPES),
+            ("layer_type", LAYER_TYPES),
+            ("step_size_network_type", STEP_SIZE_NETWORK_TYPES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}.")
+        if not 0.0 <= self.embedding_dropout_prob < 1.0:
+            raise ValueError(f"`embedding_dropout_prob` must be in [0, 1), got {self.embedding_dropout_prob}.")
         if self.time_embedding_size % 2 != 0 or self.time_embedding_size < 4:
             raise ValueError(
                 f"`time_embedding_size` must be an even number >= 4 (sines and cosines), got {self.time_embedding_size}."
@@ -155,4 +246,4 @@ class HyperSETConfig(PreTrainedConfig):
             raise ValueError(f"`rms_norm_eps` must be positive or None, got {self.rms_norm_eps}.")
 
 
-__all__ = ["HyperSETConfig"]
+__all__ = ["HyperSETConfig", "PRESETS"]

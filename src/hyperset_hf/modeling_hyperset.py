@@ -31,6 +31,7 @@ from transformers.modeling_outputs import (
     BaseModelOutputWithPooling,
     ImageClassifierOutput,
     MaskedImageModelingOutput,
+    TokenClassifierOutput,
 )
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
@@ -98,6 +99,25 @@ class HyperSETMaskedImageModelingOutput(MaskedImageModelingOutput):
     `(batch_size, num_channels, height, width)`, `hidden_states` and `attentions` as in [`HyperSETModelOutput`], plus
     the per-layer `energies`, `attention_energies` and `feedforward_energies` of shape
     `(batch_size, num_recurrences + 1)` when `output_energies=True`.
+    """
+
+    energies: tuple[torch.FloatTensor, ...] | None = None
+    attention_energies: tuple[torch.FloatTensor, ...] | None = None
+    feedforward_energies: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class HyperSETSudokuOutput(TokenClassifierOutput):
+    r"""
+    Output of [`HyperSETForSudoku`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` are given):
+            Cross-entropy over the blank cells (cells labelled -100 are ignored).
+        logits (`torch.FloatTensor` of shape `(batch_size, 81, 9)`):
+            Scores of the digits 1-9 for every cell (index k = digit k + 1).
+        hidden_states, attentions, energies, attention_energies, feedforward_energies:
+            As in [`HyperSETModelOutput`].
     """
 
     energies: tuple[torch.FloatTensor, ...] | None = None
@@ -245,6 +265,44 @@ class HyperSETEmbeddings(nn.Module):
         return embeddings + positions.to(embeddings.dtype)
 
 
+SUDOKU_NUM_CELLS = 81
+SUDOKU_VOCAB_SIZE = 10  # 0 = blank, 1-9 = given digit
+SUDOKU_NUM_DIGITS = 9
+
+
+class HyperSETSudokuEmbeddings(nn.Module):
+    """Digit embeddings of the 81 cells plus learned cell positions, then dropout (paper App. D):
+    `(batch_size, 81)` ids in 0-9 -> x_0 of shape `(batch_size, 81, hidden_size)`."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.digit_embeddings = nn.Embedding(SUDOKU_VOCAB_SIZE, config.hidden_size)
+        self.position_embeddings = nn.Parameter(torch.zeros(1, SUDOKU_NUM_CELLS, config.hidden_size))
+        self.dropout = nn.Dropout(config.embedding_dropout_prob)
+
+    @staticmethod
+    def check_input_ids(input_ids: torch.Tensor) -> None:
+        if not isinstance(input_ids, torch.Tensor) or input_ids.ndim != 2 or input_ids.shape[1] != SUDOKU_NUM_CELLS:
+            shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids)
+            raise ValueError(
+                f"`input_ids` must be a tensor of shape (batch_size, {SUDOKU_NUM_CELLS}) with one digit per cell, "
+                f"got {shape}."
+            )
+        if input_ids.is_floating_point() or input_ids.is_complex():
+            raise ValueError(f"`input_ids` must be an integer tensor, got dtype {input_ids.dtype}.")
+        bad = (input_ids < 0) | (input_ids >= SUDOKU_VOCAB_SIZE)
+        if bad.any():
+            board, cell = (int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"`input_ids` must hold digits 0-9 (0 = blank); board {board}, cell {cell} has "
+                f"{int(input_ids[board, cell])}."
+            )
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        self.check_input_ids(input_ids)
+        return self.dropout(self.digit_embeddings(input_ids) + self.position_embeddings)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # The Hyper-SET layer
 # ---------------------------------------------------------------------------------------------------------------------
@@ -258,21 +316,28 @@ class HyperSETStepSizeNetwork(nn.Module):
     """Learned step sizes alpha_t, beta_t (paper Eq. 12, App. D), shared by all layers.
 
     The time path maps the sinusoidal embedding of the iteration index t = 1, 2, ... to a condition c_t (once per
-    forward pass); each iteration then computes `[alpha | beta] = Linear(GELU(c_t + RMSNorm(x)))` with x the current
-    state x_t or the initial state x_0. Every Linear here starts at zero, so alpha = beta = 0 at initialisation.
+    forward pass); each iteration then computes `[alpha | beta] = Linear(GELU(c_t + s))` where the state s is the
+    current state x_t or the initial state x_0, RMS-normalised or raw. Every Linear here starts at zero, so
+    alpha = beta = 0 at initialisation and every iteration starts as the identity.
+
+    `config.step_size_network_type`:
+        - `"normalized"` (image classification): c_t = RMSNorm(Linear(RMSNorm(GELU(RMSNorm(Linear(sin(t))))))),
+          s = RMSNorm(x);
+        - `"unnormalized"` (Sudoku): c_t = Linear(GELU(Linear(sin(t)))), s = x.
     """
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
         hidden_size, eps = config.hidden_size, config.rms_norm_eps
         self.time_embedding_size = config.time_embedding_size
-        # c_t = RMSNorm(Linear(RMSNorm(GELU(RMSNorm(Linear(sin(t)))))))
+        self.normalized = config.step_size_network_type == "normalized"
         self.time_embedding_projection = HyperSETZeroInitLinear(config.time_embedding_size, hidden_size)
-        self.time_embedding_norm = nn.RMSNorm(hidden_size, eps=eps)
-        self.time_hidden_norm = nn.RMSNorm(hidden_size, eps=eps)
         self.time_hidden_projection = HyperSETZeroInitLinear(hidden_size, hidden_size)
-        self.time_output_norm = nn.RMSNorm(hidden_size, eps=eps)
-        self.state_norm = nn.RMSNorm(hidden_size, eps=eps)
+        if self.normalized:
+            self.time_embedding_norm = nn.RMSNorm(hidden_size, eps=eps)
+            self.time_hidden_norm = nn.RMSNorm(hidden_size, eps=eps)
+            self.time_output_norm = nn.RMSNorm(hidden_size, eps=eps)
+            self.state_norm = nn.RMSNorm(hidden_size, eps=eps)
         self.step_size_projection = HyperSETZeroInitLinear(hidden_size, 2 * hidden_size)
         self.activation = nn.GELU()
 
@@ -280,13 +345,23 @@ class HyperSETStepSizeNetwork(nn.Module):
         """Conditions c_1 ... c_T of shape `(num_iterations, hidden_size)`."""
         iterations = torch.arange(1, num_iterations + 1, device=device)
         embedding = iteration_embedding(iterations, self.time_embedding_size).to(dtype)
-        hidden = self.activation(self.time_embedding_norm(self.time_embedding_projection(embedding)))
+        hidden = self.time_embedding_projection(embedding)
+        if not self.normalized:
+            return self.time_hidden_projection(self.activation(hidden))
+        hidden = self.activation(self.time_embedding_norm(hidden))
         return self.time_output_norm(self.time_hidden_projection(self.time_hidden_norm(hidden)))
 
-    def forward(self, time_condition: torch.Tensor, normalized_state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """`time_condition` (hidden_size,), `normalized_state` = RMSNorm(x) (batch_size, sequence_length, hidden_size)
-        -> alpha, beta of shape (batch_size, sequence_length, hidden_size)."""
-        step_sizes = self.step_size_projection(self.activation(time_condition + normalized_state))
+    def conditioning_state(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """The state the step sizes see: RMSNorm(x) (normalised network) or x itself. Same shape as the input."""
+        return self.state_norm(hidden_states) if self.normalized else hidden_states
+
+    def forward(
+        self, time_condition: torch.Tensor, conditioning_state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`time_condition` (hidden_size,), `conditioning_state` (batch_size, sequence_length, hidden_size) from
+        [`~HyperSETStepSizeNetwork.conditioning_state`] -> alpha, beta, each (batch_size, sequence_length,
+        hidden_size)."""
+        step_sizes = self.step_size_projection(self.activation(time_condition + conditioning_state))
         return step_sizes.chunk(2, dim=-1)
 
 
@@ -386,7 +461,7 @@ class HyperSETLayer(GradientCheckpointingLayer):
         self,
         hidden_states: torch.Tensor,
         time_condition: torch.Tensor,
-        normalized_initial_state: torch.Tensor | None = None,
+        initial_conditioning_state: torch.Tensor | None = None,
         step_size_network: HyperSETStepSizeNetwork | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -394,15 +469,16 @@ class HyperSETLayer(GradientCheckpointingLayer):
         Args:
             hidden_states: (batch_size, sequence_length, hidden_size), the state x_t.
             time_condition: (hidden_size,), the condition c_t of this iteration.
-            normalized_initial_state: (batch_size, sequence_length, hidden_size), RMSNorm(x_0) when the step sizes
-                are conditioned on the initial state, else `None` (they then see RMSNorm(x_t)).
+            initial_conditioning_state: (batch_size, sequence_length, hidden_size), the step-size network's view of
+                x_0 when the step sizes are conditioned on the initial state, else `None` (they then see x_t).
             step_size_network: the model's shared [`HyperSETStepSizeNetwork`].
         Returns:
             The state x_{t+1} and, if `output_attentions`, the bi-softmax matrix.
         """
-        if normalized_initial_state is None:
-            normalized_initial_state = step_size_network.state_norm(hidden_states)
-        alpha, beta = step_size_network(time_condition, normalized_initial_state)
+        conditioning_state = initial_conditioning_state
+        if conditioning_state is None:
+            conditioning_state = step_size_network.conditioning_state(hidden_states)
+        alpha, beta = step_size_network(time_condition, conditioning_state)
         attention_direction, attention = self.attention(hidden_states)
         hidden_states = hidden_states - alpha * attention_direction
         hidden_states = hidden_states + beta * self.feedforward(hidden_states)
@@ -413,15 +489,78 @@ class HyperSETLayer(GradientCheckpointingLayer):
         return self.attention.energy(hidden_states), self.feedforward.energy(hidden_states)
 
 
+class HyperSETTransformerAttention(nn.Module):
+    """Standard multi-head self-attention of the paper's Transformer baseline: separate bias-free query, key, value and
+    output projections, softmax over keys, bidirectional."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.head_dim
+        self.scaling = self.head_dim**-0.5
+        hidden_size = config.hidden_size
+        self.query = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.key = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.value = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.output = nn.Linear(hidden_size, hidden_size, bias=False)
+
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch_size, sequence_length, hidden_size) -> output of the same shape and the attention probabilities
+        (batch_size, num_heads, sequence_length, sequence_length)."""
+        batch_size, sequence_length, hidden_size = hidden_states.shape
+        shape = (batch_size, sequence_length, self.num_heads, self.head_dim)
+        query = self.query(hidden_states).view(shape).transpose(1, 2)
+        key = self.key(hidden_states).view(shape).transpose(1, 2)
+        value = self.value(hidden_states).view(shape).transpose(1, 2)
+        attention = (torch.matmul(query, key.transpose(-1, -2)) * self.scaling).softmax(dim=-1)
+        context = torch.matmul(attention, value).transpose(1, 2).reshape(batch_size, sequence_length, hidden_size)
+        return self.output(context), attention
+
+
+class HyperSETTransformerLayer(GradientCheckpointingLayer):
+    """The paper's Transformer baseline layer (`config.layer_type="transformer"`), weight-tied across iterations like
+    Hyper-SET but a plain pre-RMSNorm residual block without energy or step sizes:
+
+        x <- x + attention(RMSNorm(x))
+        x <- x + W_2 ReLU(W_1 RMSNorm(x))
+    """
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.attention_norm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.attention = HyperSETTransformerAttention(config)
+        self.mlp_norm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.hidden_size, config.intermediate_size, bias=False),
+            ACT2FN[config.hidden_act],
+            nn.Linear(config.intermediate_size, config.hidden_size, bias=False),
+        )
+
+    def forward(
+        self, hidden_states: torch.Tensor, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(batch_size, sequence_length, hidden_size) -> the next state and, if `output_attentions`, the attention
+        probabilities."""
+        attention_output, attention = self.attention(self.attention_norm(hidden_states))
+        hidden_states = hidden_states + attention_output
+        hidden_states = hidden_states + self.mlp(self.mlp_norm(hidden_states))
+        return hidden_states, (attention if output_attentions else None)
+
+
 class HyperSETEncoder(nn.Module):
-    """`num_layers` distinct [`HyperSETLayer`]s, each iterated `num_recurrences` times (layer-major order; the
-    iteration index restarts at 1 for every layer), with one step-size network shared by all layers."""
+    """`num_layers` distinct layers, each iterated `num_recurrences` times (layer-major order; the iteration index
+    restarts at 1 for every layer). Hyper-SET layers share one step-size network; the Transformer baseline
+    (`config.layer_type="transformer"`) has none."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
         self.config = config
-        self.step_size_network = HyperSETStepSizeNetwork(config)
-        self.layers = nn.ModuleList([HyperSETLayer(config) for _ in range(config.num_layers)])
+        self.is_energy_based = config.layer_type == "hyperset"
+        if self.is_energy_based:
+            self.step_size_network = HyperSETStepSizeNetwork(config)
+            self.layers = nn.ModuleList([HyperSETLayer(config) for _ in range(config.num_layers)])
+        else:
+            self.layers = nn.ModuleList([HyperSETTransformerLayer(config) for _ in range(config.num_layers)])
 
     def forward(
         self,
@@ -431,12 +570,18 @@ class HyperSETEncoder(nn.Module):
         output_attentions: bool = False,
         output_energies: bool = False,
     ) -> HyperSETModelOutput:
-        time_conditions = self.step_size_network.time_conditions(
-            num_recurrences, hidden_states.device, hidden_states.dtype
-        )
-        normalized_initial_state = None
-        if self.config.step_size_conditioning == "initial_state":
-            normalized_initial_state = self.step_size_network.state_norm(hidden_states)
+        if output_energies and not self.is_energy_based:
+            raise ValueError(
+                "`output_energies=True` needs an energy-based model; the Transformer baseline "
+                f"(config.layer_type={self.config.layer_type!r}) has no energy."
+            )
+        if self.is_energy_based:
+            time_conditions = self.step_size_network.time_conditions(
+                num_recurrences, hidden_states.device, hidden_states.dtype
+            )
+            initial_conditioning_state = None
+            if self.config.step_size_conditioning == "initial_state":
+                initial_conditioning_state = self.step_size_network.conditioning_state(hidden_states)
 
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
@@ -444,13 +589,16 @@ class HyperSETEncoder(nn.Module):
         for layer in self.layers:
             layer_energies = [layer.energies(hidden_states)] if output_energies else None
             for iteration in range(num_recurrences):
-                hidden_states, attention = layer(
-                    hidden_states,
-                    time_conditions[iteration],
-                    normalized_initial_state,
-                    step_size_network=self.step_size_network,
-                    output_attentions=output_attentions,
-                )
+                if self.is_energy_based:
+                    hidden_states, attention = layer(
+                        hidden_states,
+                        time_conditions[iteration],
+                        initial_conditioning_state,
+                        step_size_network=self.step_size_network,
+                        output_attentions=output_attentions,
+                    )
+                else:
+                    hidden_states, attention = layer(hidden_states, output_attentions=output_attentions)
                 if output_hidden_states:
                     all_hidden_states += (hidden_states,)
                 if output_attentions:
@@ -486,7 +634,7 @@ class HyperSETPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("image",)
     supports_gradient_checkpointing = True
-    _no_split_modules = ["HyperSETEmbeddings", "HyperSETLayer"]
+    _no_split_modules = ["HyperSETEmbeddings", "HyperSETSudokuEmbeddings", "HyperSETLayer", "HyperSETTransformerLayer"]
     # Bi-softmax attention needs a column softmax as well: eager only.
     _supports_sdpa = False
     _supports_flash_attn = False
@@ -501,6 +649,8 @@ class HyperSETPreTrainedModel(PreTrainedModel):
             init.normal_(module.cls_token, mean=0.0, std=1.0)  # reference: torch.randn
             if module.mask_token is not None:
                 init.zeros_(module.mask_token)
+        elif isinstance(module, HyperSETSudokuEmbeddings):
+            init.normal_(module.position_embeddings, mean=0.0, std=self.config.initializer_range)
         elif isinstance(module, HyperSETZeroInitLinear):
             # Zero initialisation (paper App. D, ReZero style): alpha = beta = 0, every iteration starts as the identity.
             init.zeros_(module.weight)
@@ -508,21 +658,33 @@ class HyperSETPreTrainedModel(PreTrainedModel):
 
 
 class HyperSETModel(HyperSETPreTrainedModel):
-    """The bare Hyper-SET encoder: patch embeddings + CLS + fixed sinusoidal positions, then the recurrent energy
-    descent. Outputs the raw final token states (no final norm) and, on request, every intermediate state, the
-    bi-softmax matrices and the energies of every iteration."""
+    """The bare Hyper-SET encoder: the input embeddings, then the recurrent energy descent. Outputs the raw final token
+    states (no final norm) and, on request, every intermediate state, the bi-softmax matrices and the energies of
+    every iteration.
+
+    With `config.input_type="image"` the input is `pixel_values` (patch embeddings + CLS + fixed sinusoidal
+    positions); with `config.input_type="sudoku"` it is `input_ids` of shape `(batch_size, 81)` (digit embeddings +
+    learned cell positions, no CLS token)."""
 
     def __init__(self, config: HyperSETConfig, use_mask_token: bool = False):
         r"""
         use_mask_token (`bool`, *optional*, defaults to `False`):
-            Whether to learn a mask token that replaces the patches marked in `bool_masked_pos`.
+            Whether to learn a mask token that replaces the patches marked in `bool_masked_pos` (images only).
         """
         super().__init__(config)
-        self.embeddings = HyperSETEmbeddings(config, use_mask_token=use_mask_token)
+        if config.input_type == "sudoku":
+            if use_mask_token:
+                raise ValueError("`use_mask_token=True` is for image inputs; this config has input_type='sudoku'.")
+            self.main_input_name = "input_ids"
+            self.embeddings = HyperSETSudokuEmbeddings(config)
+        else:
+            self.embeddings = HyperSETEmbeddings(config, use_mask_token=use_mask_token)
         self.encoder = HyperSETEncoder(config)
         self.post_init()
 
-    def get_input_embeddings(self) -> HyperSETPatchEmbeddings:
+    def get_input_embeddings(self) -> nn.Module:
+        if self.config.input_type == "sudoku":
+            return self.embeddings.digit_embeddings
         return self.embeddings.patch_embeddings
 
     @can_return_tuple
@@ -535,11 +697,12 @@ class HyperSETModel(HyperSETPreTrainedModel):
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         output_energies: bool | None = None,
+        input_ids: torch.LongTensor | None = None,
     ) -> HyperSETModelOutput:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`):
-                Normalised images (see [`transformers.ViTImageProcessor`]).
+                Normalised images (see [`transformers.ViTImageProcessor`]); for `input_type="image"`.
             bool_masked_pos (`torch.BoolTensor` of shape `(batch_size, num_patches)`, *optional*):
                 Patches to replace by the mask token (1) or keep (0); needs `use_mask_token=True`.
             num_recurrences (`int`, *optional*):
@@ -554,6 +717,8 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 Return the bi-softmax matrix of every iteration.
             output_energies (`bool`, *optional*):
                 Return the attention, feedforward and total energy of the initial state and after every iteration.
+            input_ids (`torch.LongTensor` of shape `(batch_size, 81)`):
+                Sudoku cells in row-major order, 0 = blank, 1-9 = given digit; for `input_type="sudoku"`.
 
         Example:
 
@@ -567,8 +732,14 @@ class HyperSETModel(HyperSETPreTrainedModel):
         (torch.Size([2, 65, 64]), torch.Size([2, 25]))
 
         ```"""
-        if pixel_values is None:
-            raise ValueError("You have to specify `pixel_values`.")
+        is_sudoku = self.config.input_type == "sudoku"
+        if is_sudoku and (input_ids is None or pixel_values is not None or bool_masked_pos is not None):
+            raise ValueError(
+                "This is a Sudoku model (config.input_type='sudoku'): pass `input_ids` of shape (batch_size, 81) and "
+                "no `pixel_values` / `bool_masked_pos`."
+            )
+        if not is_sudoku and (pixel_values is None or input_ids is not None):
+            raise ValueError("This is an image model (config.input_type='image'): pass `pixel_values`, not `input_ids`.")
         num_recurrences = check_num_recurrences(
             self.config.num_recurrences if num_recurrences is None else num_recurrences
         )
@@ -577,9 +748,12 @@ class HyperSETModel(HyperSETPreTrainedModel):
         )
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
 
-        embeddings = self.embeddings(
-            pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
-        )
+        if is_sudoku:
+            embeddings = self.embeddings(input_ids)
+        else:
+            embeddings = self.embeddings(
+                pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
+            )
         outputs = self.encoder(
             embeddings,
             num_recurrences=num_recurrences,
@@ -587,7 +761,8 @@ class HyperSETModel(HyperSETPreTrainedModel):
             output_attentions=bool(output_attentions),
             output_energies=bool(output_energies),
         )
-        outputs.pooler_output = outputs.last_hidden_state[:, 0]
+        # the CLS state for images; Sudoku has no CLS token
+        outputs.pooler_output = None if is_sudoku else outputs.last_hidden_state[:, 0]
         return outputs
 
 
@@ -738,16 +913,124 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
         )
 
 
+class HyperSETForSudoku(HyperSETPreTrainedModel):
+    """Hyper-SET Sudoku solver (paper Sec. 5.1): every cell's final state goes through RMSNorm -> Linear(d -> 9, no
+    bias) to scores of the digits 1-9; the loss is the cross-entropy over the blank cells. Build the paper's model
+    with `HyperSETConfig.from_preset("sudoku")` and its Transformer baseline with
+    `HyperSETConfig.from_preset("sudoku-transformer")`."""
+
+    main_input_name = "input_ids"
+    input_modalities = ("text",)
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__(config)
+        if config.input_type != "sudoku":
+            raise ValueError(
+                f"HyperSETForSudoku needs config.input_type='sudoku', got {config.input_type!r}; build the config "
+                "with HyperSETConfig.from_preset('sudoku')."
+            )
+        if config.num_labels != SUDOKU_NUM_DIGITS:
+            raise ValueError(f"A Sudoku model predicts 9 digits: config.num_labels must be 9, got {config.num_labels}.")
+        self.num_labels = SUDOKU_NUM_DIGITS
+        self.hyperset = HyperSETModel(config)
+        self.readout_norm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.classifier = nn.Linear(config.hidden_size, SUDOKU_NUM_DIGITS, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.hyperset.embeddings.digit_embeddings
+
+    @can_return_tuple
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        num_recurrences: int | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        output_energies: bool | None = None,
+    ) -> HyperSETSudokuOutput:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, 81)`):
+                The puzzles, cells in row-major order, 0 = blank, 1-9 = given digit.
+            labels (`torch.LongTensor` of shape `(batch_size, 81)`, *optional*):
+                Solution digit minus one (0-8) for every blank cell and -100 for the givens (see
+                `hyperset_hf.sudoku_data.to_model_inputs`).
+            num_recurrences, output_hidden_states, output_attentions, output_energies:
+                as in [`HyperSETModel.forward`].
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from hyperset_hf import HyperSETConfig, HyperSETForSudoku
+
+        >>> config = HyperSETConfig.from_preset("sudoku", hidden_size=64, num_attention_heads=4, intermediate_size=256)
+        >>> model = HyperSETForSudoku(config)
+        >>> puzzles = torch.randint(0, 10, (2, 81))
+        >>> outputs = model(puzzles, num_recurrences=48, output_energies=True)
+        >>> outputs.logits.shape, outputs.energies[0].shape
+        (torch.Size([2, 81, 9]), torch.Size([2, 49]))
+
+        ```"""
+        outputs = self.hyperset(
+            input_ids=input_ids,
+            num_recurrences=num_recurrences,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            output_energies=output_energies,
+        )
+        logits = self.classifier(self.readout_norm(outputs.last_hidden_state))
+
+        loss = None
+        if labels is not None:
+            if tuple(labels.shape) != tuple(input_ids.shape):
+                raise ValueError(
+                    f"`labels` must have the shape of `input_ids` {tuple(input_ids.shape)}, got {tuple(labels.shape)}."
+                )
+            bad = (labels != -100) & ((labels < 0) | (labels >= SUDOKU_NUM_DIGITS))
+            if bad.any():
+                board, cell = (int(i) for i in bad.nonzero()[0])
+                raise ValueError(
+                    f"`labels` must be a digit minus one (0-8) or -100 (ignored); board {board}, cell {cell} has "
+                    f"{int(labels[board, cell])}."
+                )
+            loss = F.cross_entropy(
+                logits.reshape(-1, SUDOKU_NUM_DIGITS).float(), labels.reshape(-1).to(logits.device), ignore_index=-100
+            )
+
+        return HyperSETSudokuOutput(
+            loss=loss,
+            logits=logits,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            energies=outputs.energies,
+            attention_energies=outputs.attention_energies,
+            feedforward_energies=outputs.feedforward_energies,
+        )
+
+    @torch.no_grad()
+    def solve(self, input_ids: torch.LongTensor, num_recurrences: int | None = None) -> torch.LongTensor:
+        """Fills the blanks with the most likely digits and keeps the givens: `(batch_size, 81)` puzzles ->
+        `(batch_size, 81)` grids of digits 1-9."""
+        logits = self(input_ids=input_ids, num_recurrences=num_recurrences).logits
+        predicted = logits.argmax(dim=-1) + 1
+        return torch.where(input_ids > 0, input_ids, predicted)
+
+
 # Saved folders carry this file and `configuration_hyperset.py` so they load with `trust_remote_code=True`.
 HyperSETConfig.register_for_auto_class()
 HyperSETModel.register_for_auto_class("AutoModel")
 HyperSETForImageClassification.register_for_auto_class("AutoModelForImageClassification")
 HyperSETForMaskedImageModeling.register_for_auto_class("AutoModelForMaskedImageModeling")
+HyperSETForSudoku.register_for_auto_class("AutoModelForTokenClassification")
 
 
 __all__ = [
     "HyperSETForImageClassification",
     "HyperSETForMaskedImageModeling",
+    "HyperSETForSudoku",
     "HyperSETModel",
     "HyperSETPreTrainedModel",
 ]
