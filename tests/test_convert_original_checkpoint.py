@@ -1,6 +1,7 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Tests of `hyperset_hf.convert_original_checkpoint` against an independent functional re-implementation of the
-reference image classifier (spec §1.4, §2 row (a), §5.2 "Tokenisation", §9, layout §11.1)."""
+"""Tests of `hyperset_hf.convert_original_checkpoint` against independent functional re-implementations of the
+reference image classifier (spec §1.4, §2 row (a), §5.2 "Tokenisation", §9, layout §11.1) and of the reference Sudoku
+models (`sudoku/models.py`: `hyper-set` and the Transformer baseline)."""
 
 import argparse
 import json
@@ -13,10 +14,11 @@ from torch.nn import functional as F
 import hyperset_hf  # noqa: F401  (registers the Auto classes)
 from hyperset_hf.convert_original_checkpoint import (
     convert_image_classification_checkpoint,
+    convert_sudoku_checkpoint,
     load_original_state_dict,
     main,
 )
-from transformers import AutoConfig, AutoModelForImageClassification
+from transformers import AutoConfig, AutoModelForImageClassification, AutoModelForTokenClassification
 
 # Imported from its module: on transformers 5.17 without torchvision, `transformers.AutoImageProcessor` resolves to a
 # placeholder that demands torchvision, although the class itself falls back to the PIL image processors.
@@ -486,7 +488,7 @@ def test_command_line_requires_image_size_and_known_task(tmp_path):
     with pytest.raises(SystemExit):
         main(without_image_size)
     with pytest.raises(SystemExit):
-        main(["--task", "sudoku"] + arguments[2:])
+        main(["--task", "masked-image-modeling"] + arguments[2:])
 
 
 def test_every_reference_tensor_lands_in_the_documented_parameter():
@@ -551,3 +553,518 @@ def test_unrecognised_containers_and_foreign_lightning_entries_are_refused(tmp_p
 
     with pytest.raises(FileNotFoundError):
         load_original_state_dict(tmp_path / "does_not_exist.ckpt")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Sudoku (`--task sudoku`): random checkpoints in the reference layouts of `sudoku/models.py`
+# ---------------------------------------------------------------------------------------------------------------------
+
+SUDOKU_HIDDEN_SIZE = 64
+SUDOKU_NUM_HEADS = 4
+SUDOKU_INTERMEDIATE_SIZE = 256
+SUDOKU_TIME_EMBEDDING_SIZE = 48
+SUDOKU_DEFAULT_RECURRENCES = 24  # the reference `n_recur`, the converter's default
+
+
+def make_sudoku_state_dict(
+    seed=0,
+    num_layers=1,
+    hidden_size=SUDOKU_HIDDEN_SIZE,
+    num_heads=SUDOKU_NUM_HEADS,
+    intermediate_size=SUDOKU_INTERMEDIATE_SIZE,
+    time_embedding_size=SUDOKU_TIME_EMBEDDING_SIZE,
+    with_mask=True,
+):
+    """A random `hyper-set` Sudoku state dict with exactly the reference keys (the unused causal `attn.mask` buffer
+    included). Every entry is non-zero; the step-size Linear is small so that the states stay moderate."""
+    generator = torch.Generator().manual_seed(seed)
+    d, p, m, e = hidden_size, hidden_size // num_heads, intermediate_size, time_embedding_size
+
+    def normal(*shape, std=1.0, mean=0.0):
+        return mean + std * torch.randn(*shape, generator=generator)
+
+    def gain(size):
+        return normal(size, std=0.2, mean=1.0)
+
+    state_dict = {
+        "pos_emb": normal(1, 81, d, std=0.5),
+        "tok_emb.weight": normal(10, d),
+        "ln_f.weight": gain(d),
+        "head.weight": normal(9, d, std=d**-0.5),
+        "time_mlp.0.1.weight": normal(d, e, std=e**-0.5),
+        "time_mlp.0.1.bias": normal(d, std=0.1),
+        "time_mlp.0.3.weight": normal(d, d, std=d**-0.5),
+        "time_mlp.0.3.bias": normal(d, std=0.1),
+        "time_mlp.1.1.weight": normal(2 * d, d, std=0.05),
+        "time_mlp.1.1.bias": normal(2 * d, std=0.05),
+    }
+    for index in range(num_layers):
+        state_dict.update(
+            {
+                f"blocks.{index}.mlp.weight": normal(m, d, std=d**-0.5),
+                f"blocks.{index}.attn.qkv.weight": normal(d, d, std=d**-0.5),
+                f"blocks.{index}.attn.ln1.weight": gain(p),
+                f"blocks.{index}.ln2.weight": gain(m),
+            }
+        )
+        if with_mask:
+            state_dict[f"blocks.{index}.attn.mask"] = torch.tril(torch.ones(81, 81)).view(1, 1, 81, 81)
+    return state_dict
+
+
+def make_sudoku_transformer_state_dict(seed=0, num_layers=1, hidden_size=SUDOKU_HIDDEN_SIZE, with_mask=True):
+    """A random state dict of the reference Sudoku Transformer baseline (`model.type: transformer`)."""
+    generator = torch.Generator().manual_seed(seed)
+    d = hidden_size
+
+    def normal(*shape, std=1.0, mean=0.0):
+        return mean + std * torch.randn(*shape, generator=generator)
+
+    state_dict = {
+        "pos_emb": normal(1, 81, d, std=0.5),
+        "tok_emb.weight": normal(10, d),
+        "ln_f.weight": normal(d, std=0.2, mean=1.0),
+        "head.weight": normal(9, d, std=d**-0.5),
+    }
+    for index in range(num_layers):
+        state_dict.update(
+            {
+                f"blocks.{index}.ln1.weight": normal(d, std=0.2, mean=1.0),
+                f"blocks.{index}.ln2.weight": normal(d, std=0.2, mean=1.0),
+                f"blocks.{index}.attn.key.weight": normal(d, d, std=d**-0.5),
+                f"blocks.{index}.attn.query.weight": normal(d, d, std=d**-0.5),
+                f"blocks.{index}.attn.value.weight": normal(d, d, std=d**-0.5),
+                f"blocks.{index}.attn.proj.weight": normal(d, d, std=d**-0.5),
+                f"blocks.{index}.mlp.0.weight": normal(4 * d, d, std=d**-0.5),
+                f"blocks.{index}.mlp.2.weight": normal(d, 4 * d, std=(4 * d) ** -0.5),
+            }
+        )
+        if with_mask:
+            state_dict[f"blocks.{index}.attn.mask"] = torch.tril(torch.ones(81, 81)).view(1, 1, 81, 81)
+    return state_dict
+
+
+def random_puzzles(batch_size=3, seed=0):
+    """Random boards of digits 0-9 (0 = blank), about half of the cells blank."""
+    generator = torch.Generator().manual_seed(seed)
+    digits = torch.randint(1, 10, (batch_size, 81), generator=generator)
+    blanks = torch.rand(batch_size, 81, generator=generator) < 0.5
+    return torch.where(blanks, torch.zeros_like(digits), digits)
+
+
+def sudoku_cli_arguments(checkpoint, output_dir, *extra):
+    return ["--task", "sudoku", "--checkpoint", str(checkpoint), "--output-dir", str(output_dir), *extra]
+
+
+def reference_sudoku_forward(state_dict, input_ids, num_heads, num_recurrences, condition_on_initial_state=True):
+    """The reference Sudoku `hyper-set` forward (evaluation mode, dropout = identity), written from its pseudo-code:
+
+        x0 = tok_emb(ids) + pos_emb;  c_t = Lin_3(GELU(Lin_1(sin_E(t))));  x = x0
+        for each layer, for t = 1 ... T:
+            alpha, beta = split(Lin_{d->2d}(GELU(c_t + x0)))     (c_t + x with input_cond false)
+            w = heads(x W_qkv^T);  q = k = v = g * rms(w);  A = q k^T / sqrt(p)
+            x = x - alpha * (merge((softmax_rows(A) + softmax_columns(A)) v) W_qkv)
+            x = x + beta * (ReLU(g_M * rms(x W_ff^T)) W_ff)
+        logits = head(RMSNorm_f(x))
+    """
+    sd = {key: value.to(torch.float64) for key, value in state_dict.items()}
+    batch_size, num_cells = input_ids.shape
+    hidden_size = sd["tok_emb.weight"].shape[1]
+    head_dim = hidden_size // num_heads
+    num_layers = len({key.split(".")[1] for key in sd if key.startswith("blocks.")})
+
+    def rms_norm(x, gain):
+        return F.rms_norm(x, (x.shape[-1],), gain, eps=None)
+
+    def linear(x, prefix):
+        return F.linear(x, sd[prefix + ".weight"], sd[prefix + ".bias"])
+
+    x0 = sd["tok_emb.weight"][input_ids] + sd["pos_emb"]
+    time_width = sd["time_mlp.0.1.weight"].shape[1]
+    conditions = [
+        linear(F.gelu(linear(reference_iteration_embedding(t, time_width, torch.float64), "time_mlp.0.1")),
+               "time_mlp.0.3")
+        for t in range(1, num_recurrences + 1)
+    ]
+    x = x0
+    for layer in range(num_layers):
+        w_qkv = sd[f"blocks.{layer}.attn.qkv.weight"]
+        w_ff = sd[f"blocks.{layer}.mlp.weight"]
+        for t in range(num_recurrences):
+            state = x0 if condition_on_initial_state else x
+            step_sizes = linear(F.gelu(conditions[t] + state), "time_mlp.1.1")
+            alpha, beta = step_sizes[..., :hidden_size], step_sizes[..., hidden_size:]
+
+            w = (x @ w_qkv.T).reshape(batch_size, num_cells, num_heads, head_dim).transpose(1, 2)
+            qkv = rms_norm(w, sd[f"blocks.{layer}.attn.ln1.weight"])
+            scores = qkv @ qkv.transpose(-1, -2) / math.sqrt(head_dim)
+            bi_softmax = torch.softmax(scores, dim=-1) + torch.softmax(scores, dim=-2)
+            y = (bi_softmax @ qkv).transpose(1, 2).reshape(batch_size, num_cells, hidden_size)
+            x = x - alpha * (y @ w_qkv)
+
+            x = x + beta * (F.relu(rms_norm(x @ w_ff.T, sd[f"blocks.{layer}.ln2.weight"])) @ w_ff)
+    return rms_norm(x, sd["ln_f.weight"]) @ sd["head.weight"].T
+
+
+def reference_sudoku_transformer_forward(state_dict, input_ids, num_heads, num_recurrences):
+    """The reference Sudoku Transformer baseline (evaluation mode): per layer and iteration
+    x = x + proj(softmax_rows(q k^T / sqrt(p)) v) with q, k, v = query/key/value(RMSNorm_1(x)), then
+    x = x + mlp.2(ReLU(mlp.0(RMSNorm_2(x)))); logits = head(RMSNorm_f(x))."""
+    sd = {key: value.to(torch.float64) for key, value in state_dict.items()}
+    batch_size, num_cells = input_ids.shape
+    hidden_size = sd["tok_emb.weight"].shape[1]
+    head_dim = hidden_size // num_heads
+    num_layers = len({key.split(".")[1] for key in sd if key.startswith("blocks.")})
+
+    def rms_norm(x, gain):
+        return F.rms_norm(x, (x.shape[-1],), gain, eps=None)
+
+    def heads(x):
+        return x.reshape(batch_size, num_cells, num_heads, head_dim).transpose(1, 2)
+
+    x = sd["tok_emb.weight"][input_ids] + sd["pos_emb"]
+    for layer in range(num_layers):
+        prefix = f"blocks.{layer}."
+        for _ in range(num_recurrences):
+            h = rms_norm(x, sd[prefix + "ln1.weight"])
+            q, k, v = (heads(h @ sd[prefix + f"attn.{name}.weight"].T) for name in ("query", "key", "value"))
+            attention = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(head_dim), dim=-1)
+            y = (attention @ v).transpose(1, 2).reshape(batch_size, num_cells, hidden_size)
+            x = x + y @ sd[prefix + "attn.proj.weight"].T
+            h = rms_norm(x, sd[prefix + "ln2.weight"])
+            x = x + F.relu(h @ sd[prefix + "mlp.0.weight"].T) @ sd[prefix + "mlp.2.weight"].T
+    return rms_norm(x, sd["ln_f.weight"]) @ sd["head.weight"].T
+
+
+def load_converted_sudoku(output_dir):
+    model = AutoModelForTokenClassification.from_pretrained(output_dir).to(torch.float64).eval()
+    assert type(model).__name__ == "HyperSETForSudoku"
+    return model
+
+
+@pytest.mark.parametrize(
+    "num_layers, num_recurrences, extra_arguments",
+    [
+        (1, None, ()),  # the paper's L1 x 24 layout with the converter's defaults (T = 24, input_cond true)
+        (2, 6, ()),
+        (1, 5, ("--step-size-conditioning", "current_state")),  # reference input_cond: false
+    ],
+)
+def test_converted_sudoku_checkpoint_matches_reference_forward(tmp_path, num_layers, num_recurrences, extra_arguments):
+    state_dict = make_sudoku_state_dict(seed=1, num_layers=num_layers)
+    checkpoint = tmp_path / "Sudoku_reference.pth"
+    torch.save(state_dict, checkpoint)  # a bare state dict, as the reference trainer saves it
+    output_dir = tmp_path / "converted"
+    arguments = sudoku_cli_arguments(checkpoint, output_dir, *extra_arguments)
+    if num_recurrences is not None:
+        arguments += ["--num-recurrences", str(num_recurrences)]
+    main(arguments)
+
+    assert (output_dir / "model.safetensors").is_file() and (output_dir / "config.json").is_file()
+    assert not (output_dir / "preprocessor_config.json").exists()
+    model = load_converted_sudoku(output_dir)
+    num_recurrences = num_recurrences or SUDOKU_DEFAULT_RECURRENCES
+    condition_on_initial_state = "current_state" not in extra_arguments
+    config = model.config
+    assert (config.input_type, config.layer_type, config.num_labels) == ("sudoku", "hyperset", 9)
+    assert (config.hidden_size, config.num_attention_heads, config.intermediate_size) == (
+        SUDOKU_HIDDEN_SIZE,
+        SUDOKU_NUM_HEADS,
+        SUDOKU_INTERMEDIATE_SIZE,
+    )
+    assert (config.num_layers, config.num_recurrences, config.time_embedding_size) == (
+        num_layers,
+        num_recurrences,
+        SUDOKU_TIME_EMBEDDING_SIZE,
+    )
+    assert config.share_qkv_norm and config.hidden_act == "relu" and config.rms_norm_eps is None
+    assert config.step_size_network_type == "unnormalized"
+    assert config.step_size_conditioning == ("initial_state" if condition_on_initial_state else "current_state")
+
+    input_ids = random_puzzles(4, seed=2)
+    options = {"condition_on_initial_state": condition_on_initial_state}
+    with torch.no_grad():
+        logits = model(input_ids).logits
+        logits_extrapolated = model(input_ids, num_recurrences=num_recurrences + 4).logits
+    expected = reference_sudoku_forward(state_dict, input_ids, SUDOKU_NUM_HEADS, num_recurrences, **options)
+    expected_extrapolated = reference_sudoku_forward(
+        state_dict, input_ids, SUDOKU_NUM_HEADS, num_recurrences + 4, **options
+    )
+    # the iterations and the step-size conditioning matter: both change the logits clearly
+    fewer = reference_sudoku_forward(state_dict, input_ids, SUDOKU_NUM_HEADS, num_recurrences - 1, **options)
+    other_conditioning = reference_sudoku_forward(
+        state_dict, input_ids, SUDOKU_NUM_HEADS, num_recurrences, condition_on_initial_state=not options[
+            "condition_on_initial_state"
+        ]
+    )
+
+    assert logits.shape == (4, 81, 9)
+    assert torch.isfinite(expected).all() and torch.isfinite(expected_extrapolated).all()
+    assert (expected - fewer).abs().max() > 1e-3
+    assert (expected - other_conditioning).abs().max() > 1e-3
+    assert (logits - expected).abs().max() <= 1e-6
+    assert (logits_extrapolated - expected_extrapolated).abs().max() <= 1e-6
+
+    # the float32 model as saved agrees too (looser: float32 arithmetic)
+    model32 = AutoModelForTokenClassification.from_pretrained(output_dir).eval()
+    with torch.no_grad():
+        logits32 = model32(input_ids).logits
+    torch.testing.assert_close(logits32.double(), expected, atol=1e-4, rtol=1e-4)
+
+
+def test_converted_sudoku_transformer_matches_reference_forward(tmp_path):
+    num_recurrences = 5
+    state_dict = make_sudoku_transformer_state_dict(seed=3, num_layers=2)
+    checkpoint = tmp_path / "transformer.pth"
+    torch.save(state_dict, checkpoint)
+    output_dir = tmp_path / "converted"
+    main(
+        sudoku_cli_arguments(
+            checkpoint, output_dir, "--num-attention-heads", str(SUDOKU_NUM_HEADS), "--num-recurrences", "5"
+        )
+    )
+
+    model = load_converted_sudoku(output_dir)
+    config = model.config
+    assert (config.layer_type, config.num_layers, config.num_recurrences) == ("transformer", 2, num_recurrences)
+    assert (config.hidden_size, config.num_attention_heads, config.intermediate_size) == (
+        SUDOKU_HIDDEN_SIZE,
+        SUDOKU_NUM_HEADS,
+        4 * SUDOKU_HIDDEN_SIZE,
+    )
+    input_ids = random_puzzles(4, seed=4)
+    with torch.no_grad():
+        logits = model(input_ids).logits
+        logits_extrapolated = model(input_ids, num_recurrences=num_recurrences + 4).logits
+    expected = reference_sudoku_transformer_forward(state_dict, input_ids, SUDOKU_NUM_HEADS, num_recurrences)
+    expected_extrapolated = reference_sudoku_transformer_forward(
+        state_dict, input_ids, SUDOKU_NUM_HEADS, num_recurrences + 4
+    )
+    assert torch.isfinite(expected_extrapolated).all()
+    assert (logits - expected).abs().max() <= 1e-6
+    assert (logits_extrapolated - expected_extrapolated).abs().max() <= 1e-6
+
+    # the head count matters (and is what the weights cannot tell): another one gives other logits
+    other_heads = convert_sudoku_checkpoint(checkpoint, num_recurrences=num_recurrences, num_attention_heads=8)
+    with torch.no_grad():
+        logits_other_heads = other_heads.to(torch.float64)(input_ids).logits
+    assert (logits_other_heads - expected).abs().max() > 1e-3
+
+
+def test_sudoku_transformer_without_num_attention_heads_is_refused(tmp_path):
+    checkpoint = tmp_path / "transformer.pth"
+    torch.save(make_sudoku_transformer_state_dict(), checkpoint)
+    with pytest.raises(ValueError, match="--num-attention-heads") as error:
+        main(sudoku_cli_arguments(checkpoint, tmp_path / "refused"))
+    assert "not recoverable from its weights" in str(error.value)
+    assert not (tmp_path / "refused").exists()
+    with pytest.raises(ValueError, match="not divisible"):
+        convert_sudoku_checkpoint(checkpoint, num_attention_heads=5)
+
+
+def test_sudoku_heads_are_inferred_from_the_shared_gain_and_checked():
+    state_dict = make_sudoku_state_dict(num_heads=8)  # head width 8
+    assert convert_sudoku_checkpoint(state_dict).config.num_attention_heads == 8
+    assert convert_sudoku_checkpoint(state_dict, num_attention_heads=8).config.num_attention_heads == 8
+    with pytest.raises(ValueError, match="contradicts") as error:
+        convert_sudoku_checkpoint(state_dict, num_attention_heads=4)
+    assert "blocks.0.attn.ln1.weight" in str(error.value)
+    state_dict["blocks.0.attn.ln1.weight"] = torch.ones(10)  # 64 is not a multiple of 10
+    with pytest.raises(ValueError, match="not a multiple of the head width"):
+        convert_sudoku_checkpoint(state_dict)
+
+
+def test_sudoku_parameter_counts_at_the_paper_size():
+    # d = 768, 12 heads, M = 3072, time embedding 512, one layer: the paper's 5,195,584 parameters
+    state_dict = make_sudoku_state_dict(hidden_size=768, num_heads=12, intermediate_size=3072, time_embedding_size=512)
+    assert tuple(state_dict["blocks.0.attn.ln1.weight"].shape) == (64,)
+    model = convert_sudoku_checkpoint(state_dict)
+    assert sum(parameter.numel() for parameter in model.parameters()) == 5_195_584
+    # the reference's own count: every entry but the unused mask buffer
+    assert sum(value.numel() for key, value in state_dict.items() if not key.endswith("attn.mask")) == 5_195_584
+    config = model.config
+    assert (config.hidden_size, config.num_attention_heads, config.intermediate_size) == (768, 12, 3072)
+    assert (config.num_layers, config.num_recurrences, config.time_embedding_size) == (1, 24, 512)
+    assert config.step_size_conditioning == "initial_state"
+
+    transformer = convert_sudoku_checkpoint(
+        make_sudoku_transformer_state_dict(hidden_size=768), num_attention_heads=12
+    )
+    assert sum(parameter.numel() for parameter in transformer.parameters()) == 7_156_992
+
+
+def test_every_sudoku_reference_tensor_lands_in_the_documented_parameter():
+    step_sizes = "hyperset.encoder.step_size_network."
+    shared = {
+        "pos_emb": "hyperset.embeddings.position_embeddings",
+        "tok_emb.weight": "hyperset.embeddings.digit_embeddings.weight",
+        "ln_f.weight": "readout_norm.weight",
+        "head.weight": "classifier.weight",
+    }
+    hyperset_table = {
+        **shared,
+        "time_mlp.0.1.weight": step_sizes + "time_embedding_projection.weight",
+        "time_mlp.0.1.bias": step_sizes + "time_embedding_projection.bias",
+        "time_mlp.0.3.weight": step_sizes + "time_hidden_projection.weight",
+        "time_mlp.0.3.bias": step_sizes + "time_hidden_projection.bias",
+        "time_mlp.1.1.weight": step_sizes + "step_size_projection.weight",
+        "time_mlp.1.1.bias": step_sizes + "step_size_projection.bias",
+    }
+    transformer_table = dict(shared)
+    for index in range(2):
+        layer = f"hyperset.encoder.layers.{index}."
+        hyperset_table.update(
+            {
+                f"blocks.{index}.mlp.weight": layer + "feedforward.projection.weight",
+                f"blocks.{index}.attn.qkv.weight": layer + "attention.projection.weight",
+                f"blocks.{index}.attn.ln1.weight": layer + "attention.qkv_norm.weight",
+                f"blocks.{index}.ln2.weight": layer + "feedforward.norm.weight",
+            }
+        )
+        transformer_table.update(
+            {
+                f"blocks.{index}.ln1.weight": layer + "attention_norm.weight",
+                f"blocks.{index}.ln2.weight": layer + "mlp_norm.weight",
+                f"blocks.{index}.attn.query.weight": layer + "attention.query.weight",
+                f"blocks.{index}.attn.key.weight": layer + "attention.key.weight",
+                f"blocks.{index}.attn.value.weight": layer + "attention.value.weight",
+                f"blocks.{index}.attn.proj.weight": layer + "attention.output.weight",
+                f"blocks.{index}.mlp.0.weight": layer + "mlp.0.weight",
+                f"blocks.{index}.mlp.2.weight": layer + "mlp.2.weight",
+            }
+        )
+
+    for state_dict, table, heads in (
+        (make_sudoku_state_dict(seed=5, num_layers=2), hyperset_table, None),
+        (make_sudoku_transformer_state_dict(seed=5, num_layers=2), transformer_table, SUDOKU_NUM_HEADS),
+    ):
+        masks = sorted(key for key in state_dict if key.endswith(".attn.mask"))
+        assert masks == ["blocks.0.attn.mask", "blocks.1.attn.mask"]
+        assert sorted(table) == sorted(set(state_dict) - set(masks))  # the table covers the reference layout
+        converted = convert_sudoku_checkpoint(state_dict, num_attention_heads=heads).state_dict()
+        assert sorted(converted) == sorted(table.values())  # the mask buffers are dropped
+        for reference_key, key in table.items():
+            assert torch.equal(converted[key], state_dict[reference_key]), (reference_key, key)
+
+    # checkpoints without the (unused) mask buffers convert to the same weights
+    without_masks = convert_sudoku_checkpoint(make_sudoku_state_dict(seed=5, num_layers=2, with_mask=False))
+    with_masks = convert_sudoku_checkpoint(make_sudoku_state_dict(seed=5, num_layers=2))
+    for key, value in with_masks.state_dict().items():
+        assert torch.equal(without_masks.state_dict()[key], value), key
+
+
+def test_sudoku_unknown_and_missing_keys_are_listed():
+    state_dict = make_sudoku_state_dict(num_layers=2)
+    del state_dict["blocks.1.ln2.weight"]
+    del state_dict["time_mlp.0.3.bias"]
+    state_dict["blocks.0.attn.ln1_1.weight"] = torch.ones(SUDOKU_HIDDEN_SIZE // SUDOKU_NUM_HEADS)
+    state_dict["ln_inp.weight"] = torch.ones(SUDOKU_HIDDEN_SIZE)
+    with pytest.raises(ValueError) as error:
+        convert_sudoku_checkpoint(state_dict)
+    message = str(error.value)
+    assert "Sudoku `hyper-set`" in message
+    assert "Unexpected keys (2): blocks.0.attn.ln1_1.weight, ln_inp.weight." in message
+    assert "Missing keys (2): blocks.1.ln2.weight, time_mlp.0.3.bias." in message
+
+    transformer = make_sudoku_transformer_state_dict()
+    del transformer["blocks.0.attn.proj.weight"]
+    transformer["blocks.0.attn.output.weight"] = torch.ones(SUDOKU_HIDDEN_SIZE, SUDOKU_HIDDEN_SIZE)
+    with pytest.raises(ValueError) as error:
+        convert_sudoku_checkpoint(transformer, num_attention_heads=SUDOKU_NUM_HEADS)
+    message = str(error.value)
+    assert "Sudoku `transformer`" in message
+    assert "Unexpected keys (1): blocks.0.attn.output.weight." in message
+    assert "Missing keys (1): blocks.0.attn.proj.weight." in message
+
+
+def test_sudoku_missing_pos_emb_is_refused_as_unsupported_sincos(tmp_path):
+    state_dict = make_sudoku_state_dict()
+    del state_dict["pos_emb"]  # `pos_emb: sincos` keeps the fixed positions out of the state dict
+    checkpoint = tmp_path / "sincos.pth"
+    torch.save(state_dict, checkpoint)
+    with pytest.raises(ValueError) as error:
+        main(sudoku_cli_arguments(checkpoint, tmp_path / "refused"))
+    message = str(error.value)
+    assert "Fixed 2-D sin-cos positions are not supported" in message
+    assert "Missing keys (1): pos_emb." in message
+    assert not (tmp_path / "refused").exists()
+
+
+def test_sudoku_vocabulary_cells_and_classes_are_checked():
+    state_dict = make_sudoku_state_dict()
+    state_dict["tok_emb.weight"] = torch.randn(11, SUDOKU_HIDDEN_SIZE)
+    with pytest.raises(ValueError, match=r"`tok_emb.weight` has shape \(11, 64\).*10 rows"):
+        convert_sudoku_checkpoint(state_dict)
+
+    state_dict = make_sudoku_state_dict()
+    state_dict["pos_emb"] = torch.randn(1, 16, SUDOKU_HIDDEN_SIZE)  # a 4 x 4 board
+    with pytest.raises(ValueError, match=r"`pos_emb` has shape \(1, 16, 64\); expected \(1, 81, hidden_size\)"):
+        convert_sudoku_checkpoint(state_dict)
+
+    state_dict = make_sudoku_state_dict()
+    state_dict["head.weight"] = torch.randn(10, SUDOKU_HIDDEN_SIZE)
+    with pytest.raises(ValueError, match=r"`head.weight` has shape \(10, 64\).*9 rows"):
+        convert_sudoku_checkpoint(state_dict)
+
+
+def test_sudoku_shape_mismatch_and_layer_gaps_are_refused():
+    state_dict = make_sudoku_state_dict()
+    state_dict["time_mlp.0.3.weight"] = torch.randn(SUDOKU_HIDDEN_SIZE, SUDOKU_HIDDEN_SIZE + 1)
+    with pytest.raises(ValueError) as error:
+        convert_sudoku_checkpoint(state_dict)
+    message = str(error.value)
+    assert "time_mlp.0.3.weight" in message and "time_hidden_projection.weight" in message
+    assert f"({SUDOKU_HIDDEN_SIZE}, {SUDOKU_HIDDEN_SIZE + 1})" in message
+
+    state_dict = make_sudoku_state_dict(num_layers=3)
+    for key in [key for key in state_dict if key.startswith("blocks.1.")]:
+        del state_dict[key]
+    with pytest.raises(ValueError, match=r"`blocks.<i>` with i in \[0, 2\]"):
+        convert_sudoku_checkpoint(state_dict)
+
+
+def test_sudoku_other_models_are_named():
+    image_classifier = make_reference_state_dict()
+    with pytest.raises(ValueError, match="--task image-classification"):
+        convert_sudoku_checkpoint(image_classifier)
+    with pytest.raises(ValueError, match="Sudoku"):  # and the other way round
+        convert(make_sudoku_state_dict())
+
+    shared = make_sudoku_transformer_state_dict()
+    shared["blocks.0.attn.qkv.weight"] = shared.pop("blocks.0.attn.query.weight")
+    del shared["blocks.0.attn.key.weight"], shared["blocks.0.attn.value.weight"]
+    with pytest.raises(ValueError, match="transformer_shared"):
+        convert_sudoku_checkpoint(shared, num_attention_heads=SUDOKU_NUM_HEADS)
+
+
+def test_sudoku_pickled_objects_need_trust_pickle(tmp_path):
+    checkpoint = tmp_path / "nested.pth"
+    torch.save(
+        {"model_state_dict": make_sudoku_state_dict(), "args": argparse.Namespace(n_recur=24)}, checkpoint
+    )
+    with pytest.raises(ValueError, match="--trust-pickle"):
+        main(sudoku_cli_arguments(checkpoint, tmp_path / "refused"))
+    assert not (tmp_path / "refused").exists()
+    main(sudoku_cli_arguments(checkpoint, tmp_path / "trusted", "--trust-pickle"))
+    assert (tmp_path / "trusted" / "model.safetensors").is_file()
+
+
+def test_command_line_options_per_task(tmp_path):
+    sudoku_checkpoint = tmp_path / "sudoku.pth"
+    torch.save(make_sudoku_state_dict(), sudoku_checkpoint)
+    image_checkpoint = tmp_path / "image.pth"
+    torch.save(make_reference_state_dict(), image_checkpoint)
+
+    # image-classification options are refused for Sudoku, and the Sudoku option for image classification
+    for extra in (("--image-size", "32"), ("--hidden-act", "relu"), ("--num-channels", "1")):
+        with pytest.raises(SystemExit):
+            main(sudoku_cli_arguments(sudoku_checkpoint, tmp_path / "refused", *extra))
+    with pytest.raises(SystemExit):
+        main(cli_arguments(image_checkpoint, tmp_path / "refused", "--num-attention-heads", str(NUM_HEADS)))
+    # --num-recurrences is required for image classification only
+    arguments = cli_arguments(image_checkpoint, tmp_path / "refused")
+    position = arguments.index("--num-recurrences")
+    with pytest.raises(SystemExit):
+        main(arguments[:position] + arguments[position + 2 :])
+    assert not (tmp_path / "refused").exists()
+    assert main(sudoku_cli_arguments(sudoku_checkpoint, tmp_path / "converted")).config.num_recurrences == 24

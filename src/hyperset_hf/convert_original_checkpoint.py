@@ -1,8 +1,15 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Convert checkpoints of the reference Hyper-SET implementation (`huyunzhe/hyper-set`) to hyperset-hf folders.
 
-Supported so far: the image classifier, variant `hyper-set` (the reference `ic/models.py` model with separate q/k/v
-RMSNorm gains, GELU feedforward and the state-conditioned step-size network). The output folder loads with
+Supported:
+
+- `--task image-classification`: the image classifier, variant `hyper-set` (the reference `ic/models.py` model with
+  separate q/k/v RMSNorm gains, GELU feedforward and the state-conditioned step-size network);
+- `--task sudoku`: the Sudoku solver of `sudoku/models.py` with `pos_emb: learnable`, either `model.type: hyper-set`
+  (one shared q/k/v RMSNorm gain, ReLU feedforward, unnormalised step-size network; the layout is recognised from the
+  keys) or the Transformer baseline `model.type: transformer` (which needs `--num-attention-heads`).
+
+The image-classification output folder loads with
 
 ```python
 >>> import hyperset_hf  # registers the Auto classes
@@ -12,17 +19,29 @@ RMSNorm gains, GELU feedforward and the state-conditioned step-size network). Th
 >>> image_processor = AutoImageProcessor.from_pretrained("converted-folder")
 ```
 
+and a Sudoku folder with `AutoModelForTokenClassification.from_pretrained("converted-folder")` (a
+[`HyperSETForSudoku`]; no processor is saved: the input is the `(batch_size, 81)` tensor of digits, 0 = blank).
+
 Command line:
 
 ```bash
 python -m hyperset_hf.convert_original_checkpoint --task image-classification \
     --checkpoint IC_ImageNet1k_layer12_recur1_dim768_multiplier1.ckpt \
     --image-size 224 --num-recurrences 1 --output-dir hyperset-imagenet1k-l12r1
+
+python -m hyperset_hf.convert_original_checkpoint --task sudoku \
+    --checkpoint Sudoku_layer1_recur24_dim768_multiplier4.pth --output-dir hyperset-sudoku
+
+python -m hyperset_hf.convert_original_checkpoint --task sudoku \
+    --checkpoint sudoku_transformer.pth --num-attention-heads 12 --output-dir transformer-sudoku
 ```
 
 Everything that the weights determine (width, heads, feedforward width, layers, time-embedding width, classes, patch
 size) is read from the tensor shapes; what they do not determine (image size, iteration count, channels, feedforward
-activation, step-size conditioning, normalisation statistics, label names) is given on the command line.
+activation, step-size conditioning, normalisation statistics, label names; the heads of the Sudoku Transformer
+baseline) is given on the command line. `--num-recurrences` is required for image classification and defaults to 24
+(the reference `n_recur`) for Sudoku; `--step-size-conditioning` defaults to `current_state` for image classification
+(reference `input_cond: false`) and to `initial_state` for Sudoku (reference `input_cond: true`).
 
 Checkpoints are read with `torch.load(..., weights_only=True)`. PyTorch Lightning checkpoints that pickle other
 objects (for example hyper-parameters) need `--trust-pickle`, which unpickles arbitrary Python objects: use it only
@@ -42,7 +61,7 @@ import torch
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 
 from .configuration_hyperset import FEEDFORWARD_ACTIVATIONS, STEP_SIZE_CONDITIONINGS, HyperSETConfig
-from .modeling_hyperset import HyperSETForImageClassification
+from .modeling_hyperset import HyperSETForImageClassification, HyperSETForSudoku
 
 
 if TYPE_CHECKING:
@@ -352,12 +371,20 @@ def convert_image_classification_state_dict(
     channels-last patch flattening."""
     converted = {rename_image_classification_key(key): value for key, value in state_dict.items()}
     reference_names = {rename_image_classification_key(key): key for key in state_dict}
+    _check_converted_state_dict(converted, reference_names, model)
+    return converted
+
+
+def _check_converted_state_dict(
+    converted: Mapping[str, torch.Tensor], reference_names: Mapping[str, str], model: torch.nn.Module
+) -> None:
+    """Verifies that the renamed state dict has exactly the keys of `model` and the same shapes; a mismatch names the
+    reference key, the hyperset-hf key and both shapes."""
     model_state = model.state_dict()
     unexpected, missing = sorted(set(converted) - set(model_state)), sorted(set(model_state) - set(converted))
     if unexpected or missing:  # cannot happen unless the key tables and the model drift apart
         raise ValueError(
-            f"The converted keys do not match HyperSETForImageClassification: unexpected {unexpected}, missing "
-            f"{missing}."
+            f"The converted keys do not match {type(model).__name__}: unexpected {unexpected}, missing {missing}."
         )
     mismatches = [
         f"`{reference_names[key]}` (-> `{key}`): checkpoint shape {tuple(value.shape)}, expected "
@@ -370,7 +397,6 @@ def convert_image_classification_state_dict(
             "Shape mismatch between the checkpoint and the configuration inferred from it:\n  "
             + "\n  ".join(mismatches)
         )
-    return converted
 
 
 def build_image_processor(
@@ -455,9 +481,28 @@ def convert_image_classification_checkpoint(
     return model
 
 
+IMAGE_CLASSIFICATION_ONLY_OPTIONS = {
+    "image_size": "--image-size",
+    "num_channels": "--num-channels",
+    "hidden_act": "--hidden-act",
+    "image_mean": "--image-mean",
+    "image_std": "--image-std",
+    "id2label_json": "--id2label-json",
+}
+
+
 def _convert_image_classification_from_arguments(arguments: argparse.Namespace, parser: argparse.ArgumentParser):
     if arguments.image_size is None:
         parser.error("--image-size is required for --task image-classification.")
+    if arguments.num_recurrences is None:
+        parser.error(
+            "--num-recurrences is required for --task image-classification (it is not stored in the weights; e.g. 1 "
+            "for L12R1, 12 for L1R12)."
+        )
+    if arguments.num_attention_heads is not None:
+        parser.error(
+            "--num-attention-heads is only for --task sudoku: the image classifier's heads are read from its weights."
+        )
     id2label = None
     if arguments.id2label_json is not None:
         with open(arguments.id2label_json, encoding="utf-8") as file:
@@ -470,9 +515,9 @@ def _convert_image_classification_from_arguments(arguments: argparse.Namespace, 
         arguments.checkpoint,
         image_size=arguments.image_size,
         num_recurrences=arguments.num_recurrences,
-        num_channels=arguments.num_channels,
-        hidden_act=arguments.hidden_act,
-        step_size_conditioning=arguments.step_size_conditioning,
+        num_channels=3 if arguments.num_channels is None else arguments.num_channels,
+        hidden_act="gelu" if arguments.hidden_act is None else arguments.hidden_act,
+        step_size_conditioning=arguments.step_size_conditioning or "current_state",
         image_mean=image_mean,
         image_std=image_std,
         id2label=id2label,
@@ -482,33 +527,386 @@ def _convert_image_classification_from_arguments(arguments: argparse.Namespace, 
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Sudoku
+# ---------------------------------------------------------------------------------------------------------------------
+
+SUDOKU_VARIANTS = ("hyper-set", "transformer")
+SUDOKU_NUM_CELLS = 81
+SUDOKU_VOCAB_SIZE = 10  # 0 = blank, 1-9 = given digit
+SUDOKU_NUM_CLASSES = 9
+DEFAULT_SUDOKU_NUM_RECURRENCES = 24  # the reference `n_recur`
+
+# Reference key -> hyperset-hf key for the entries that occur once per model (both variants).
+SUDOKU_MODEL_KEYS = {
+    "pos_emb": "hyperset.embeddings.position_embeddings",
+    "tok_emb.weight": "hyperset.embeddings.digit_embeddings.weight",
+    "ln_f.weight": "readout_norm.weight",
+    "head.weight": "classifier.weight",
+}
+
+# The step-size network of the Sudoku `hyper-set` model: time_mlp.0 = [sinusoidal embedding, Linear E->d, GELU,
+# Linear d->d], time_mlp.1 = [GELU, Linear d->2d]; no RMSNorms (hyperset-hf `step_size_network_type="unnormalized"`).
+SUDOKU_STEP_SIZE_KEYS = {
+    "time_mlp.0.1.weight": "hyperset.encoder.step_size_network.time_embedding_projection.weight",
+    "time_mlp.0.1.bias": "hyperset.encoder.step_size_network.time_embedding_projection.bias",
+    "time_mlp.0.3.weight": "hyperset.encoder.step_size_network.time_hidden_projection.weight",
+    "time_mlp.0.3.bias": "hyperset.encoder.step_size_network.time_hidden_projection.bias",
+    "time_mlp.1.1.weight": "hyperset.encoder.step_size_network.step_size_projection.weight",
+    "time_mlp.1.1.bias": "hyperset.encoder.step_size_network.step_size_projection.bias",
+}
+
+# Reference key suffix -> hyperset-hf key suffix for every layer `blocks.<i>`, per variant.
+SUDOKU_LAYER_KEYS = {
+    "hyper-set": {
+        "mlp.weight": "feedforward.projection.weight",
+        "attn.qkv.weight": "attention.projection.weight",
+        "attn.ln1.weight": "attention.qkv_norm.weight",  # ONE gain shared by q, k and v
+        "ln2.weight": "feedforward.norm.weight",
+    },
+    "transformer": {
+        "ln1.weight": "attention_norm.weight",
+        "attn.query.weight": "attention.query.weight",
+        "attn.key.weight": "attention.key.weight",
+        "attn.value.weight": "attention.value.weight",
+        "attn.proj.weight": "attention.output.weight",
+        "ln2.weight": "mlp_norm.weight",
+        "mlp.0.weight": "mlp.0.weight",
+        "mlp.2.weight": "mlp.2.weight",
+    },
+}
+
+# Per-layer buffers of the reference that the forward pass never reads: accepted if present and dropped. `attn.mask`
+# is the lower-triangular (1, 1, 81, 81) causal mask that the reference registers but does not apply.
+SUDOKU_DROPPED_LAYER_KEYS = ("attn.mask",)
+
+SUDOKU_LAYER_PATTERN = re.compile(r"^blocks\.(\d+)\.(.+)$")
+
+
+def expected_sudoku_keys(variant: str, num_layers: int) -> list[str]:
+    """Reference keys of a Sudoku model of the given variant (`"hyper-set"` or `"transformer"`) with `num_layers`
+    layers, without the unused `blocks.<i>.attn.mask` buffers (which are accepted and dropped)."""
+    if variant not in SUDOKU_VARIANTS:
+        raise ValueError(f"Unknown Sudoku variant {variant!r}; expected one of {SUDOKU_VARIANTS}.")
+    keys = list(SUDOKU_MODEL_KEYS)
+    if variant == "hyper-set":
+        keys.extend(SUDOKU_STEP_SIZE_KEYS)
+    for index in range(num_layers):
+        keys.extend(f"blocks.{index}.{suffix}" for suffix in SUDOKU_LAYER_KEYS[variant])
+    return keys
+
+
+def rename_sudoku_key(key: str, variant: str) -> str:
+    """Maps a reference Sudoku key of the given variant to its hyperset-hf name (`KeyError` for keys without a
+    counterpart, including the dropped `blocks.<i>.attn.mask`)."""
+    if key in SUDOKU_MODEL_KEYS:
+        return SUDOKU_MODEL_KEYS[key]
+    if variant == "hyper-set" and key in SUDOKU_STEP_SIZE_KEYS:
+        return SUDOKU_STEP_SIZE_KEYS[key]
+    match = SUDOKU_LAYER_PATTERN.match(key)
+    if match and match.group(2) in SUDOKU_LAYER_KEYS.get(variant, {}):
+        return f"hyperset.encoder.layers.{match.group(1)}.{SUDOKU_LAYER_KEYS[variant][match.group(2)]}"
+    raise KeyError(f"No hyperset-hf counterpart for the reference Sudoku {variant} key {key!r}.")
+
+
+def _is_dropped_sudoku_key(key: str) -> bool:
+    match = SUDOKU_LAYER_PATTERN.match(key)
+    return bool(match) and match.group(2) in SUDOKU_DROPPED_LAYER_KEYS
+
+
+def _describe_sudoku_variant(keys: set[str]) -> str | None:
+    """Names what a key set that is neither Sudoku `hyper-set` nor `transformer` looks like."""
+    if any(key.startswith("enc.") for key in keys) or "cls_token" in keys:
+        return "an image classifier (use `--task image-classification`)"
+    layer_suffixes = {match.group(2) for match in map(SUDOKU_LAYER_PATTERN.match, keys) if match}
+    if "attn.qkv.weight" in layer_suffixes and "attn.proj.weight" in layer_suffixes:
+        return "the `transformer_shared` baseline (one q/k/v projection plus an output projection)"
+    if any(suffix.startswith(("attn.fn.", "ff.fn.")) for suffix in layer_suffixes):
+        return "the CRATE baseline"
+    if any(suffix.startswith("block.") for suffix in layer_suffixes):
+        return "the Energy Transformer baseline"
+    return None
+
+
+def check_sudoku_keys(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int]:
+    """Checks that `state_dict` has exactly the keys of the reference Sudoku `hyper-set` model or of its Transformer
+    baseline (plus, optionally, the unused `blocks.<i>.attn.mask` buffers) and returns `(variant, num_layers)`.
+    Raises a `ValueError` listing every unexpected and missing key otherwise, compared with the closer layout."""
+    keys = set(state_dict)
+    layer_indices = sorted({int(match.group(1)) for match in map(SUDOKU_LAYER_PATTERN.match, keys) if match})
+    if layer_indices and layer_indices != list(range(len(layer_indices))):
+        raise ValueError(
+            f"The layers of the checkpoint must be numbered 0 ... L-1 without gaps, found `blocks.<i>` with i in "
+            f"{layer_indices}."
+        )
+    num_layers = max(len(layer_indices), 1)
+    checked = {key for key in keys if not _is_dropped_sudoku_key(key)}
+    differences = {}
+    for variant in SUDOKU_VARIANTS:
+        expected = set(expected_sudoku_keys(variant, num_layers))
+        differences[variant] = (sorted(checked - expected), sorted(expected - checked))
+    # the closer layout (fewest differing keys; `hyper-set` on a tie) is the one the checkpoint is compared with
+    variant = min(SUDOKU_VARIANTS, key=lambda name: len(differences[name][0]) + len(differences[name][1]))
+    unexpected, missing = differences[variant]
+    if unexpected or missing:
+        message = (
+            f"The checkpoint does not have the layout of the reference Sudoku `{variant}` model (huyunzhe/hyper-set "
+            f"`sudoku/models.py`, compared with the closer of the two layouts this converter supports: `hyper-set` "
+            f"and `transformer`, both with `pos_emb: learnable`)."
+        )
+        description = _describe_sudoku_variant(keys)
+        if description is not None:
+            message += f" It looks like {description}."
+        if "pos_emb" in missing:
+            message += (
+                " `pos_emb` is missing: the model was probably trained with `pos_emb: sincos`, fixed 2-D sin-cos cell "
+                "positions that the checkpoint does not store. Fixed 2-D sin-cos positions are not supported; only "
+                "checkpoints with learned positions (`pos_emb: learnable`) convert."
+            )
+        if unexpected:
+            message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
+        if missing:
+            message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
+        raise ValueError(message)
+    return variant, len(layer_indices)
+
+
+def _check_positive_integer(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+def infer_sudoku_config(
+    state_dict: Mapping[str, torch.Tensor],
+    num_recurrences: int = DEFAULT_SUDOKU_NUM_RECURRENCES,
+    num_attention_heads: int | None = None,
+    step_size_conditioning: str = "initial_state",
+) -> HyperSETConfig:
+    """Builds the [`HyperSETConfig`] of a reference Sudoku model (`hyper-set` or the Transformer baseline, recognised
+    from the keys) from its tensor shapes plus the values the weights do not store.
+
+    Read from the shapes: the width d (rows of `blocks.0.attn.qkv.weight` / `blocks.0.attn.query.weight`), the heads
+    of `hyper-set` (d / length of the shared q/k/v gain `blocks.0.attn.ln1.weight`), the feedforward width M (rows of
+    `blocks.0.mlp.weight` / `blocks.0.mlp.0.weight`), the layers (`blocks.<i>`) and the time-embedding width (columns
+    of `time_mlp.0.1.weight`). The vocabulary (10 rows of `tok_emb.weight`), the cells (`pos_emb` of shape
+    `(1, 81, d)`) and the classes (9 rows of `head.weight`) are checked.
+
+    Args:
+        state_dict (`Mapping[str, torch.Tensor]`):
+            Reference state dict (reference key names).
+        num_recurrences (`int`, *optional*, defaults to 24):
+            Iterations of every layer (the reference `n_recur`).
+        num_attention_heads (`int`, *optional*):
+            Required for the Transformer baseline, whose weights do not determine the head count. For `hyper-set`
+            it is inferred, and a given value must agree with the weights.
+        step_size_conditioning (`str`, *optional*, defaults to `"initial_state"`):
+            `"initial_state"` (reference `input_cond: true`, the paper's setting) or `"current_state"`
+            (`input_cond: false`). Ignored by the Transformer baseline, which has no step sizes.
+    """
+    variant, num_layers = check_sudoku_keys(state_dict)
+    _check_positive_integer("num_recurrences", num_recurrences)
+    if num_attention_heads is not None:
+        _check_positive_integer("num_attention_heads", num_attention_heads)
+
+    vocab_size = _shape_dimension(state_dict, "tok_emb.weight", 0)
+    if state_dict["tok_emb.weight"].ndim != 2 or vocab_size != SUDOKU_VOCAB_SIZE:
+        raise ValueError(
+            f"The digit embedding `tok_emb.weight` has shape {tuple(state_dict['tok_emb.weight'].shape)}; a Sudoku "
+            f"model embeds {SUDOKU_VOCAB_SIZE} symbols (0 = blank, 1-9 = given digit), so it must have "
+            f"{SUDOKU_VOCAB_SIZE} rows."
+        )
+    positions = state_dict["pos_emb"]
+    if positions.ndim != 3 or positions.shape[0] != 1 or positions.shape[1] != SUDOKU_NUM_CELLS:
+        raise ValueError(
+            f"The position embedding `pos_emb` has shape {tuple(positions.shape)}; expected (1, {SUDOKU_NUM_CELLS}, "
+            f"hidden_size): one learned position per cell of the 9 x 9 grid."
+        )
+    num_classes = _shape_dimension(state_dict, "head.weight", 0)
+    if state_dict["head.weight"].ndim != 2 or num_classes != SUDOKU_NUM_CLASSES:
+        raise ValueError(
+            f"The classifier `head.weight` has shape {tuple(state_dict['head.weight'].shape)}; a Sudoku model scores "
+            f"the {SUDOKU_NUM_CLASSES} digits 1-9, so it must have {SUDOKU_NUM_CLASSES} rows."
+        )
+
+    if variant == "hyper-set":
+        hidden_size = _shape_dimension(state_dict, "blocks.0.attn.qkv.weight", 0)
+        head_dim = _shape_dimension(state_dict, "blocks.0.attn.ln1.weight", 0)
+        if head_dim == 0 or hidden_size % head_dim != 0:
+            raise ValueError(
+                f"The hidden size ({hidden_size}, rows of `blocks.0.attn.qkv.weight`) is not a multiple of the head "
+                f"width ({head_dim}, length of the shared q/k/v gain `blocks.0.attn.ln1.weight`)."
+            )
+        inferred_heads = hidden_size // head_dim
+        if num_attention_heads is not None and num_attention_heads != inferred_heads:
+            raise ValueError(
+                f"`num_attention_heads` = {num_attention_heads} contradicts the checkpoint: the hidden size "
+                f"{hidden_size} and the head width {head_dim} (length of `blocks.0.attn.ln1.weight`) give "
+                f"{inferred_heads} heads. Leave it out to use the inferred value."
+            )
+        num_attention_heads = inferred_heads
+        intermediate_size = _shape_dimension(state_dict, "blocks.0.mlp.weight", 0)
+        time_embedding_size = _shape_dimension(state_dict, "time_mlp.0.1.weight", 1)
+        if time_embedding_size % 2 != 0 or time_embedding_size < 4:
+            raise ValueError(
+                f"The time-embedding width ({time_embedding_size}, columns of `time_mlp.0.1.weight`) must be an even "
+                f"number >= 4 (sines and cosines of the iteration index)."
+            )
+        if step_size_conditioning not in STEP_SIZE_CONDITIONINGS:
+            raise ValueError(
+                f"`step_size_conditioning` must be one of {STEP_SIZE_CONDITIONINGS}, got {step_size_conditioning!r}."
+            )
+        return HyperSETConfig.from_preset(
+            "sudoku",
+            hidden_size=hidden_size,
+            num_attention_heads=num_attention_heads,
+            intermediate_size=intermediate_size,
+            num_layers=num_layers,
+            num_recurrences=num_recurrences,
+            time_embedding_size=time_embedding_size,
+            step_size_conditioning=step_size_conditioning,
+            rms_norm_eps=None,
+        )
+
+    hidden_size = _shape_dimension(state_dict, "blocks.0.attn.query.weight", 0)
+    if num_attention_heads is None:
+        raise ValueError(
+            "The number of attention heads of the Sudoku Transformer baseline is not recoverable from its weights "
+            "(the query/key/value matrices are d x d for any head count): pass `--num-attention-heads` (Python API: "
+            "`num_attention_heads=`), 12 for the paper's d=768 model (reference `n_head`)."
+        )
+    if hidden_size % num_attention_heads != 0:
+        raise ValueError(
+            f"The hidden size of the checkpoint ({hidden_size}, rows of `blocks.0.attn.query.weight`) is not "
+            f"divisible by `num_attention_heads` = {num_attention_heads}."
+        )
+    intermediate_size = _shape_dimension(state_dict, "blocks.0.mlp.0.weight", 0)
+    return HyperSETConfig.from_preset(
+        "sudoku-transformer",
+        hidden_size=hidden_size,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        num_layers=num_layers,
+        num_recurrences=num_recurrences,
+        rms_norm_eps=None,
+    )
+
+
+def convert_sudoku_state_dict(
+    state_dict: Mapping[str, torch.Tensor], model: HyperSETForSudoku
+) -> dict[str, torch.Tensor]:
+    """Renames a checked reference Sudoku state dict to hyperset-hf names (dropping the unused `attn.mask` buffers)
+    and verifies every key and shape against `model`. The tensors are copied unchanged: all matrices are already
+    (out, in), and the tied `W_qkv` / `W_ff` are used transposed by both implementations in the same way."""
+    variant = "hyper-set" if model.config.layer_type == "hyperset" else "transformer"
+    kept = [key for key in state_dict if not _is_dropped_sudoku_key(key)]
+    converted = {rename_sudoku_key(key, variant): state_dict[key] for key in kept}
+    reference_names = {rename_sudoku_key(key, variant): key for key in kept}
+    _check_converted_state_dict(converted, reference_names, model)
+    return converted
+
+
+def convert_sudoku_checkpoint(
+    state_dict_or_path: Mapping[str, torch.Tensor] | str | os.PathLike,
+    num_recurrences: int = DEFAULT_SUDOKU_NUM_RECURRENCES,
+    num_attention_heads: int | None = None,
+    step_size_conditioning: str = "initial_state",
+    trust_pickle: bool = False,
+    output_dir: str | os.PathLike | None = None,
+) -> HyperSETForSudoku:
+    """Converts a reference Sudoku model (`Sudoku_layer1_recur24_dim768_multiplier4.pth`: `hyper-set`, or the
+    Transformer baseline) into a [`HyperSETForSudoku`].
+
+    Args:
+        state_dict_or_path (`Mapping[str, torch.Tensor]`, `str` or `os.PathLike`):
+            A checkpoint file, or an already loaded checkpoint (bare state dict as the reference trainer saves it,
+            `model_state_dict`-nested or Lightning).
+        num_recurrences (`int`, *optional*, defaults to 24), num_attention_heads (`int`, *optional*),
+        step_size_conditioning (`str`, *optional*, defaults to `"initial_state"`):
+            See [`infer_sudoku_config`]; `num_attention_heads` is required for the Transformer baseline.
+        trust_pickle (`bool`, *optional*, defaults to `False`):
+            See [`load_original_state_dict`]; only for files from a trusted source.
+        output_dir (`str` or `os.PathLike`, *optional*):
+            If given, the model (safetensors + `config.json`) is saved there. No processor: the model takes the
+            `(batch_size, 81)` digits directly.
+
+    Returns:
+        The converted model in evaluation mode (float32).
+    """
+    if isinstance(state_dict_or_path, (str, os.PathLike)):
+        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
+    else:
+        state_dict = unwrap_original_checkpoint(state_dict_or_path)
+    config = infer_sudoku_config(
+        state_dict,
+        num_recurrences=num_recurrences,
+        num_attention_heads=num_attention_heads,
+        step_size_conditioning=step_size_conditioning,
+    )
+    model = HyperSETForSudoku(config)
+    model.load_state_dict(convert_sudoku_state_dict(state_dict, model), strict=True)
+    model.eval()
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+    return model
+
+
+def _convert_sudoku_from_arguments(arguments: argparse.Namespace, parser: argparse.ArgumentParser):
+    given = [flag for name, flag in IMAGE_CLASSIFICATION_ONLY_OPTIONS.items() if getattr(arguments, name) is not None]
+    if given:
+        parser.error(
+            f"Options for --task image-classification only: {', '.join(given)} (the reference Sudoku models take "
+            f"the 81 digits as input and use a ReLU feedforward)."
+        )
+    return convert_sudoku_checkpoint(
+        arguments.checkpoint,
+        num_recurrences=(
+            DEFAULT_SUDOKU_NUM_RECURRENCES if arguments.num_recurrences is None else arguments.num_recurrences
+        ),
+        num_attention_heads=arguments.num_attention_heads,
+        step_size_conditioning=arguments.step_size_conditioning or "initial_state",
+        trust_pickle=arguments.trust_pickle,
+        output_dir=arguments.output_dir,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------------------------
 
-# One converter per task: `task -> function(arguments, parser) -> model`. A `sudoku` entry can be added here.
+# One converter per task: `task -> function(arguments, parser) -> model`.
 TASK_CONVERTERS = {
     "image-classification": _convert_image_classification_from_arguments,
+    "sudoku": _convert_sudoku_from_arguments,
 }
 
 
 def _summary(model, task: str, output_dir: str) -> str:
     config = model.config
-    lines = [f"Converted the reference Hyper-SET {task} checkpoint ({SUPPORTED_IMAGE_CLASSIFICATION_VARIANT}):"]
-    for name in (
-        "hidden_size",
-        "num_attention_heads",
-        "head_dim",
-        "intermediate_size",
-        "num_layers",
-        "num_recurrences",
-        "time_embedding_size",
-        "image_size",
-        "patch_size",
-        "num_channels",
-        "num_labels",
-        "hidden_act",
-        "step_size_conditioning",
-    ):
+    if config.input_type == "sudoku":
+        variant = "hyper-set" if config.layer_type == "hyperset" else "transformer"
+        names = ["hidden_size", "num_attention_heads", "head_dim", "intermediate_size", "num_layers"]
+        names.append("num_recurrences")
+        if config.layer_type == "hyperset":
+            names += ["time_embedding_size", "step_size_conditioning"]
+        names += ["num_labels", "hidden_act"]
+    else:
+        variant = SUPPORTED_IMAGE_CLASSIFICATION_VARIANT
+        names = [
+            "hidden_size",
+            "num_attention_heads",
+            "head_dim",
+            "intermediate_size",
+            "num_layers",
+            "num_recurrences",
+            "time_embedding_size",
+            "image_size",
+            "patch_size",
+            "num_channels",
+            "num_labels",
+            "hidden_act",
+            "step_size_conditioning",
+        ]
+    lines = [f"Converted the reference Hyper-SET {task} checkpoint ({variant}):"]
+    for name in names:
         lines.append(f"  {name}: {getattr(config, name)}")
     num_parameters = sum(parameter.numel() for parameter in model.parameters())
     lines.append(f"  parameters: {num_parameters:,}")
@@ -529,9 +927,16 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", required=True, help="Folder to write the converted model into.")
     parser.add_argument(
         "--num-recurrences",
-        required=True,
         type=int,
-        help="Iterations of every layer; not stored in the weights (e.g. 1 for L12R1, 12 for L1R12).",
+        help="Iterations of every layer; not stored in the weights. Required for image-classification (e.g. 1 for "
+        f"L12R1, 12 for L1R12); default {DEFAULT_SUDOKU_NUM_RECURRENCES} for sudoku.",
+    )
+    parser.add_argument(
+        "--step-size-conditioning",
+        choices=STEP_SIZE_CONDITIONINGS,
+        help="State seen by the step-size network: current_state (reference input_cond false; default for "
+        "image-classification) or initial_state (input_cond true; default for sudoku). Not used by the Sudoku "
+        "Transformer baseline.",
     )
     parser.add_argument(
         "--trust-pickle",
@@ -541,16 +946,9 @@ def build_argument_parser() -> argparse.ArgumentParser:
     )
     image_arguments = parser.add_argument_group("image-classification")
     image_arguments.add_argument("--image-size", type=int, help="Input height and width in pixels (32 / 224).")
-    image_arguments.add_argument("--num-channels", type=int, default=3, help="Image channels (default 3).")
+    image_arguments.add_argument("--num-channels", type=int, help="Image channels (default 3).")
     image_arguments.add_argument(
-        "--hidden-act", default="gelu", choices=FEEDFORWARD_ACTIVATIONS, help="Feedforward activation (default gelu)."
-    )
-    image_arguments.add_argument(
-        "--step-size-conditioning",
-        default="current_state",
-        choices=STEP_SIZE_CONDITIONINGS,
-        help="State seen by the step-size network: current_state (reference input_cond false, default) or "
-        "initial_state (input_cond true).",
+        "--hidden-act", choices=FEEDFORWARD_ACTIVATIONS, help="Feedforward activation (default gelu)."
     )
     image_arguments.add_argument(
         "--image-mean", type=float, nargs="+", help="Per-channel mean (default ImageNet: 0.485 0.456 0.406)."
@@ -561,6 +959,13 @@ def build_argument_parser() -> argparse.ArgumentParser:
     image_arguments.add_argument(
         "--id2label-json",
         help='JSON file with the class names: {"0": "tench", ...} or a list ["tench", ...].',
+    )
+    sudoku_arguments = parser.add_argument_group("sudoku")
+    sudoku_arguments.add_argument(
+        "--num-attention-heads",
+        type=int,
+        help="Attention heads. Required for the Transformer baseline (not recoverable from its weights; 12 for the "
+        "paper's model); inferred for hyper-set (a given value must agree with the weights).",
     )
     return parser
 
