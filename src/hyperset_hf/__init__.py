@@ -35,6 +35,9 @@ AutoModelForImageClassification.register(HyperSETConfig, HyperSETForImageClassif
 AutoModelForMaskedImageModeling.register(HyperSETConfig, HyperSETForMaskedImageModeling, exist_ok=True)
 AutoModelForTokenClassification.register(HyperSETConfig, HyperSETForSudoku, exist_ok=True)
 
+# Registers the "sudoku-solving" task with transformers.pipeline (needs the Auto registrations above).
+from .pipeline_sudoku import SudokuSolvingPipeline  # noqa: E402
+
 __all__ = [
     "HyperSETConfig",
     "HyperSETForImageClassification",
@@ -47,5 +50,6 @@ __all__ = [
     "HyperSETPreTrainedModel",
     "HyperSETSudokuOutput",
     "PRESETS",
+    "SudokuSolvingPipeline",
     "__version__",
 ]

@@ -1,0 +1,290 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""The `hyperset-hf` command line (also `python -m hyperset_hf`).
+
+Subcommands:
+
+- `hyperset-hf solve PUZZLE [--model DIR] [--num-recurrences N] [--device DEVICE] [--json]`: solves one Sudoku with a
+  Hyper-SET Sudoku model through the `"sudoku-solving"` pipeline and prints the puzzle, the solved grid, whether it is
+  valid and the energy of every iteration.
+
+New subcommands (e.g. `push`) are added as further `add_*_parser` functions registered in `build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+__all__ = ["MODEL_ENV_VARIABLE", "build_parser", "default_model_candidates", "main", "resolve_default_model"]
+
+MODEL_ENV_VARIABLE = "HYPERSET_SUDOKU_MODEL"
+CHECKPOINT_NAME = "hyperset-sudoku"
+
+EXIT_VALID = 0
+EXIT_INVALID_SOLUTION = 1
+EXIT_USAGE = 2  # argparse's own exit status for usage errors
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Default model
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def default_model_candidates() -> list[Path]:
+    """The folders searched, in order, for the default Sudoku checkpoint when `--model` and `$HYPERSET_SUDOKU_MODEL`
+    are not given: the package data folder `hyperset_hf/checkpoints/hyperset-sudoku`, then, for a source checkout
+    (src layout), `checkpoints/hyperset-sudoku` at the repository root."""
+    package_dir = Path(__file__).resolve().parent
+    candidates = [package_dir / "checkpoints" / CHECKPOINT_NAME]
+    if package_dir.parent.name == "src":
+        candidates.append(package_dir.parent.parent / "checkpoints" / CHECKPOINT_NAME)
+    return candidates
+
+
+def _is_model_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "config.json").is_file()
+
+
+def resolve_default_model() -> str:
+    """The model used when `--model` is not given.
+
+    Order: the environment variable `HYPERSET_SUDOKU_MODEL` if set (a folder or a Hub id, used as given), else the
+    first of [`default_model_candidates`] that holds a `config.json`.
+
+    Raises:
+        `FileNotFoundError`: with a message listing the places searched.
+    """
+    configured = os.environ.get(MODEL_ENV_VARIABLE, "").strip()
+    if configured:
+        return configured
+    candidates = default_model_candidates()
+    for candidate in candidates:
+        if _is_model_folder(candidate):
+            return str(candidate)
+    searched = "\n".join(f"  - {candidate}" for candidate in candidates)
+    raise FileNotFoundError(
+        f"no Sudoku model given and no default checkpoint found. Pass --model DIR (a folder saved with "
+        f"save_pretrained) or set the environment variable {MODEL_ENV_VARIABLE}. Searched:\n{searched}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Argument parsing
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+SOLVE_DESCRIPTION = """\
+Solve one Sudoku with a Hyper-SET Sudoku model and print the puzzle, the solved grid, whether the solution is a valid
+Sudoku that keeps the givens, and the energy of every iteration (total, attention and feedforward; iteration 0 is the
+initial state).
+
+PUZZLE is 81 characters in row-major order, '0' or '.' for blanks; whitespace and the grid-drawing characters | - +
+are ignored, so a drawn 9x9 grid (quoted) works too. Use '-' to read the puzzle from standard input.
+"""
+
+SOLVE_EPILOG = f"""\
+default model:
+  without --model, the folder or Hub id in ${MODEL_ENV_VARIABLE} is used, else the checkpoint folder
+  '{CHECKPOINT_NAME}' in the package data (hyperset_hf/checkpoints/{CHECKPOINT_NAME}) or, in a source checkout,
+  checkpoints/{CHECKPOINT_NAME} at the repository root.
+
+exit status:
+  {EXIT_VALID}  the prediction is a valid, complete Sudoku that keeps the givens
+  {EXIT_INVALID_SOLUTION}  the model ran but its prediction is not a valid Sudoku (the grid and the first problem are
+     still printed)
+  {EXIT_USAGE}  usage error: bad arguments, a malformed puzzle (e.g. a wrong character or length, or givens that repeat
+     a digit), or no model found / the model could not be loaded
+
+example:
+  hyperset-hf solve 8........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4.. \\
+      --model checkpoints/{CHECKPOINT_NAME} --num-recurrences 32
+"""
+
+
+def add_solve_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "solve",
+        help="solve a Sudoku and show the energy of every iteration",
+        description=SOLVE_DESCRIPTION,
+        epilog=SOLVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("puzzle", metavar="PUZZLE", help="the puzzle: 81 characters, '0' or '.' = blank; '-' = stdin")
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        default=None,
+        help=f"a saved Hyper-SET Sudoku model (folder or Hub id); default: ${MODEL_ENV_VARIABLE}, else the shipped "
+        f"'{CHECKPOINT_NAME}' checkpoint (see below)",
+    )
+    parser.add_argument(
+        "--num-recurrences",
+        metavar="N",
+        type=_positive_int,
+        default=None,
+        help="iterations of the energy descent (a positive integer); default: the model's config.num_recurrences. "
+        "More iterations than in training continue the same descent (test-time extrapolation)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="torch device, e.g. 'cpu', 'cuda' or 'cuda:1'; default: the first GPU if there is one, else the CPU",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the pipeline's result as one JSON object instead of the report"
+    )
+    parser.set_defaults(handler=lambda args: run_solve(args, parser))
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="hyperset-hf",
+        description="Hyper-SET energy-based, recurrent-depth Transformers on Hugging Face Transformers.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_solve_parser(subparsers)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# solve
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _energy_table(result: dict, num_layers: int) -> list[str]:
+    energies = result.get("energies")
+    if energies is None:
+        return ["Energy: not available (the Transformer baseline has no energy function)"]
+    attention = result["attention_energies"]
+    feedforward = result["feedforward_energies"]
+    if num_layers == 1 or not energies or not isinstance(energies[0], list):
+        per_layer = [(energies, attention, feedforward)]
+    else:
+        per_layer = list(zip(energies, attention, feedforward))
+    lines = []
+    for layer, (total, attention_values, feedforward_values) in enumerate(per_layer, start=1):
+        title = "Energy per iteration" + (f" (layer {layer} of {len(per_layer)})" if len(per_layer) > 1 else "")
+        lines += ["", f"{title}:", f"{'iteration':>9}  {'total':>16}  {'attention':>16}  {'feedforward':>16}"]
+        for iteration, values in enumerate(zip(total, attention_values, feedforward_values)):
+            lines.append(f"{iteration:>9}  " + "  ".join(f"{value:>16.6f}" for value in values))
+    return lines
+
+
+def _format_report(result: dict, model_name: str, config) -> str:
+    from .pipeline_sudoku import format_grid
+
+    puzzle = result["puzzle"]
+    num_givens = sum(character != "0" for character in puzzle)
+    num_blanks = len(puzzle) - num_givens
+    num_layers = int(getattr(config, "num_layers", 1))
+    iterations = result["num_recurrences"]
+    layers = f"{num_layers} layer{'s' if num_layers != 1 else ''}"
+    lines = [
+        f"Model: {model_name} ({getattr(config, 'layer_type', 'hyperset')}, {layers})",
+        "",
+        f"Puzzle ({num_givens} givens):",
+        format_grid(puzzle),
+        "",
+        f"Solution ({iterations} iteration{'s' if iterations != 1 else ''}):",
+        result["grid"],
+        "",
+        "Valid: yes" if result["is_valid"] else f"Valid: no ({result['problem']})",
+        f"Confidence: {result['confidence']:.4f} (mean highest digit probability over {num_blanks} blank cells)",
+        f"Solution string: {result['solution']}",
+    ]
+    lines += _energy_table(result, num_layers)
+    return "\n".join(lines)
+
+
+def _looks_like_local_path(name: str) -> bool:
+    """Whether `--model` names a local folder rather than a Hub id (`owner/name`)."""
+    return (
+        os.path.isabs(name)
+        or name.startswith((".", "~"))
+        or name.count("/") != 1
+        or os.sep != "/" and os.sep in name
+    )
+
+
+def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .pipeline_sudoku import SUDOKU_SOLVING_TASK, SudokuSolvingPipeline, parse_puzzle
+
+    text = sys.stdin.read() if args.puzzle == "-" else args.puzzle
+    try:
+        parse_puzzle(text)  # fail fast, before loading the model; the pipeline checks the givens
+    except ValueError as error:
+        parser.error(str(error))
+
+    model_name, source = args.model, "--model"
+    if model_name is None:
+        try:
+            model_name = resolve_default_model()
+        except FileNotFoundError as error:
+            parser.error(str(error))
+        source = f"${MODEL_ENV_VARIABLE}" if os.environ.get(MODEL_ENV_VARIABLE, "").strip() else "the default"
+    model_name = os.path.expanduser(model_name)
+    if _looks_like_local_path(model_name) and not os.path.isdir(model_name):
+        parser.error(f"model folder not found: {model_name} (from {source})")
+
+    import transformers
+    from transformers import pipeline
+
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        # an explicit pipeline_class: a folder saved by `Pipeline.save_pretrained` names its own (remote) pipeline
+        # code in config.custom_pipelines, which transformers would otherwise only run with trust_remote_code=True
+        solver = pipeline(
+            SUDOKU_SOLVING_TASK, model=model_name, device=args.device, pipeline_class=SudokuSolvingPipeline
+        )
+    except Exception as error:  # noqa: BLE001 - any loading failure is reported as a usage error
+        where = "" if os.path.isdir(model_name) else " (no such local folder; tried it as a Hub id)"
+        parser.error(f"could not load a Hyper-SET Sudoku model from {model_name!r}{where}: {error}")
+
+    try:
+        result = solver(text, num_recurrences=args.num_recurrences)
+    except ValueError as error:
+        parser.error(str(error))
+
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(_format_report(result, model_name, solver.model.config))
+    return EXIT_VALID if result["is_valid"] else EXIT_INVALID_SOLUTION
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line with `argv` (default: `sys.argv[1:]`) and returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

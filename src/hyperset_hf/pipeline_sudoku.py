@@ -1,0 +1,400 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""A `transformers` pipeline that solves Sudoku puzzles with a Hyper-SET Sudoku model.
+
+Importing this module registers the task `"sudoku-solving"` with `transformers.pipelines.PIPELINE_REGISTRY`, so
+that this works:
+
+```python
+import hyperset_hf  # registers the Hyper-SET models and the "sudoku-solving" task
+from transformers import pipeline
+
+solver = pipeline("sudoku-solving", model="path/to/hyperset-sudoku")
+result = solver("8........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4..", num_recurrences=32)
+result["solution"], result["is_valid"], result["energies"]  # 81 digits, bool, num_recurrences + 1 floats
+print(result["grid"])
+```
+
+The pipeline needs no tokenizer, image processor or feature extractor: a puzzle is parsed directly into the model's
+`input_ids` (the 81 digits, 0 = blank). See [`SudokuSolvingPipeline`] for the accepted inputs and the output format.
+
+Saving: `model.save_pretrained(folder)` gives a folder that the pipeline loads directly.
+`solver.save_pretrained(folder)` (the standard `Pipeline.save_pretrained`) also writes this module and
+`config.custom_pipelines`, so that `pipeline("sudoku-solving", model=folder_or_hub_id, trust_remote_code=True)` works
+without `hyperset_hf` installed; with such a folder, transformers asks for `trust_remote_code=True` even when
+`hyperset_hf` is imported, unless `pipeline_class=SudokuSolvingPipeline` is passed (as the `hyperset-hf` command does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence, Sized
+from numbers import Number
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from transformers import AutoModelForTokenClassification
+from transformers.pipelines import PIPELINE_REGISTRY
+from transformers.pipelines.base import Pipeline
+from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
+
+from .modeling_hyperset import check_num_recurrences
+from .sudoku_data import check_puzzle, check_solution, grid_to_string, parse_grid
+
+
+__all__ = [
+    "SUDOKU_SOLVING_TASK",
+    "SudokuSolvingPipeline",
+    "format_grid",
+    "parse_puzzle",
+    "register_sudoku_pipeline",
+    "validate_solution",
+]
+
+SUDOKU_SOLVING_TASK = "sudoku-solving"
+
+NUM_CELLS = 81
+# Characters of a drawn grid that are skipped when a puzzle string is parsed (besides whitespace).
+_LAYOUT_CHARACTERS = frozenset("|-+")
+_CELL_CHARACTERS = frozenset("0123456789.")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Parsing, rendering, checking
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def parse_puzzle(puzzle, index: int | None = None) -> np.ndarray:
+    """Parses one puzzle, tolerating grid drawings.
+
+    Args:
+        puzzle (`str`, `bytes`, or array-like of 81 integers or of shape `(9, 9)`): digits 1-9, and `'0'` or `'.'`
+            (strings) or 0 (arrays) for blanks. In strings, whitespace (including newlines) and the drawing characters
+            `|`, `-` and `+` are skipped, so the output of [`format_grid`] parses back.
+        index (`int`, *optional*): the puzzle's index in a batch, used in error messages.
+
+    Returns:
+        `np.ndarray` of dtype `int8` and shape `(81,)`, 0 = blank.
+
+    Raises:
+        `ValueError`: naming the problem and the offending value, e.g. `"puzzle: invalid character 'x' at position 12"`
+            (position in the string as given), `"puzzle 3: expected 81 cells, got 80"` or
+            `"puzzle: invalid value 12 at position 4"`.
+    """
+    if isinstance(puzzle, bytes):
+        puzzle = puzzle.decode("ascii", errors="replace")
+    if isinstance(puzzle, str):
+        prefix = "puzzle" if index is None else f"puzzle {index}"
+        cells = []
+        for position, character in enumerate(puzzle):
+            if character in _CELL_CHARACTERS:
+                cells.append(character)
+            elif not (character.isspace() or character in _LAYOUT_CHARACTERS):
+                raise ValueError(f"{prefix}: invalid character {character!r} at position {position}")
+        return parse_grid("".join(cells), index)
+    if isinstance(puzzle, torch.Tensor):
+        puzzle = puzzle.detach().cpu().numpy()
+    if not isinstance(puzzle, (np.ndarray, Sequence)):
+        prefix = "puzzle" if index is None else f"puzzle {index}"
+        raise ValueError(
+            f"{prefix}: expected an 81-character string or a sequence of 81 integers, got {type(puzzle).__name__} "
+            f"{puzzle!r:.60}"
+        )
+    return parse_grid(puzzle, index)
+
+
+def format_grid(grid, blank: str = ".") -> str:
+    """Renders a grid as 9 lines of text with box separators, blanks shown as `blank`:
+
+    ```text
+    5 3 . | . 7 . | . . .
+    6 . . | 1 9 5 | . . .
+    . 9 8 | . . . | . 6 .
+    ------+-------+------
+    ...
+    ```
+
+    Args:
+        grid (`str` or array-like of 81 digits): the grid (0 or `'.'` = blank).
+        blank (`str`, *optional*, defaults to `"."`): the character shown for blank cells.
+
+    Returns:
+        `str` of 11 lines (9 rows and 2 separator lines), without a trailing newline.
+    """
+    cells = parse_puzzle(grid).reshape(9, 9)
+    lines = []
+    for row in range(9):
+        if row in (3, 6):
+            lines.append("------+-------+------")
+        digits = [str(int(digit)) if digit else blank for digit in cells[row]]
+        lines.append(" | ".join(" ".join(digits[stack : stack + 3]) for stack in (0, 3, 6)))
+    return "\n".join(lines)
+
+
+def validate_solution(solution, puzzle=None) -> tuple[bool, str | None]:
+    """Whether `solution` is a complete, valid Sudoku that keeps the givens of `puzzle`.
+
+    Uses [`hyperset_hf.sudoku_data.check_solution`].
+
+    Returns:
+        `(is_valid, problem)`: `problem` is `None` for a valid solution, else the reason, e.g.
+        `"solution repeats digit 3 in column 4"` or `"solution disagrees with given 7 at row 1, column 3"`.
+    """
+    try:
+        check_solution(solution, puzzle)
+    except ValueError as error:
+        message = str(error)
+        return False, message.split(": ", 1)[1] if message.startswith("puzzle: ") else message
+    return True, None
+
+
+class _ParsedPuzzle:
+    """A puzzle already parsed and checked by `SudokuSolvingPipeline.__call__` (carries its index in the batch)."""
+
+    __slots__ = ("grid", "index")
+
+    def __init__(self, grid: np.ndarray, index: int | None):
+        self.grid = grid
+        self.index = index
+
+
+def _is_scalar(value) -> bool:
+    if isinstance(value, (Number, np.number)):
+        return True
+    return isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0
+
+
+def _is_single_puzzle(inputs) -> bool:
+    """A string, a flat sequence of numbers, a 9 x 9 nested sequence, or an array of shape (81,) / (9, 9)."""
+    if isinstance(inputs, (str, bytes)):
+        return True
+    if isinstance(inputs, (np.ndarray, torch.Tensor)):
+        return not (inputs.ndim == 2 and inputs.shape[1] == NUM_CELLS) and inputs.ndim != 0
+    if isinstance(inputs, Sequence) and len(inputs) > 0:
+        if all(_is_scalar(value) for value in inputs):
+            return True
+        if len(inputs) == 9 and all(
+            isinstance(row, (Sequence, np.ndarray, torch.Tensor))
+            and not isinstance(row, (str, bytes))
+            and len(row) == 9
+            and all(_is_scalar(value) for value in row)
+            for row in inputs
+        ):
+            return True
+    return False
+
+
+def _stack_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Batches preprocessed puzzles: every value is a tensor of shape `(1, 81)`, so no padding is needed."""
+    return {key: torch.cat([item[key] for item in items], dim=0) for key in items[0]}
+
+
+def _no_collate(items):
+    if len(items) != 1:
+        raise ValueError("This collate function is meant to be used with batch_size=1")
+    return items[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class SudokuSolvingPipeline(Pipeline):
+    """Solves Sudoku puzzles with a Hyper-SET Sudoku model ([`HyperSETForSudoku`]) and reports the energy descent.
+
+    Build it with `transformers.pipeline("sudoku-solving", model=folder_or_model)` after `import hyperset_hf`, or
+    directly with `SudokuSolvingPipeline(model=model)`. No tokenizer is needed or loaded. The model is put in eval
+    mode.
+
+    Inputs (`__call__`):
+        - one puzzle: an 81-character string (`'0'` or `'.'` for blanks; whitespace, newlines and the grid-drawing
+          characters `|`, `-`, `+` are ignored, so a drawn 9 x 9 grid works), a sequence of 81 integers (0 = blank),
+          a 9 x 9 nested sequence, or an array / tensor of shape `(81,)` or `(9, 9)`;
+        - a batch: a list of puzzles, an array / tensor of shape `(B, 81)`, or a `datasets.Dataset` with a `puzzle`
+          column (these return a list), or a generator / `KeyDataset` (these stream: an iterator is returned). Dicts
+          with a `puzzle` key (dataset rows) are accepted wherever a puzzle is. `batch_size=k` runs `k` puzzles per
+          forward pass.
+
+    Parameters (at construction or per call):
+        num_recurrences (`int`, *optional*): iterations of the energy descent; defaults to
+            `model.config.num_recurrences`. Must be a positive integer.
+        check_givens (`bool`, *optional*, defaults to True): raise a `ValueError` for a puzzle whose givens repeat a
+            digit in a row, column or box (such a puzzle has no solution).
+
+    Returns:
+        For one puzzle a `dict`, for a batch a list of them, with:
+        - `puzzle` (`str`): the puzzle as 81 characters, `'0'` for blanks;
+        - `solution` (`str`): the filled grid as 81 digits 1-9 (the givens are kept, the blanks get the most likely
+          digit);
+        - `grid` (`str`): the solution rendered by [`format_grid`] (9 x 9 with box separators);
+        - `is_valid` (`bool`): whether `solution` is a complete, valid Sudoku that keeps the givens;
+        - `problem` (`str` or `None`): why it is not valid (e.g. `"solution repeats digit 3 in column 4"`);
+        - `confidence` (`float`): the mean over the blank cells of the highest softmax probability (1.0 without
+          blanks);
+        - `num_recurrences` (`int`): the number of iterations actually run;
+        - `energies`, `attention_energies`, `feedforward_energies`: the total / attention / feedforward energy of the
+          initial state x_0 and after every iteration. For a one-layer model (the paper's Sudoku model) each is a list
+          of `num_recurrences + 1` floats; for a model with several layers, a list with one such list per layer. `None`
+          for the Transformer baseline (`config.layer_type="transformer"`), which has no energy.
+
+    Raises:
+        `ValueError`: for a malformed puzzle, naming the offending value and, in a batch, the puzzle's index
+            (`"puzzle 2: invalid character 'x' at position 5"`, `"puzzle: expected 81 cells, got 80"`); for clashing
+            givens (`"puzzle: digit 4 repeated in row 2"`); for a non-positive `num_recurrences`.
+    """
+
+    _load_processor = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_feature_extractor = False
+    _load_tokenizer = False
+
+    def __init__(self, model, *args, **kwargs):
+        config = getattr(model, "config", None)
+        if getattr(config, "input_type", None) != "sudoku" or getattr(config, "num_labels", None) != 9:
+            raise ValueError(
+                "The sudoku-solving pipeline needs a Hyper-SET Sudoku model (HyperSETForSudoku, config.input_type="
+                f"'sudoku'), got {type(model).__name__}."
+            )
+        super().__init__(model, *args, **kwargs)
+        self.model.eval()
+
+    @property
+    def is_energy_based(self) -> bool:
+        return getattr(self.model.config, "layer_type", "hyperset") == "hyperset"
+
+    def _sanitize_parameters(self, num_recurrences=None, check_givens=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"Unexpected parameter(s) for the sudoku-solving pipeline: {', '.join(sorted(kwargs))}; the "
+                "parameters are num_recurrences and check_givens."
+            )
+        preprocess_params, forward_params = {}, {}
+        if num_recurrences is not None:
+            forward_params["num_recurrences"] = check_num_recurrences(num_recurrences)
+        if check_givens is not None:
+            preprocess_params["check_givens"] = bool(check_givens)
+        return preprocess_params, forward_params, {}
+
+    def __call__(self, inputs, *args, **kwargs):
+        """Solves one puzzle (returns a `dict`) or a list of puzzles (returns a list of `dict`); see the class
+        docstring. Lists and arrays are parsed eagerly, so a malformed puzzle raises before any model computation,
+        with its index in the batch."""
+        check_givens = kwargs.get("check_givens")
+        if check_givens is None:
+            check_givens = self._preprocess_params.get("check_givens", True)
+        column_names = getattr(inputs, "column_names", None)
+        if isinstance(column_names, list) and "puzzle" in column_names:  # a `datasets.Dataset` with a puzzle column
+            inputs = list(inputs["puzzle"])
+        if _is_single_puzzle(inputs):
+            return super().__call__(self._parse(inputs, None, check_givens), *args, **kwargs)
+        if isinstance(inputs, (np.ndarray, torch.Tensor)):
+            inputs = list(inputs)
+        if isinstance(inputs, Sequence) and not isinstance(inputs, (str, bytes)):
+            if len(inputs) == 0:
+                return []
+            parsed = [self._parse(puzzle, index, check_givens) for index, puzzle in enumerate(inputs)]
+            return super().__call__(parsed, *args, **kwargs)
+        return super().__call__(inputs, *args, **kwargs)  # a dataset or generator, parsed lazily in `preprocess`
+
+    @staticmethod
+    def _parse(puzzle, index: int | None, check_givens: bool) -> _ParsedPuzzle:
+        if isinstance(puzzle, Mapping) and "puzzle" in puzzle:  # a dataset row
+            puzzle = puzzle["puzzle"]
+        grid = parse_puzzle(puzzle, index)
+        if check_givens:
+            check_puzzle(grid, index, require_solvable=False)
+        return _ParsedPuzzle(grid, index)
+
+    def preprocess(self, inputs, check_givens: bool = True) -> dict[str, torch.Tensor]:
+        if not isinstance(inputs, _ParsedPuzzle):
+            inputs = self._parse(inputs, None, check_givens)
+        return {"input_ids": torch.as_tensor(inputs.grid, dtype=torch.long).unsqueeze(0)}
+
+    def _forward(self, model_inputs: dict[str, torch.Tensor], num_recurrences: int | None = None) -> dict[str, Any]:
+        if num_recurrences is None:
+            num_recurrences = check_num_recurrences(self.model.config.num_recurrences)
+        input_ids = model_inputs["input_ids"]
+        energy_based = self.is_energy_based
+        outputs = self.model(input_ids=input_ids, num_recurrences=num_recurrences, output_energies=energy_based)
+        result = {
+            "input_ids": input_ids,
+            "logits": outputs.logits,
+            "num_recurrences": torch.full((input_ids.shape[0],), num_recurrences, dtype=torch.long),
+        }
+        if energy_based:
+            # (batch_size, num_layers, num_recurrences + 1): tensors with a leading batch dimension unbatch cleanly
+            result["energies"] = torch.stack(outputs.energies, dim=1)
+            result["attention_energies"] = torch.stack(outputs.attention_energies, dim=1)
+            result["feedforward_energies"] = torch.stack(outputs.feedforward_energies, dim=1)
+        return result
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+        """Turns the outputs for one puzzle (every tensor with a leading batch dimension of 1) into the result `dict`:
+        `input_ids` `(1, 81)`, `logits` `(1, 81, 9)` (index k scores digit k + 1), `num_recurrences` `(1,)` and,
+        optionally, `energies`, `attention_energies`, `feedforward_energies` `(1, num_layers, num_recurrences + 1)`."""
+        puzzle = torch.as_tensor(model_outputs["input_ids"]).reshape(-1, NUM_CELLS)[0].long().cpu()
+        logits = torch.as_tensor(model_outputs["logits"]).reshape(-1, NUM_CELLS, 9)[0].float().cpu()
+        probabilities = logits.softmax(dim=-1)
+        best_probability, best_index = probabilities.max(dim=-1)
+        solution = torch.where(puzzle > 0, puzzle, best_index + 1)
+        blanks = puzzle == 0
+        confidence = float(best_probability[blanks].mean()) if bool(blanks.any()) else 1.0
+        puzzle_array = puzzle.numpy().astype(np.int8)
+        solution_array = solution.numpy().astype(np.int8)
+        is_valid, problem = validate_solution(solution_array, puzzle_array)
+        num_recurrences = model_outputs.get("num_recurrences")
+        if num_recurrences is not None:
+            num_recurrences = int(torch.as_tensor(num_recurrences).reshape(-1)[0])
+        result = {
+            "puzzle": grid_to_string(puzzle_array),
+            "solution": grid_to_string(solution_array),
+            "grid": format_grid(solution_array),
+            "is_valid": is_valid,
+            "problem": problem,
+            "confidence": confidence,
+            "num_recurrences": num_recurrences,
+        }
+        for key in ("energies", "attention_energies", "feedforward_energies"):
+            value = model_outputs.get(key)
+            if value is None:
+                result[key] = None
+                continue
+            per_layer = torch.as_tensor(value).float().cpu()
+            per_layer = per_layer.reshape(-1, *per_layer.shape[-2:])[0]  # (num_layers, num_recurrences + 1)
+            result[key] = per_layer[0].tolist() if per_layer.shape[0] == 1 else per_layer.tolist()
+            if result["num_recurrences"] is None:
+                result["num_recurrences"] = per_layer.shape[-1] - 1
+        return result
+
+    def get_iterator(
+        self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params, postprocess_params
+    ):
+        # As `Pipeline.get_iterator`, but batches without a tokenizer: puzzles all have 81 cells, nothing to pad.
+        if isinstance(inputs, Sized):
+            dataset = PipelineDataset(inputs, self.preprocess, preprocess_params)
+        else:
+            num_workers = min(num_workers, 1)
+            dataset = PipelineIterator(inputs, self.preprocess, preprocess_params)
+        collate_fn = _no_collate if batch_size == 1 else _stack_collate
+        dataloader = DataLoader(dataset, num_workers=num_workers, batch_size=batch_size, collate_fn=collate_fn)
+        model_iterator = PipelineIterator(dataloader, self.forward, forward_params, loader_batch_size=batch_size)
+        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
+
+
+def register_sudoku_pipeline() -> None:
+    """Registers the `"sudoku-solving"` task with `transformers.pipelines.PIPELINE_REGISTRY` (idempotent; done when
+    this module is imported)."""
+    registered = PIPELINE_REGISTRY.supported_tasks.get(SUDOKU_SOLVING_TASK)
+    if registered is not None and registered.get("impl") is SudokuSolvingPipeline:
+        return
+    PIPELINE_REGISTRY.register_pipeline(
+        SUDOKU_SOLVING_TASK,
+        pipeline_class=SudokuSolvingPipeline,
+        pt_model=AutoModelForTokenClassification,
+        type="text",
+    )
+
+
+register_sudoku_pipeline()
