@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Export a trained Sudoku model as the checkpoint the package ships, with its generated model card.
+
+Reads the training output of `run_sudoku.py` (model + `extrapolation.json`) and, optionally, the baseline's output,
+writes `model.safetensors` + `config.json` + the remote code + `README.md` (the card) into `--output_dir` (default: the
+package's `checkpoints/hyperset-sudoku`, replacing what is there), and the same card to `model_cards/`.
+
+    python examples/sudoku/export_checkpoint.py --model_dir outputs/sudoku-cpu-hyperset \\
+        --baseline_dir outputs/sudoku-cpu-transformer --command "$(cat outputs/sudoku-cpu-hyperset.cmd)"
+"""
+
+import argparse
+import shutil
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForTokenClassification
+
+import hyperset_hf
+from hyperset_hf.model_card import read_extrapolation, sudoku_model_card
+from hyperset_hf.sudoku_data import SUDOKU_BENCHMARKS
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+MAX_BYTES = 25 * 1024 * 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_dir", required=True)
+    parser.add_argument("--baseline_dir", default=None)
+    parser.add_argument("--command", required=True, help="The exact training command (goes into the card).")
+    parser.add_argument("--notes", default="", help="Machine, wall time, anything needed to read the numbers.")
+    parser.add_argument("--output_dir", default=str(Path(hyperset_hf.__file__).parent / "checkpoints" / "hyperset-sudoku"))
+    parser.add_argument("--card_path", default=str(REPOSITORY / "model_cards" / "hyperset-sudoku.md"))
+    parser.add_argument("--results_file", default="benchmarks/results/sudoku-cpu-hyperset-vs-transformer.md")
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    args = parser.parse_args()
+
+    model = AutoModelForTokenClassification.from_pretrained(args.model_dir, dtype=getattr(torch, args.dtype))
+    results = read_extrapolation(args.model_dir)
+    baseline_results = baseline_parameters = None
+    if args.baseline_dir:
+        baseline_results = read_extrapolation(args.baseline_dir)
+        baseline = AutoModelForTokenClassification.from_pretrained(args.baseline_dir)
+        baseline_parameters = baseline.num_parameters()
+
+    output_dir = Path(args.output_dir)
+    if output_dir.exists():
+        shutil.rmtree(output_dir)  # replace the older checkpoint rather than adding versions
+    model.save_pretrained(output_dir)
+    size = (output_dir / "model.safetensors").stat().st_size
+    if size > MAX_BYTES:
+        raise SystemExit(f"model.safetensors is {size / 2**20:.1f} MB, over the 25 MB limit; use --dtype bfloat16.")
+
+    card = sudoku_model_card(
+        model.config,
+        model.num_parameters(),
+        results,
+        training_command=args.command,
+        dataset_description=SUDOKU_BENCHMARKS["palm-like"]["description"] + " (9k train / 1k test puzzles).",
+        baseline_results=baseline_results,
+        baseline_parameters=baseline_parameters,
+        training_notes=args.notes,
+        results_file=args.results_file,
+    )
+    card.save(output_dir / "README.md")
+    Path(args.card_path).parent.mkdir(parents=True, exist_ok=True)
+    card.save(args.card_path)
+    print(f"wrote {output_dir} ({size / 2**20:.2f} MB weights) and {args.card_path}")
+
+
+if __name__ == "__main__":
+    main()
