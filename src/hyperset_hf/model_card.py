@@ -142,7 +142,7 @@ model = AutoModelForTokenClassification.from_pretrained("{repo_id}")
 # without the package: AutoModelForTokenClassification.from_pretrained("{repo_id}", trust_remote_code=True)
 
 solver = pipeline("sudoku-solving", model="{repo_id}")
-result = solver("5.3..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79",
+result = solver("53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79",
                 num_recurrences={2 * trained})
 print(result["grid"], result["is_valid"], result["energies"])
 ```
