@@ -1,0 +1,525 @@
+#!/usr/bin/env python
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Masked image modeling (SimMIM-style, in pixel space) with `HyperSETForMaskedImageModeling` and `Trainer`.
+
+Modelled on transformers' `examples/pytorch/image-pretraining/run_mim.py` (same argument names): random patches
+are replaced by the model's mask token (a `MaskGenerator` draws `bool_masked_pos`, `mask_ratio` of the
+`mask_patch_size` squares, default 0.4 as the paper's evaluation), a 1x1 convolution + pixel shuffle decodes the final
+patch states back to pixels and the loss is the L1 error on the masked pixels (reported as `eval_loss`). The saved
+folder (model + image processor) is a starting point for `examples/image-classification/run_image_classification.py
+--model_name_or_path <folder>`: the encoder (`hyperset.*`) is reused and the classifier head newly initialised.
+
+The paper's own MIM experiment (MaskGIT on VQGAN tokens of ImageNet-100) needs a pretrained VQGAN from the Hub and is
+not reproduced here; this script is the pixel-space (SimMIM) variant that runs offline. Augmentation follows SimMIM
+(random resized crop with scale 0.67-1 and aspect ratio 3/4-4/3, horizontal flip), implemented with PIL, so
+torchvision is not needed.
+
+Examples:
+
+    # Fashion-MNIST, offline, the default d=512 1x12 Hyper-SET
+    python examples/image-pretraining/run_mim.py --dataset_name fashion-mnist-local --do_train --do_eval \\
+        --num_train_epochs 10 --per_device_train_batch_size 128 --learning_rate 1e-4 --weight_decay 0.05 \\
+        --eval_strategy epoch --save_strategy epoch --output_dir outputs/mim-fashion-mnist
+
+    # image folders, a small model for CPU
+    python examples/image-pretraining/run_mim.py --train_dir data/train --validation_dir data/val --image_size 32 \\
+        --config_overrides hidden_size=64,num_attention_heads=4,intermediate_size=64,time_embedding_size=64 \\
+        --do_train --do_eval --max_steps 500 --output_dir outputs/mim-small
+
+`--remove_unused_columns False` and `--label_names bool_masked_pos` are the defaults here (both are needed: the image
+column feeds the transforms, and without a label name `Trainer.evaluate()` reports no `eval_loss`).
+"""
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import transformers
+from datasets import DatasetDict, load_dataset
+from PIL import Image
+from transformers import (
+    AutoImageProcessor,
+    AutoModelForMaskedImageModeling,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+    ViTImageProcessor,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from hyperset_hf import HyperSETConfig, HyperSETForMaskedImageModeling
+
+
+logger = logging.getLogger(__name__)
+
+FASHION_MNIST_LOCAL = "fashion-mnist-local"
+DATASET_STATISTICS = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+    "mnist": ((0.1307,), (0.3081,)),
+}
+DATASET_ALIASES = {
+    "uoft-cs/cifar10": "cifar10",
+    "uoft-cs/cifar100": "cifar100",
+    "zalando-datasets/fashion_mnist": "fashion_mnist",
+    FASHION_MNIST_LOCAL: "fashion_mnist",
+    "ylecun/mnist": "mnist",
+}
+CHANNEL_MODES = {1: "L", 3: "RGB"}
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={"help": "Checkpoint (folder or Hub id) to continue from; default: a new model from the config."},
+    )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated HyperSETConfig fields to override (default config: the paper's d=512 1x12 model), "
+            "e.g. `hidden_size=64,num_attention_heads=4,intermediate_size=64,num_recurrences=6`."
+        },
+    )
+    image_processor_name: str | None = field(
+        default=None, metadata={"help": "Image processor (folder or Hub id) if not the one of the checkpoint."}
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "Where to cache downloaded models and datasets."})
+    model_revision: str = field(default="main", metadata={"help": "Model version (branch, tag or commit id)."})
+    token: str | None = field(default=None, metadata={"help": "Hub token for private models and datasets."})
+    trust_remote_code: bool = field(
+        default=False, metadata={"help": "Allow Hub model code (not needed for Hyper-SET)."}
+    )
+
+
+@dataclass
+class DataTrainingArguments:
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": f"A `datasets` image dataset (Hub id, needs the network), or `{FASHION_MNIST_LOCAL}` for the local "
+            "Fashion-MNIST IDX files."
+        },
+    )
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration name of the dataset."})
+    data_dir: str | None = field(
+        default=None,
+        metadata={"help": f"Folder of the `{FASHION_MNIST_LOCAL}` IDX files (default: the Debian package's folder)."},
+    )
+    train_dir: str | None = field(default=None, metadata={"help": "Image folder of training images."})
+    validation_dir: str | None = field(default=None, metadata={"help": "Image folder of validation images."})
+    eval_split_name: str = field(default="validation", metadata={"help": "Dataset split to evaluate on."})
+    train_val_split: float = field(
+        default=0.15, metadata={"help": "Fraction of the training split held out when there is no evaluation split."}
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep this many (shuffled) training images."})
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "Keep this many (shuffled) evaluation images."}
+    )
+    image_column_name: str | None = field(
+        default=None, metadata={"help": "Column holding the images; default `image`, else `img`."}
+    )
+    image_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "Side of the (square) model input. Default: the checkpoint's size, or the size of the first "
+            "training image for a new model."
+        },
+    )
+    mask_patch_size: int | None = field(
+        default=None, metadata={"help": "Side of the masked squares in pixels (default: the model's patch size)."}
+    )
+    mask_ratio: float = field(default=0.4, metadata={"help": "Fraction of the squares to mask."})
+    min_crop_scale: float = field(
+        default=0.67, metadata={"help": "Random resized crop: smallest crop area fraction (1.0 disables cropping)."}
+    )
+    horizontal_flip: bool = field(default=True, metadata={"help": "Random horizontal flip of training images."})
+
+    def __post_init__(self):
+        if self.dataset_name is None and self.train_dir is None and self.validation_dir is None:
+            raise ValueError("Give --dataset_name, or --train_dir and/or --validation_dir (image folders).")
+        if not 0.0 < self.mask_ratio < 1.0:
+            raise ValueError(f"--mask_ratio must be in (0, 1), got {self.mask_ratio}.")
+        if not 0.0 < self.min_crop_scale <= 1.0:
+            raise ValueError(f"--min_crop_scale must be in (0, 1], got {self.min_crop_scale}.")
+
+
+@dataclass
+class MIMTrainingArguments(TrainingArguments):
+    remove_unused_columns: bool = field(
+        default=False, metadata={"help": "Keep the raw image column for the on-the-fly transforms (must stay False)."}
+    )
+    label_names: list[str] | None = field(
+        default_factory=lambda: ["bool_masked_pos"],
+        metadata={"help": "Inputs treated as labels; `bool_masked_pos` makes `evaluate()` report `eval_loss`."},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Data (the same helpers as run_image_classification.py)
+
+
+def parse_overrides(text: str | None) -> dict:
+    """`"hidden_size=64,hidden_act=relu"` -> {"hidden_size": 64, "hidden_act": "relu"} (ints, floats, bools, None)."""
+    overrides = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        if "=" not in item:
+            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
+        key, value = (piece.strip() for piece in item.split("=", 1))
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                pass
+        else:
+            if value.lower() in ("true", "false"):
+                value = value.lower() == "true"
+            elif value.lower() == "none":
+                value = None
+        overrides[key] = value
+    return overrides
+
+
+def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
+    """Returns a DatasetDict with `train` and (when available) `validation` splits."""
+    if data_args.dataset_name == FASHION_MNIST_LOCAL:
+        try:
+            from hyperset_hf.image_data import load_fashion_mnist
+        except ImportError as error:  # pragma: no cover - depends on the installed package version
+            raise ImportError(f"--dataset_name {FASHION_MNIST_LOCAL} needs hyperset_hf.image_data: {error}") from error
+        dataset = DatasetDict(
+            train=load_fashion_mnist("train", data_dir=data_args.data_dir),
+            validation=load_fashion_mnist("test", data_dir=data_args.data_dir),
+        )
+    elif data_args.dataset_name is not None:
+        dataset = load_dataset(
+            data_args.dataset_name,
+            data_args.dataset_config_name,
+            data_dir=data_args.data_dir,
+            cache_dir=cache_dir,
+            token=token,
+        )
+    else:
+        data_files = {}
+        if data_args.train_dir is not None:
+            data_files["train"] = os.path.join(data_args.train_dir, "**")
+        if data_args.validation_dir is not None:
+            data_files["validation"] = os.path.join(data_args.validation_dir, "**")
+        dataset = load_dataset("imagefolder", data_files=data_files, cache_dir=cache_dir)
+
+    if data_args.eval_split_name != "validation" and data_args.eval_split_name in dataset:
+        dataset["validation"] = dataset[data_args.eval_split_name]
+    if "validation" not in dataset and "train" in dataset and data_args.train_val_split > 0.0:
+        split = dataset["train"].train_test_split(data_args.train_val_split, seed=seed)
+        dataset["train"], dataset["validation"] = split["train"], split["test"]
+    if data_args.max_train_samples is not None and "train" in dataset:
+        count = min(data_args.max_train_samples, len(dataset["train"]))
+        dataset["train"] = dataset["train"].shuffle(seed=seed).select(range(count))
+    if data_args.max_eval_samples is not None and "validation" in dataset:
+        count = min(data_args.max_eval_samples, len(dataset["validation"]))
+        dataset["validation"] = dataset["validation"].shuffle(seed=seed).select(range(count))
+    return dataset
+
+
+def find_image_column(dataset, name: str | None) -> str:
+    columns = dataset.column_names
+    if name is not None:
+        if name not in columns:
+            raise ValueError(f"--image_column_name {name!r} is not a column of the dataset ({columns}).")
+        return name
+    for candidate in ("image", "img"):
+        if candidate in columns:
+            return candidate
+    raise ValueError(f"No `image` or `img` column in {columns}; pass --image_column_name.")
+
+
+def channels_of(image: Image.Image) -> int:
+    """1 for grayscale images (modes 1, L, LA, I, I;16, F), 3 otherwise."""
+    return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+
+
+def adapt_to_channels(values, num_channels: int) -> list:
+    values = [float(value) for value in (values if isinstance(values, (list, tuple)) else [values])]
+    if len(values) == num_channels:
+        return values
+    if len(values) == 1:
+        return values * num_channels
+    if num_channels == 1:
+        return [sum(values) / len(values)]
+    raise ValueError(f"Cannot adapt normalisation statistics {values} to {num_channels} channels.")
+
+
+def build_image_processor(model_args, dataset_name, image_size: int, num_channels: int):
+    """The checkpoint's (or --image_processor_name's) processor, else a ViTImageProcessor with the dataset's
+    statistics; its size and channel statistics are made to match the model."""
+    kwargs = dict(cache_dir=model_args.cache_dir, revision=model_args.model_revision, token=model_args.token)
+    processor = None
+    for source in (model_args.image_processor_name, model_args.model_name_or_path):
+        if source is None:
+            continue
+        try:
+            processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            break
+        except (OSError, ValueError) as error:
+            if source == model_args.image_processor_name:
+                raise
+            logger.info(f"No image processor in {source} ({error}); building one.")
+    if processor is None:
+        mean, std = DATASET_STATISTICS.get(DATASET_ALIASES.get(dataset_name, dataset_name), ((0.5,), (0.5,)))
+        processor = ViTImageProcessor(image_mean=list(mean), image_std=list(std))
+    processor.size = {"height": image_size, "width": image_size}
+    processor.image_mean = adapt_to_channels(processor.image_mean, num_channels)
+    processor.image_std = adapt_to_channels(processor.image_std, num_channels)
+    return processor
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Masking and transforms
+
+
+class MaskGenerator:
+    """Draws which model patches to mask, as transformers' run_mim.py: the image is cut into squares of
+    `mask_patch_size` pixels, `ceil(mask_ratio * #squares)` of them are masked, and every masked square covers
+    `(mask_patch_size / model_patch_size)**2` model patches. Returns a flat bool tensor of length `num_patches`."""
+
+    def __init__(self, input_size=32, mask_patch_size=4, model_patch_size=4, mask_ratio=0.4):
+        if input_size % mask_patch_size != 0:
+            raise ValueError(
+                f"The image size ({input_size}) must be divisible by the mask patch size ({mask_patch_size})."
+            )
+        if mask_patch_size % model_patch_size != 0:
+            raise ValueError(
+                f"The mask patch size ({mask_patch_size}) must be divisible by the model patch size "
+                f"({model_patch_size})."
+            )
+        self.input_size, self.mask_patch_size, self.model_patch_size = input_size, mask_patch_size, model_patch_size
+        self.mask_ratio = mask_ratio
+        self.rand_size = input_size // mask_patch_size
+        self.scale = mask_patch_size // model_patch_size
+        self.token_count = self.rand_size**2
+        self.mask_count = int(np.ceil(self.token_count * mask_ratio))
+
+    def __call__(self, rng: np.random.Generator | None = None) -> torch.Tensor:
+        rng = rng if rng is not None else np.random.default_rng()
+        mask = np.zeros(self.token_count, dtype=bool)
+        mask[rng.permutation(self.token_count)[: self.mask_count]] = True
+        mask = mask.reshape(self.rand_size, self.rand_size).repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        return torch.from_numpy(mask.flatten())
+
+
+def random_resized_crop(image: Image.Image, size: int, min_scale: float, rng: np.random.Generator) -> Image.Image:
+    """torchvision's RandomResizedCrop (scale (min_scale, 1), ratio (3/4, 4/3)) with PIL and a numpy generator."""
+    width, height = image.size
+    if min_scale < 1.0:
+        area = width * height
+        log_ratio = (np.log(3.0 / 4.0), np.log(4.0 / 3.0))
+        for _ in range(10):
+            target_area = area * rng.uniform(min_scale, 1.0)
+            aspect_ratio = float(np.exp(rng.uniform(*log_ratio)))
+            crop_width = int(round(np.sqrt(target_area * aspect_ratio)))
+            crop_height = int(round(np.sqrt(target_area / aspect_ratio)))
+            if 0 < crop_width <= width and 0 < crop_height <= height:
+                top = int(rng.integers(0, height - crop_height + 1))
+                left = int(rng.integers(0, width - crop_width + 1))
+                box = (left, top, left + crop_width, top + crop_height)
+                return image.resize((size, size), Image.Resampling.BILINEAR, box=box)
+    return image.resize((size, size), Image.Resampling.BILINEAR)
+
+
+class MIMTransform:
+    """`with_transform` callable -> `pixel_values` and `bool_masked_pos`.
+
+    Training (`train=True`): random resized crop + horizontal flip + a random mask. With `deterministic=True` every
+    random draw of sample `i` comes from `numpy.random.default_rng([seed, stream, epoch, i])` (set `epoch` before
+    each epoch), so data are a pure function of (seed, epoch, index) whatever the process count, worker count or
+    resumption point; otherwise one generator per batch is seeded from torch's global RNG (seeded by Trainer and in
+    every dataloader worker). Evaluation: no augmentation and a fixed mask per sample index.
+    """
+
+    def __init__(
+        self,
+        image_processor,
+        image_column,
+        num_channels,
+        mask_generator,
+        train=False,
+        min_crop_scale=0.67,
+        horizontal_flip=True,
+        deterministic=False,
+        seed=0,
+    ):
+        if num_channels not in CHANNEL_MODES:
+            raise ValueError(f"Images can be converted to 1 or 3 channels, the model has {num_channels}.")
+        self.image_processor, self.image_column = image_processor, image_column
+        self.mode = CHANNEL_MODES[num_channels]
+        self.size = image_processor.size["height"]
+        self.mask_generator = mask_generator
+        self.train, self.min_crop_scale, self.horizontal_flip = train, min_crop_scale, horizontal_flip
+        self.deterministic = deterministic or not train
+        self.seed, self.epoch = seed, 0
+
+    def generator(self, index: int) -> np.random.Generator:
+        stream, epoch = (1, self.epoch) if self.train else (0, 0)
+        return np.random.default_rng([self.seed, stream, epoch, int(index)])
+
+    def __call__(self, batch):
+        images = batch[self.image_column]
+        if self.deterministic:
+            generators = [self.generator(index) for index in batch["sample_index"]]
+        else:
+            shared = np.random.default_rng(int(torch.randint(0, 2**62, (1,))))
+            generators = [shared] * len(images)
+        prepared = []
+        for image, rng in zip(images, generators):
+            image = image.convert(self.mode)
+            if self.train:
+                image = random_resized_crop(image, self.size, self.min_crop_scale, rng)
+                if self.horizontal_flip and rng.random() < 0.5:
+                    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            prepared.append(image)
+        batch["pixel_values"] = self.image_processor(prepared, return_tensors="pt")["pixel_values"]
+        batch["bool_masked_pos"] = [self.mask_generator(rng) for rng in generators]
+        return batch
+
+
+def collate_fn(examples):
+    return {
+        "pixel_values": torch.stack([torch.as_tensor(example["pixel_values"]) for example in examples]),
+        "bool_masked_pos": torch.stack([torch.as_tensor(example["bool_masked_pos"]) for example in examples]),
+    }
+
+
+def with_sample_index(dataset):
+    return dataset.add_column("sample_index", list(range(len(dataset))))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, MIMTrainingArguments))
+    if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
+        model_args, data_args, training_args = parser.parse_json_file(json_file=os.path.abspath(sys.argv[1]))
+    else:
+        model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    log_level = training_args.get_process_log_level()
+    logger.setLevel(log_level)
+    transformers.utils.logging.set_verbosity(log_level)
+    logger.info(f"Training/evaluation parameters {training_args}")
+
+    set_seed(training_args.seed)
+
+    # 1. Data
+    dataset = load_image_datasets(
+        data_args, cache_dir=model_args.cache_dir, token=model_args.token, seed=training_args.seed
+    )
+    reference_split = dataset["train"] if "train" in dataset else dataset["validation"]
+    image_column = find_image_column(reference_split, data_args.image_column_name)
+
+    # 2. Model
+    overrides = parse_overrides(model_args.config_overrides)
+    if data_args.image_size is not None:
+        overrides["image_size"] = data_args.image_size
+    if model_args.model_name_or_path:
+        model = AutoModelForMaskedImageModeling.from_pretrained(
+            model_args.model_name_or_path,
+            cache_dir=model_args.cache_dir,
+            revision=model_args.model_revision,
+            token=model_args.token,
+            trust_remote_code=model_args.trust_remote_code,
+            **overrides,
+        )
+    else:
+        first_image = reference_split[0][image_column]
+        config_values = dict(image_size=max(first_image.size), num_channels=channels_of(first_image))
+        config_values.update(overrides)
+        model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
+    config = model.config
+    logger.info(
+        f"{type(model).__name__}: {model.num_parameters():,} parameters, {config.num_layers} layer(s) x "
+        f"{config.num_recurrences} iterations, d={config.hidden_size}, {config.image_size}px x {config.num_channels} "
+        "channel(s)"
+    )
+
+    # 3. Preprocessing and masking
+    image_processor = build_image_processor(model_args, data_args.dataset_name, config.image_size, config.num_channels)
+    mask_generator = MaskGenerator(
+        input_size=config.image_size,
+        mask_patch_size=data_args.mask_patch_size or config.patch_size,
+        model_patch_size=config.patch_size,
+        mask_ratio=data_args.mask_ratio,
+    )
+    common = dict(
+        image_processor=image_processor,
+        image_column=image_column,
+        num_channels=config.num_channels,
+        mask_generator=mask_generator,
+        min_crop_scale=data_args.min_crop_scale,
+        horizontal_flip=data_args.horizontal_flip,
+        seed=training_args.seed,
+    )
+    if training_args.do_train:
+        if "train" not in dataset:
+            raise ValueError("--do_train needs a training split.")
+        dataset["train"] = dataset["train"].with_transform(MIMTransform(train=True, **common))
+    if training_args.do_eval:
+        if "validation" not in dataset:
+            raise ValueError(
+                "--do_eval needs an evaluation split (--validation_dir, --eval_split_name or --train_val_split)."
+            )
+        # evaluation masks are a fixed function of the sample index, so eval_loss is comparable between evaluations
+        dataset["validation"] = with_sample_index(dataset["validation"]).with_transform(MIMTransform(**common))
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset["train"] if training_args.do_train else None,
+        eval_dataset=dataset["validation"] if training_args.do_eval else None,
+        processing_class=image_processor,
+        data_collator=collate_fn,
+    )
+
+    # 4. Training
+    if training_args.do_train:
+        checkpoint = training_args.resume_from_checkpoint
+        if isinstance(checkpoint, str) and checkpoint.lower() == "true":
+            checkpoint = get_last_checkpoint(training_args.output_dir)
+            if checkpoint is None:
+                raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
+        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.save_model()  # model + image processor
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
+        trainer.save_state()
+
+    # 5. Evaluation
+    metrics = {}
+    if training_args.do_eval:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+
+    if training_args.push_to_hub:
+        trainer.push_to_hub(
+            finetuned_from=model_args.model_name_or_path,
+            tasks="masked-image-modeling",
+            dataset=data_args.dataset_name,
+            tags=["masked-image-modeling", "vision", "hyperset"],
+        )
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,716 @@
+#!/usr/bin/env python
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Masked image modeling (SimMIM-style, pixel space) with `HyperSETForMaskedImageModeling` and an explicit
+Accelerate training loop, on any number of processes.
+
+Modelled on transformers' `examples/pytorch/image-pretraining/run_mim_no_trainer.py` (same argument names); the task,
+data and masking are those of `run_mim.py` in this folder. Additions: `--mixed_precision`, `--max_grad_norm`,
+`--resume_from_checkpoint latest`, `--stop_after_steps` (stop early while keeping the schedule of
+`--max_train_steps`, e.g. for preemptible jobs and for testing resumption), `--cpu`, `--dataloader_num_workers`.
+
+Reproducibility: the order of the training images is a permutation drawn from `--seed` and the epoch, and every
+random draw of the augmentation and of the mask of image `i` comes from a generator seeded with
+(seed, epoch, i). A run resumed from `step_N` (`accelerator.load_state` + `accelerator.skip_first_batches`) therefore
+sees exactly the batches of an uninterrupted run and ends with the same weights (given the same process count).
+
+Examples:
+
+    # one process (CPU or one GPU)
+    accelerate launch examples/image-pretraining/run_mim_no_trainer.py --dataset_name fashion-mnist-local \\
+        --per_device_train_batch_size 128 --learning_rate 1e-4 --weight_decay 0.05 --num_train_epochs 10 \\
+        --checkpointing_steps 500 --output_dir outputs/mim-accelerate
+
+    # two GPUs, bf16, gradient accumulation, resume from the newest checkpoint in --output_dir
+    accelerate launch --multi_gpu --num_processes 2 --mixed_precision bf16 \\
+        examples/image-pretraining/run_mim_no_trainer.py --dataset_name fashion-mnist-local \\
+        --gradient_accumulation_steps 2 --checkpointing_steps 500 --resume_from_checkpoint latest \\
+        --output_dir outputs/mim-accelerate
+
+    # two CPU processes (gloo), a tiny model, image folders. Without MPI, `accelerate launch --cpu --num_processes 2`
+    # starts a single process; `--multi_gpu` starts two through torchrun and the script's `--cpu` keeps them on CPU.
+    accelerate launch --multi_gpu --num_processes 2 examples/image-pretraining/run_mim_no_trainer.py --cpu \\
+        --train_dir data/train --validation_dir data/val --image_size 32 \\
+        --config_overrides hidden_size=64,num_attention_heads=4,intermediate_size=64,time_embedding_size=64 \\
+        --max_train_steps 100 --checkpointing_steps 50 --output_dir outputs/mim-cpu
+
+    # the same run interrupted after 50 steps and resumed: ends with the same weights as the run above
+    accelerate launch ... --max_train_steps 100 --checkpointing_steps 50 --stop_after_steps 50 \\
+        --output_dir outputs/mim-b
+    accelerate launch ... --max_train_steps 100 --checkpointing_steps 50 --resume_from_checkpoint latest \\
+        --output_dir outputs/mim-b
+
+`--push_to_hub [--hub_model_id org/name] [--hub_token ...]` uploads the final folder (model + image processor) with
+`HfApi().upload_folder`; nothing touches the Hub without it. `--with_tracking [--report_to tensorboard]` logs losses
+through Accelerate's trackers.
+"""
+
+import argparse
+import json
+import logging
+import math
+import os
+import re
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+import transformers
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from datasets import DatasetDict, load_dataset
+from huggingface_hub import HfApi
+from PIL import Image
+from torch.utils.data import DataLoader, Sampler
+from tqdm.auto import tqdm
+from transformers import (
+    AutoImageProcessor,
+    AutoModelForMaskedImageModeling,
+    SchedulerType,
+    ViTImageProcessor,
+    get_scheduler,
+)
+
+from hyperset_hf import HyperSETConfig, HyperSETForMaskedImageModeling
+
+
+logger = logging.getLogger(__name__)
+
+FASHION_MNIST_LOCAL = "fashion-mnist-local"
+DATASET_STATISTICS = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+    "mnist": ((0.1307,), (0.3081,)),
+}
+DATASET_ALIASES = {
+    "uoft-cs/cifar10": "cifar10",
+    "uoft-cs/cifar100": "cifar100",
+    "zalando-datasets/fashion_mnist": "fashion_mnist",
+    FASHION_MNIST_LOCAL: "fashion_mnist",
+    "ylecun/mnist": "mnist",
+}
+CHANNEL_MODES = {1: "L", 3: "RGB"}
+CHECKPOINT_PATTERN = re.compile(r"^(step|epoch)_(\d+)$")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Masked image modeling with Hyper-SET and Accelerate.")
+    # data
+    parser.add_argument("--dataset_name", type=str, default=None,
+                        help=f"A `datasets` image dataset (needs the Hub) or `{FASHION_MNIST_LOCAL}`.")
+    parser.add_argument("--dataset_config_name", type=str, default=None, help="Configuration name of the dataset.")
+    parser.add_argument("--data_dir", type=str, default=None, help=f"Folder of the `{FASHION_MNIST_LOCAL}` IDX files.")
+    parser.add_argument("--train_dir", type=str, default=None, help="Image folder of training images.")
+    parser.add_argument("--validation_dir", type=str, default=None, help="Image folder of validation images.")
+    parser.add_argument("--eval_split_name", type=str, default="validation", help="Dataset split to evaluate on.")
+    parser.add_argument("--train_val_split", type=float, default=0.15,
+                        help="Fraction of the training split held out when there is no evaluation split.")
+    parser.add_argument("--max_train_samples", type=int, default=None, help="Keep this many (shuffled) train images.")
+    parser.add_argument("--max_eval_samples", type=int, default=None, help="Keep this many (shuffled) eval images.")
+    parser.add_argument("--image_column_name", type=str, default=None, help="Image column; default `image` or `img`.")
+    parser.add_argument("--image_size", type=int, default=None,
+                        help="Side of the model input (default: the checkpoint's, or the first training image's).")
+    parser.add_argument("--mask_patch_size", type=int, default=None,
+                        help="Side of the masked squares in pixels (default: the model's patch size).")
+    parser.add_argument("--mask_ratio", type=float, default=0.4, help="Fraction of the squares to mask.")
+    parser.add_argument("--min_crop_scale", type=float, default=0.67,
+                        help="Random resized crop: smallest area fraction (1.0 disables cropping).")
+    parser.add_argument("--horizontal_flip", action=argparse.BooleanOptionalAction, default=True,
+                        help="Random horizontal flip of training images.")
+    parser.add_argument("--dataloader_num_workers", type=int, default=0, help="Dataloader worker processes.")
+    # model
+    parser.add_argument("--model_name_or_path", type=str, default=None,
+                        help="Checkpoint to continue from; default: a new model (the paper's d=512 1x12 config).")
+    parser.add_argument("--config_overrides", type=str, default=None,
+                        help="Comma-separated HyperSETConfig fields, e.g. `hidden_size=64,num_attention_heads=4`.")
+    parser.add_argument("--image_processor_name", type=str, default=None, help="Image processor folder or Hub id.")
+    parser.add_argument("--cache_dir", type=str, default=None, help="Where to cache downloaded models and datasets.")
+    parser.add_argument("--model_revision", type=str, default="main", help="Model version (branch, tag or commit).")
+    parser.add_argument("--token", type=str, default=None, help="Hub token for private models and datasets.")
+    parser.add_argument("--trust_remote_code", action="store_true", help="Allow Hub model code (not needed here).")
+    # optimisation
+    parser.add_argument("--per_device_train_batch_size", type=int, default=8, help="Training batch size per process.")
+    parser.add_argument("--per_device_eval_batch_size", type=int, default=8, help="Evaluation batch size per process.")
+    parser.add_argument("--learning_rate", type=float, default=5e-5, help="Peak learning rate of AdamW.")
+    parser.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay (not on biases and norms).")
+    parser.add_argument("--adam_beta1", type=float, default=0.9, help="AdamW beta1.")
+    parser.add_argument("--adam_beta2", type=float, default=0.999, help="AdamW beta2.")
+    parser.add_argument("--max_grad_norm", type=float, default=None, help="Clip gradients to this norm.")
+    parser.add_argument("--num_train_epochs", type=float, default=3.0, help="Training epochs.")
+    parser.add_argument("--max_train_steps", type=int, default=None,
+                        help="Optimisation steps (overrides --num_train_epochs); also the length of the LR schedule.")
+    parser.add_argument("--gradient_accumulation_steps", type=int, default=1, help="Batches per optimisation step.")
+    parser.add_argument("--lr_scheduler_type", type=SchedulerType, default="linear", help="LR schedule.",
+                        choices=["linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
+                                 "constant_with_warmup"])
+    parser.add_argument("--num_warmup_steps", type=int, default=0, help="LR warm-up steps.")
+    parser.add_argument("--mixed_precision", type=str, default=None, choices=["no", "fp16", "bf16"],
+                        help="Mixed precision (default: whatever `accelerate launch`/`accelerate config` set).")
+    parser.add_argument("--cpu", action="store_true", help="Run on CPU even if an accelerator is available.")
+    parser.add_argument("--seed", type=int, default=42, help="Seed of the model init, data order, crops and masks.")
+    # checkpoints, outputs, tracking, Hub
+    parser.add_argument("--output_dir", type=str, required=True, help="Where checkpoints and the final model go.")
+    parser.add_argument("--checkpointing_steps", type=str, default=None,
+                        help="Save the training state every N optimisation steps (`N`) or every epoch (`epoch`) "
+                             "into output_dir/step_N or output_dir/epoch_E.")
+    parser.add_argument("--resume_from_checkpoint", type=str, default=None,
+                        help="A step_N / epoch_E folder, or `latest` for the newest one in --output_dir.")
+    parser.add_argument("--stop_after_steps", type=int, default=None,
+                        help="Save the state and stop after this many optimisation steps; the LR schedule stays "
+                             "that of --max_train_steps (preemptible jobs, resumption tests).")
+    parser.add_argument("--with_tracking", action="store_true", help="Log with Accelerate's experiment trackers.")
+    parser.add_argument("--report_to", type=str, default="all",
+                        help="Trackers for --with_tracking: tensorboard, wandb, comet_ml, clearml, ... or `all`.")
+    parser.add_argument("--push_to_hub", action="store_true", help="Upload the final folder to the Hub.")
+    parser.add_argument("--hub_model_id", type=str, default=None, help="Hub repository (default: output_dir's name).")
+    parser.add_argument("--hub_token", type=str, default=None, help="Hub token for --push_to_hub.")
+    args = parser.parse_args(argv)
+
+    if args.dataset_name is None and args.train_dir is None and args.validation_dir is None:
+        parser.error("give --dataset_name, or --train_dir and/or --validation_dir (image folders)")
+    steps = args.checkpointing_steps
+    if steps is not None and not (steps == "epoch" or (steps.isdigit() and int(steps) > 0)):
+        parser.error(f"--checkpointing_steps must be a positive integer or `epoch`, got {args.checkpointing_steps!r}")
+    if not 0.0 < args.mask_ratio < 1.0:
+        parser.error(f"--mask_ratio must be in (0, 1), got {args.mask_ratio}")
+    if args.gradient_accumulation_steps < 1:
+        parser.error("--gradient_accumulation_steps must be >= 1")
+    return args
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Data (the same helpers as run_mim.py)
+
+
+def parse_overrides(text: str | None) -> dict:
+    """`"hidden_size=64,hidden_act=relu"` -> {"hidden_size": 64, "hidden_act": "relu"} (ints, floats, bools, None)."""
+    overrides = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        if "=" not in item:
+            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
+        key, value = (piece.strip() for piece in item.split("=", 1))
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                pass
+        else:
+            if value.lower() in ("true", "false"):
+                value = value.lower() == "true"
+            elif value.lower() == "none":
+                value = None
+        overrides[key] = value
+    return overrides
+
+
+def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
+    """Returns a DatasetDict with `train` and (when available) `validation` splits."""
+    if data_args.dataset_name == FASHION_MNIST_LOCAL:
+        try:
+            from hyperset_hf.image_data import load_fashion_mnist
+        except ImportError as error:  # pragma: no cover - depends on the installed package version
+            raise ImportError(f"--dataset_name {FASHION_MNIST_LOCAL} needs hyperset_hf.image_data: {error}") from error
+        dataset = DatasetDict(
+            train=load_fashion_mnist("train", data_dir=data_args.data_dir),
+            validation=load_fashion_mnist("test", data_dir=data_args.data_dir),
+        )
+    elif data_args.dataset_name is not None:
+        dataset = load_dataset(
+            data_args.dataset_name,
+            data_args.dataset_config_name,
+            data_dir=data_args.data_dir,
+            cache_dir=cache_dir,
+            token=token,
+        )
+    else:
+        data_files = {}
+        if data_args.train_dir is not None:
+            data_files["train"] = os.path.join(data_args.train_dir, "**")
+        if data_args.validation_dir is not None:
+            data_files["validation"] = os.path.join(data_args.validation_dir, "**")
+        dataset = load_dataset("imagefolder", data_files=data_files, cache_dir=cache_dir)
+
+    if data_args.eval_split_name != "validation" and data_args.eval_split_name in dataset:
+        dataset["validation"] = dataset[data_args.eval_split_name]
+    if "validation" not in dataset and "train" in dataset and data_args.train_val_split > 0.0:
+        split = dataset["train"].train_test_split(data_args.train_val_split, seed=seed)
+        dataset["train"], dataset["validation"] = split["train"], split["test"]
+    if data_args.max_train_samples is not None and "train" in dataset:
+        count = min(data_args.max_train_samples, len(dataset["train"]))
+        dataset["train"] = dataset["train"].shuffle(seed=seed).select(range(count))
+    if data_args.max_eval_samples is not None and "validation" in dataset:
+        count = min(data_args.max_eval_samples, len(dataset["validation"]))
+        dataset["validation"] = dataset["validation"].shuffle(seed=seed).select(range(count))
+    return dataset
+
+
+def find_image_column(dataset, name: str | None) -> str:
+    columns = dataset.column_names
+    if name is not None:
+        if name not in columns:
+            raise ValueError(f"--image_column_name {name!r} is not a column of the dataset ({columns}).")
+        return name
+    for candidate in ("image", "img"):
+        if candidate in columns:
+            return candidate
+    raise ValueError(f"No `image` or `img` column in {columns}; pass --image_column_name.")
+
+
+def channels_of(image: Image.Image) -> int:
+    """1 for grayscale images (modes 1, L, LA, I, I;16, F), 3 otherwise."""
+    return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+
+
+def adapt_to_channels(values, num_channels: int) -> list:
+    values = [float(value) for value in (values if isinstance(values, (list, tuple)) else [values])]
+    if len(values) == num_channels:
+        return values
+    if len(values) == 1:
+        return values * num_channels
+    if num_channels == 1:
+        return [sum(values) / len(values)]
+    raise ValueError(f"Cannot adapt normalisation statistics {values} to {num_channels} channels.")
+
+
+def build_image_processor(args, image_size: int, num_channels: int):
+    """The checkpoint's (or --image_processor_name's) processor, else a ViTImageProcessor with the dataset's
+    statistics; its size and channel statistics are made to match the model."""
+    kwargs = dict(cache_dir=args.cache_dir, revision=args.model_revision, token=args.token)
+    processor = None
+    for source in (args.image_processor_name, args.model_name_or_path):
+        if source is None:
+            continue
+        try:
+            processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            break
+        except (OSError, ValueError) as error:
+            if source == args.image_processor_name:
+                raise
+            logger.info(f"No image processor in {source} ({error}); building one.")
+    if processor is None:
+        mean, std = DATASET_STATISTICS.get(DATASET_ALIASES.get(args.dataset_name, args.dataset_name), ((0.5,), (0.5,)))
+        processor = ViTImageProcessor(image_mean=list(mean), image_std=list(std))
+    processor.size = {"height": image_size, "width": image_size}
+    processor.image_mean = adapt_to_channels(processor.image_mean, num_channels)
+    processor.image_std = adapt_to_channels(processor.image_std, num_channels)
+    return processor
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Masking, transforms and the seeded sampler
+
+
+class MaskGenerator:
+    """Draws which model patches to mask, as transformers' run_mim.py: the image is cut into squares of
+    `mask_patch_size` pixels, `ceil(mask_ratio * #squares)` of them are masked, and every masked square covers
+    `(mask_patch_size / model_patch_size)**2` model patches. Returns a flat bool tensor of length `num_patches`."""
+
+    def __init__(self, input_size=32, mask_patch_size=4, model_patch_size=4, mask_ratio=0.4):
+        if input_size % mask_patch_size != 0:
+            raise ValueError(
+                f"The image size ({input_size}) must be divisible by the mask patch size ({mask_patch_size})."
+            )
+        if mask_patch_size % model_patch_size != 0:
+            raise ValueError(
+                f"The mask patch size ({mask_patch_size}) must be divisible by the model patch size "
+                f"({model_patch_size})."
+            )
+        self.input_size, self.mask_patch_size, self.model_patch_size = input_size, mask_patch_size, model_patch_size
+        self.mask_ratio = mask_ratio
+        self.rand_size = input_size // mask_patch_size
+        self.scale = mask_patch_size // model_patch_size
+        self.token_count = self.rand_size**2
+        self.mask_count = int(np.ceil(self.token_count * mask_ratio))
+
+    def __call__(self, rng: np.random.Generator | None = None) -> torch.Tensor:
+        rng = rng if rng is not None else np.random.default_rng()
+        mask = np.zeros(self.token_count, dtype=bool)
+        mask[rng.permutation(self.token_count)[: self.mask_count]] = True
+        mask = mask.reshape(self.rand_size, self.rand_size).repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        return torch.from_numpy(mask.flatten())
+
+
+def random_resized_crop(image: Image.Image, size: int, min_scale: float, rng: np.random.Generator) -> Image.Image:
+    """torchvision's RandomResizedCrop (scale (min_scale, 1), ratio (3/4, 4/3)) with PIL and a numpy generator."""
+    width, height = image.size
+    if min_scale < 1.0:
+        area = width * height
+        log_ratio = (np.log(3.0 / 4.0), np.log(4.0 / 3.0))
+        for _ in range(10):
+            target_area = area * rng.uniform(min_scale, 1.0)
+            aspect_ratio = float(np.exp(rng.uniform(*log_ratio)))
+            crop_width = int(round(np.sqrt(target_area * aspect_ratio)))
+            crop_height = int(round(np.sqrt(target_area / aspect_ratio)))
+            if 0 < crop_width <= width and 0 < crop_height <= height:
+                top = int(rng.integers(0, height - crop_height + 1))
+                left = int(rng.integers(0, width - crop_width + 1))
+                box = (left, top, left + crop_width, top + crop_height)
+                return image.resize((size, size), Image.Resampling.BILINEAR, box=box)
+    return image.resize((size, size), Image.Resampling.BILINEAR)
+
+
+class MIMTransform:
+    """`with_transform` callable -> `pixel_values` and `bool_masked_pos`. Every random draw for sample `i` comes from
+    `numpy.random.default_rng([seed, stream, epoch, i])` (stream 1 = training with crop/flip, 0 = evaluation without
+    augmentation and with a fixed mask), so the data are a pure function of (seed, epoch, index)."""
+
+    def __init__(self, image_processor, image_column, num_channels, mask_generator, train=False,
+                 min_crop_scale=0.67, horizontal_flip=True, seed=0):
+        if num_channels not in CHANNEL_MODES:
+            raise ValueError(f"Images can be converted to 1 or 3 channels, the model has {num_channels}.")
+        self.image_processor, self.image_column = image_processor, image_column
+        self.mode = CHANNEL_MODES[num_channels]
+        self.size = image_processor.size["height"]
+        self.mask_generator = mask_generator
+        self.train, self.min_crop_scale, self.horizontal_flip = train, min_crop_scale, horizontal_flip
+        self.seed, self.epoch = seed, 0
+
+    def generator(self, index: int) -> np.random.Generator:
+        stream, epoch = (1, self.epoch) if self.train else (0, 0)
+        return np.random.default_rng([self.seed, stream, epoch, int(index)])
+
+    def __call__(self, batch):
+        generators = [self.generator(index) for index in batch["sample_index"]]
+        prepared = []
+        for image, rng in zip(batch[self.image_column], generators):
+            image = image.convert(self.mode)
+            if self.train:
+                image = random_resized_crop(image, self.size, self.min_crop_scale, rng)
+                if self.horizontal_flip and rng.random() < 0.5:
+                    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            prepared.append(image)
+        batch["pixel_values"] = self.image_processor(prepared, return_tensors="pt")["pixel_values"]
+        batch["bool_masked_pos"] = [self.mask_generator(rng) for rng in generators]
+        return batch
+
+
+def collate_fn(examples):
+    return {
+        "pixel_values": torch.stack([torch.as_tensor(example["pixel_values"]) for example in examples]),
+        "bool_masked_pos": torch.stack([torch.as_tensor(example["bool_masked_pos"]) for example in examples]),
+    }
+
+
+def with_sample_index(dataset):
+    return dataset.add_column("sample_index", list(range(len(dataset))))
+
+
+class EpochSeededSampler(Sampler):
+    """A random permutation of the dataset drawn from (seed, epoch) only: every process computes the same order
+    (Accelerate then shards the batches), and it does not depend on any global RNG state, so a resumed run visits
+    the same batches as an uninterrupted one."""
+
+    def __init__(self, num_samples: int, seed: int):
+        self.num_samples, self.seed, self.epoch = num_samples, seed, 0
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.num_samples, generator=generator).tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+def find_latest_checkpoint(output_dir: str, steps_per_epoch: int) -> str | None:
+    """The step_N / epoch_E folder of `output_dir` with the most completed optimisation steps."""
+    best, best_steps = None, -1
+    if os.path.isdir(output_dir):
+        for name in os.listdir(output_dir):
+            match = CHECKPOINT_PATTERN.match(name)
+            if match and os.path.isdir(os.path.join(output_dir, name)):
+                kind, number = match.group(1), int(match.group(2))
+                steps = number if kind == "step" else (number + 1) * steps_per_epoch
+                if steps > best_steps:
+                    best, best_steps = os.path.join(output_dir, name), steps
+    return best
+
+
+def completed_steps_of(checkpoint: str, steps_per_epoch: int) -> int:
+    match = CHECKPOINT_PATTERN.match(os.path.basename(os.path.normpath(checkpoint)))
+    if match is None:
+        raise ValueError(f"--resume_from_checkpoint must point to a step_N or epoch_E folder, got {checkpoint!r}.")
+    number = int(match.group(2))
+    return number if match.group(1) == "step" else (number + 1) * steps_per_epoch
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    accelerator_kwargs = {}
+    if args.with_tracking:
+        accelerator_kwargs.update(log_with=args.report_to, project_dir=args.output_dir)
+    accelerator = Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        cpu=args.cpu,
+        **accelerator_kwargs,
+    )
+
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s", datefmt="%m/%d/%Y %H:%M:%S", level=logging.INFO
+    )
+    logger.info(accelerator.state)
+    if accelerator.is_local_main_process:
+        datasets.utils.logging.set_verbosity_warning()
+        transformers.utils.logging.set_verbosity_warning()
+    else:
+        datasets.utils.logging.set_verbosity_error()
+        transformers.utils.logging.set_verbosity_error()
+
+    set_seed(args.seed)
+
+    # Hub repository (only with --push_to_hub)
+    api, repo_id = None, None
+    if accelerator.is_main_process:
+        os.makedirs(args.output_dir, exist_ok=True)
+        if args.push_to_hub:
+            api = HfApi(token=args.hub_token)
+            repo_id = api.create_repo(args.hub_model_id or Path(args.output_dir).absolute().name, exist_ok=True).repo_id
+            with open(os.path.join(args.output_dir, ".gitignore"), "w") as gitignore:
+                gitignore.write("step_*\nepoch_*\n")
+    accelerator.wait_for_everyone()
+
+    # 1. Data
+    with accelerator.main_process_first():
+        dataset = load_image_datasets(args, cache_dir=args.cache_dir, token=args.token, seed=args.seed)
+        if "train" not in dataset:
+            raise ValueError("Training needs a training split (--train_dir or a dataset with a `train` split).")
+        dataset["train"] = with_sample_index(dataset["train"])
+        if "validation" in dataset:
+            dataset["validation"] = with_sample_index(dataset["validation"])
+    image_column = find_image_column(dataset["train"], args.image_column_name)
+
+    # 2. Model
+    overrides = parse_overrides(args.config_overrides)
+    if args.image_size is not None:
+        overrides["image_size"] = args.image_size
+    if args.model_name_or_path:
+        model = AutoModelForMaskedImageModeling.from_pretrained(
+            args.model_name_or_path,
+            cache_dir=args.cache_dir,
+            revision=args.model_revision,
+            token=args.token,
+            trust_remote_code=args.trust_remote_code,
+            **overrides,
+        )
+    else:
+        first_image = dataset["train"][0][image_column]
+        config_values = dict(image_size=max(first_image.size), num_channels=channels_of(first_image))
+        config_values.update(overrides)
+        model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
+    config = model.config
+
+    # 3. Transforms and dataloaders
+    image_processor = build_image_processor(args, config.image_size, config.num_channels)
+    mask_generator = MaskGenerator(
+        input_size=config.image_size,
+        mask_patch_size=args.mask_patch_size or config.patch_size,
+        model_patch_size=config.patch_size,
+        mask_ratio=args.mask_ratio,
+    )
+    common = dict(
+        image_processor=image_processor,
+        image_column=image_column,
+        num_channels=config.num_channels,
+        mask_generator=mask_generator,
+        min_crop_scale=args.min_crop_scale,
+        horizontal_flip=args.horizontal_flip,
+        seed=args.seed,
+    )
+    train_transform = MIMTransform(train=True, **common)
+    train_dataset = dataset["train"].with_transform(train_transform)
+    train_sampler = EpochSeededSampler(len(train_dataset), args.seed)
+    train_dataloader = DataLoader(
+        train_dataset,
+        sampler=train_sampler,
+        collate_fn=collate_fn,
+        batch_size=args.per_device_train_batch_size,
+        num_workers=args.dataloader_num_workers,
+    )
+    eval_dataloader = None
+    if "validation" in dataset:
+        eval_dataloader = DataLoader(
+            dataset["validation"].with_transform(MIMTransform(**common)),
+            collate_fn=collate_fn,
+            batch_size=args.per_device_eval_batch_size,
+            num_workers=args.dataloader_num_workers,
+        )
+
+    # 4. Optimiser and schedule (no weight decay on biases and normalisation gains)
+    named = list(model.named_parameters())
+    no_decay = {name for name, _ in named if name.endswith("bias") or "norm" in name.lower()}
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [p for n, p in named if n not in no_decay], "weight_decay": args.weight_decay},
+            {"params": [p for n, p in named if n in no_decay], "weight_decay": 0.0},
+        ],
+        lr=args.learning_rate,
+        betas=(args.adam_beta1, args.adam_beta2),
+    )
+    # Every process gets ceil(batches / processes) batches (Accelerate pads the last round).
+    batches_per_process = math.ceil(len(train_dataloader) / accelerator.num_processes)
+    num_update_steps_per_epoch = math.ceil(batches_per_process / args.gradient_accumulation_steps)
+    if args.max_train_steps is None:
+        args.max_train_steps = math.ceil(args.num_train_epochs * num_update_steps_per_epoch)
+    # The prepared scheduler steps once per process at every optimisation step.
+    lr_scheduler = get_scheduler(
+        name=args.lr_scheduler_type,
+        optimizer=optimizer,
+        num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
+        num_training_steps=args.max_train_steps * accelerator.num_processes,
+    )
+
+    model, optimizer, train_dataloader, lr_scheduler = accelerator.prepare(
+        model, optimizer, train_dataloader, lr_scheduler
+    )
+    if eval_dataloader is not None:
+        eval_dataloader = accelerator.prepare(eval_dataloader)
+    num_update_steps_per_epoch = math.ceil(len(train_dataloader) / args.gradient_accumulation_steps)
+    num_train_epochs = math.ceil(args.max_train_steps / num_update_steps_per_epoch)
+    checkpointing_steps = args.checkpointing_steps
+    if checkpointing_steps is not None and checkpointing_steps.isdigit():
+        checkpointing_steps = int(checkpointing_steps)
+
+    if args.with_tracking:
+        tracked = {key: value for key, value in vars(args).items() if isinstance(value, (int, float, str, bool))}
+        tracked["lr_scheduler_type"] = getattr(args.lr_scheduler_type, "value", str(args.lr_scheduler_type))
+        accelerator.init_trackers("mim_no_trainer", tracked)
+
+    total_batch_size = args.per_device_train_batch_size * accelerator.num_processes * args.gradient_accumulation_steps
+    logger.info("***** Running training *****")
+    logger.info(f"  Model = {type(accelerator.unwrap_model(model)).__name__}, {config.hidden_size=}, "
+                f"{config.num_recurrences=}, {config.image_size=}, {config.num_channels=}")
+    logger.info(f"  Num examples = {len(train_dataset)}, num epochs = {num_train_epochs}")
+    logger.info(f"  Batch size per device = {args.per_device_train_batch_size}, total = {total_batch_size}")
+    logger.info(f"  Gradient accumulation steps = {args.gradient_accumulation_steps}")
+    logger.info(f"  Total optimization steps = {args.max_train_steps}")
+
+    # 5. Resumption: restore model, optimizer, scheduler and RNG states, then skip the batches already seen
+    completed_steps, starting_epoch, resume_batches = 0, 0, 0
+    if args.resume_from_checkpoint:
+        checkpoint = args.resume_from_checkpoint
+        if checkpoint == "latest":
+            checkpoint = find_latest_checkpoint(args.output_dir, num_update_steps_per_epoch)
+            if checkpoint is None:
+                raise ValueError(f"--resume_from_checkpoint latest: no step_N / epoch_E folder in {args.output_dir}.")
+        completed_steps = completed_steps_of(checkpoint, num_update_steps_per_epoch)
+        accelerator.print(f"Resumed from checkpoint: {checkpoint} ({completed_steps} steps done)")
+        accelerator.load_state(checkpoint)
+        starting_epoch = completed_steps // num_update_steps_per_epoch
+        resume_batches = (completed_steps % num_update_steps_per_epoch) * args.gradient_accumulation_steps
+
+    def save_state(name):
+        accelerator.save_state(os.path.join(args.output_dir, name))
+
+    progress_bar = tqdm(range(args.max_train_steps), disable=not accelerator.is_local_main_process)
+    progress_bar.update(completed_steps)
+    stop_after = args.stop_after_steps
+    eval_loss = None
+    for epoch in range(starting_epoch, num_train_epochs):
+        if completed_steps >= args.max_train_steps or (stop_after is not None and completed_steps >= stop_after):
+            break
+        model.train()
+        train_transform.epoch = epoch
+        active_dataloader = train_dataloader
+        if epoch == starting_epoch and resume_batches > 0:
+            active_dataloader = accelerator.skip_first_batches(train_dataloader, resume_batches)
+        # Accelerate's dataloaders pass their own iteration counter to the sampler when iteration starts (a fresh
+        # skipping dataloader would start at 0): set it to the epoch explicitly.
+        if hasattr(active_dataloader, "set_epoch"):
+            active_dataloader.set_epoch(epoch)
+        train_sampler.set_epoch(epoch)
+        total_loss, num_batches = 0.0, 0
+        for batch in active_dataloader:
+            with accelerator.accumulate(model):
+                outputs = model(**batch)
+                loss = outputs.loss
+                if args.with_tracking:
+                    total_loss += loss.detach().float()
+                    num_batches += 1
+                accelerator.backward(loss)
+                if args.max_grad_norm is not None and accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                optimizer.step()
+                lr_scheduler.step()
+                optimizer.zero_grad()
+
+            if accelerator.sync_gradients:
+                progress_bar.update(1)
+                completed_steps += 1
+                if isinstance(checkpointing_steps, int) and completed_steps % checkpointing_steps == 0:
+                    save_state(f"step_{completed_steps}")
+                if stop_after is not None and completed_steps >= stop_after:
+                    if not (isinstance(checkpointing_steps, int) and completed_steps % checkpointing_steps == 0):
+                        save_state(f"step_{completed_steps}")
+                    break
+                if completed_steps >= args.max_train_steps:
+                    break
+
+        if stop_after is not None and completed_steps >= stop_after and completed_steps < args.max_train_steps:
+            accelerator.print(f"Stopped after {completed_steps} of {args.max_train_steps} steps (--stop_after_steps).")
+            accelerator.wait_for_everyone()
+            accelerator.end_training()
+            return {"completed_steps": completed_steps}
+
+        if eval_dataloader is not None:
+            eval_loss = evaluate(model, eval_dataloader, accelerator)
+            logger.info(f"epoch {epoch}: eval_loss: {eval_loss:.6f}")
+        if args.with_tracking:
+            train_loss = float(total_loss) / max(num_batches, 1)
+            logs = {"train_loss": train_loss, "epoch": epoch, "step": completed_steps}
+            if eval_loss is not None:
+                logs["eval_loss"] = eval_loss
+            accelerator.log(logs, step=completed_steps)
+        if args.checkpointing_steps == "epoch":
+            save_state(f"epoch_{epoch}")
+
+    if args.with_tracking:
+        accelerator.end_training()
+
+    # 6. Final model + image processor (and upload)
+    accelerator.wait_for_everyone()
+    unwrapped_model = accelerator.unwrap_model(model)
+    unwrapped_model.save_pretrained(
+        args.output_dir, is_main_process=accelerator.is_main_process, save_function=accelerator.save
+    )
+    results = {"completed_steps": completed_steps}
+    if eval_loss is not None:
+        results["eval_loss"] = eval_loss
+    if accelerator.is_main_process:
+        image_processor.save_pretrained(args.output_dir)
+        with open(os.path.join(args.output_dir, "all_results.json"), "w") as handle:
+            json.dump(results, handle, indent=2)
+        if args.push_to_hub:
+            api.upload_folder(
+                repo_id=repo_id,
+                folder_path=args.output_dir,
+                repo_type="model",
+                commit_message="End of training",
+                ignore_patterns=["step_*", "epoch_*"],
+            )
+    accelerator.wait_for_everyone()
+    return results
+
+
+def evaluate(model, eval_dataloader, accelerator) -> float:
+    """Mean masked-pixel L1 loss over the evaluation set (batch losses weighted by batch size)."""
+    model.eval()
+    losses = []
+    for batch in eval_dataloader:
+        with torch.no_grad():
+            loss = model(**batch).loss
+        losses.append(accelerator.gather_for_metrics(loss.detach().float().repeat(batch["pixel_values"].shape[0])))
+    model.train()
+    return torch.cat(losses).mean().item()
+
+
+if __name__ == "__main__":
+    main()
