@@ -1,0 +1,249 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Hyper-SET model configuration."""
+
+from huggingface_hub.dataclasses import strict
+from transformers.configuration_utils import PreTrainedConfig
+
+
+# Written into every saved `config.json` so that a folder saved from any head loads with every Auto class through
+# `trust_remote_code=True` (transformers only records the Auto class of the object being saved).
+HYPERSET_AUTO_MAP = {
+    "AutoConfig": "configuration_hyperset.HyperSETConfig",
+    "AutoModel": "modeling_hyperset.HyperSETModel",
+    "AutoModelForImageClassification": "modeling_hyperset.HyperSETForImageClassification",
+    "AutoModelForMaskedImageModeling": "modeling_hyperset.HyperSETForMaskedImageModeling",
+    "AutoModelForTokenClassification": "modeling_hyperset.HyperSETForSudoku",
+}
+
+FEEDFORWARD_ACTIVATIONS = ("relu", "gelu")
+STEP_SIZE_CONDITIONINGS = ("current_state", "initial_state")
+STEP_SIZE_NETWORK_TYPES = ("normalized", "unnormalized")
+LAYER_TYPES = ("hyperset", "transformer")
+INPUT_TYPES = ("image", "sudoku")
+
+SUDOKU_DIGIT_LABELS = {index: str(index + 1) for index in range(9)}  # logit k scores digit k + 1
+SUDOKU_LABEL_IDS = {label: index for index, label in SUDOKU_DIGIT_LABELS.items()}
+
+# Named configurations of the paper. `HyperSETConfig.from_preset(name, **overrides)` builds them.
+PRESETS = {
+    # Sudoku (paper Sec. 5.1, App. D): 1 layer x 24 iterations, d=768, 5,195,584 parameters.
+    "sudoku": dict(
+        input_type="sudoku",
+        hidden_size=768,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        num_recurrences=24,
+        hidden_act="relu",
+        share_qkv_norm=True,
+        step_size_conditioning="initial_state",
+        step_size_network_type="unnormalized",
+        embedding_dropout_prob=0.1,
+        num_labels=9,
+        id2label=SUDOKU_DIGIT_LABELS,
+        label2id=SUDOKU_LABEL_IDS,
+    ),
+    # The paper's Sudoku Transformer baseline: one standard pre-RMSNorm layer (Q, K, V, output projections, 4x ReLU
+    # MLP, no biases) applied 24 times, 7,156,992 parameters.
+    "sudoku-transformer": dict(
+        input_type="sudoku",
+        layer_type="transformer",
+        hidden_size=768,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        num_recurrences=24,
+        hidden_act="relu",
+        embedding_dropout_prob=0.1,
+        num_labels=9,
+        id2label=SUDOKU_DIGIT_LABELS,
+        label2id=SUDOKU_LABEL_IDS,
+    ),
+    # Image classification "Small scale-up" (1 layer x 12 iterations, d=512): 1,610,538 parameters on CIFAR-10.
+    "cifar10": dict(num_labels=10),
+    "cifar100": dict(num_labels=100),
+    # ImageNet-1k, 224 px images in 14-px patches (16 x 16 grid), 1 layer x 12 iterations: 2,395,968 parameters.
+    "imagenet-1k": dict(image_size=224, patch_size=14, num_labels=1000),
+}
+
+
+@strict
+class HyperSETConfig(PreTrainedConfig):
+    r"""
+    Configuration of a Hyper-SET model (Hu, Zou & Xu, "Hyper-SET: Designing Transformers via Hyperspherical Energy
+    Minimization", ICLR 2026). Every Hyper-SET iteration is one gradient step on a hyperspherical energy; the model
+    stacks `num_layers` distinct layers and applies each of them `num_recurrences` times.
+
+    The defaults are the paper's image classifier "Small scale-up" (1 layer x 12 iterations, d=512, 8 heads, FF width
+    512, separate q/k/v norms, GELU, step sizes conditioned on the current state) on 32x32 images with 4-pixel patches.
+
+    Args:
+        hidden_size (`int`, *optional*, defaults to 512):
+            Token width d.
+        num_attention_heads (`int`, *optional*, defaults to 8):
+            Number of heads H; the head width is `hidden_size // num_attention_heads`.
+        intermediate_size (`int`, *optional*, defaults to 512):
+            Feedforward width M (rows of the tied feedforward matrix).
+        num_layers (`int`, *optional*, defaults to 1):
+            Number of distinct Hyper-SET layers (the "L" of L1R12).
+        num_recurrences (`int`, *optional*, defaults to 12):
+            Iterations of every layer (the "R" of L1R12). Can be overridden per call at inference time.
+        hidden_act (`str`, *optional*, defaults to `"gelu"`):
+            Feedforward activation, `"relu"` (the paper's energy) or `"gelu"` (the reference image classifier).
+        share_qkv_norm (`bool`, *optional*, defaults to `False`):
+            Whether queries, keys and values share one RMSNorm gain (Sudoku, MIM) or have separate gains (image
+            classification).
+        step_size_conditioning (`str`, *optional*, defaults to `"current_state"`):
+            What the step-size network sees besides the iteration index: `"current_state"` (x_t, the reference image
+            classifier) or `"initial_state"` (x_0, the embedding output).
+        time_embedding_size (`int`, *optional*, defaults to 512):
+            Width of the sinusoidal embedding of the iteration index (must be even and at least 4).
+        image_size (`int`, *optional*, defaults to 32):
+            Height and width of the input images.
+        patch_size (`int`, *optional*, defaults to 4):
+            Height and width of a patch in pixels.
+        num_channels (`int`, *optional*, defaults to 3):
+            Number of image channels.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the normal initialisation of the linear layers.
+        layer_norm_eps (`float`, *optional*, defaults to 1e-5):
+            Epsilon of the LayerNorms (patch embedding and readout).
+        rms_norm_eps (`float`, *optional*):
+            Epsilon of the RMSNorms; `None` uses `torch.finfo(dtype).eps` as the reference implementation does.
+        input_type (`str`, *optional*, defaults to `"image"`):
+            `"image"`: patches of `pixel_values` + CLS token + fixed sinusoidal positions. `"sudoku"`: `input_ids`
+            of 81 cells (0 = blank, 1-9 = given digit) + learned positions, no CLS token.
+        layer_type (`str`, *optional*, defaults to `"hyperset"`):
+            `"hyperset"`: the energy-descent layer. `"transformer"`: the paper's weight-tied Transformer baseline
+            (pre-RMSNorm, separate query/key/value/output projections, row softmax, ReLU MLP of width
+            `intermediate_size`, no biases, no step sizes and no energy).
+        step_size_network_type (`str`, *optional*, defaults to `"normalized"`):
+            `"normalized"`: the image classifier's step-size network with RMSNorms in the time path and on the state
+            (reference variant `hyper-set`). `"unnormalized"`: the Sudoku network, `Linear -> GELU -> Linear` time
+            path and the raw state.
+        embedding_dropout_prob (`float`, *optional*, defaults to 0.0):
+            Dropout on the input embeddings (0.1 in the paper's Sudoku model).
+
+    Example:
+
+    ```python
+    >>> from hyperset_hf import HyperSETConfig, HyperSETForImageClassification
+
+    >>> config = HyperSETConfig(num_labels=10)  # the paper's CIFAR-10 classifier, 1,610,538 parameters
+    >>> model = HyperSETForImageClassification(config)
+    >>> config.num_hidden_layers  # layer applications: num_layers * num_recurrences
+    12
+
+    ```"""
+
+    model_type = "hyperset"
+
+    hidden_size: int = 512
+    num_attention_heads: int = 8
+    intermediate_size: int = 512
+    num_layers: int = 1
+    num_recurrences: int = 12
+    hidden_act: str = "gelu"
+    share_qkv_norm: bool = False
+    step_size_conditioning: str = "current_state"
+    time_embedding_size: int = 512
+    image_size: int = 32
+    patch_size: int = 4
+    num_channels: int = 3
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-5
+    rms_norm_eps: float | None = None
+    input_type: str = "image"
+    layer_type: str = "hyperset"
+    step_size_network_type: str = "normalized"
+    embedding_dropout_prob: float = 0.0
+    auto_map: dict[str, str] | None = None
+
+    def __post_init__(self, **kwargs):
+        self._validate()
+        if self.auto_map is None:
+            self.auto_map = dict(HYPERSET_AUTO_MAP)
+        super().__post_init__(**kwargs)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "HyperSETConfig":
+        """Builds one of the paper's configurations (`"sudoku"`, `"sudoku-transformer"`, `"cifar10"`, `"cifar100"`,
+        `"imagenet-1k"`); keyword arguments override single fields.
+
+        Example:
+
+        ```python
+        >>> from hyperset_hf import HyperSETConfig
+        >>> config = HyperSETConfig.from_preset("sudoku", hidden_size=128, num_attention_heads=4, intermediate_size=512)
+        >>> config.input_type, config.num_recurrences, config.num_labels
+        ('sudoku', 24, 9)
+
+        ```"""
+        if name not in PRESETS:
+            raise ValueError(f"Unknown preset {name!r}; expected one of {sorted(PRESETS)}.")
+        return cls(**{**PRESETS[name], **overrides})
+
+    @property
+    def num_hidden_layers(self) -> int:
+        """Number of layer applications in one forward pass with the default iteration count (`num_layers *
+        num_recurrences`); `output_hidden_states` returns one more (the initial state)."""
+        return self.num_layers * self.num_recurrences
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    def _validate(self):
+        def positive(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+        for name in (
+            "hidden_size",
+            "num_attention_heads",
+            "intermediate_size",
+            "num_layers",
+            "num_recurrences",
+            "time_embedding_size",
+            "image_size",
+            "patch_size",
+            "num_channels",
+        ):
+            positive(name)
+        if self.hidden_size % self.num_attention_heads != 0:
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) must be divisible by `num_attention_heads` "
+                f"({self.num_attention_heads})."
+            )
+        if self.hidden_act not in FEEDFORWARD_ACTIVATIONS:
+            raise ValueError(f"`hidden_act` must be one of {FEEDFORWARD_ACTIVATIONS}, got {self.hidden_act!r}.")
+        if self.step_size_conditioning not in STEP_SIZE_CONDITIONINGS:
+            raise ValueError(
+                f"`step_size_conditioning` must be one of {STEP_SIZE_CONDITIONINGS}, got "
+                f"{self.step_size_conditioning!r}."
+            )
+        for name, allowed in (
+            ("input_type", INPUT_TYPES),
+            ("layer_type", LAYER_TYPES),
+            ("step_size_network_type", STEP_SIZE_NETWORK_TYPES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}.")
+        if not 0.0 <= self.embedding_dropout_prob < 1.0:
+            raise ValueError(f"`embedding_dropout_prob` must be in [0, 1), got {self.embedding_dropout_prob}.")
+        if self.time_embedding_size % 2 != 0 or self.time_embedding_size < 4:
+            raise ValueError(
+                f"`time_embedding_size` must be an even number >= 4 (sines and cosines), got {self.time_embedding_size}."
+            )
+        if self.image_size % self.patch_size != 0:
+            raise ValueError(
+                f"`image_size` ({self.image_size}) must be divisible by `patch_size` ({self.patch_size})."
+            )
+        if not self.initializer_range > 0:
+            raise ValueError(f"`initializer_range` must be positive, got {self.initializer_range}.")
+        if not self.layer_norm_eps > 0:
+            raise ValueError(f"`layer_norm_eps` must be positive, got {self.layer_norm_eps}.")
+        if self.rms_norm_eps is not None and not self.rms_norm_eps > 0:
+            raise ValueError(f"`rms_norm_eps` must be positive or None, got {self.rms_norm_eps}.")
+
+
+__all__ = ["HyperSETConfig", "PRESETS"]
