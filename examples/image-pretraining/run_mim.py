@@ -264,7 +264,10 @@ def build_image_processor(model_args, dataset_name, image_size: int, num_channel
         if source is None:
             continue
         try:
-            processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            try:
+                processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            except ImportError:  # transformers 5.17's AutoImageProcessor insists on torchvision
+                processor = ViTImageProcessor.from_pretrained(source, **kwargs)
             break
         except (OSError, ValueError) as error:
             if source == model_args.image_processor_name:

@@ -283,7 +283,10 @@ def build_image_processor(args, image_size: int, num_channels: int):
         if source is None:
             continue
         try:
-            processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            try:
+                processor = AutoImageProcessor.from_pretrained(source, **kwargs)
+            except ImportError:  # transformers 5.17's AutoImageProcessor insists on torchvision
+                processor = ViTImageProcessor.from_pretrained(source, **kwargs)
             break
         except (OSError, ValueError) as error:
             if source == args.image_processor_name:
