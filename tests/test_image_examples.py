@@ -129,6 +129,9 @@ def test_mim_pretraining_then_classification_fine_tuning(image_folders, tmp_path
         trainer_arguments(image_folders, mim_dir, tmp_path / "cache", "--config_overrides", TINY_CONFIG)
     )
     assert np.isfinite(metrics["eval_loss"]) and metrics["eval_loss"] > 0
+    # image metrics of the completed images (masked patches reconstructed, visible ones copied), de-normalised to [0, 1]
+    assert np.isfinite(metrics["eval_psnr"]) and np.isfinite(metrics["eval_psnr_masked"])
+    assert metrics["eval_psnr"] > metrics["eval_psnr_masked"] > 0 and 0.0 < metrics["eval_ssim"] < 1.0
     assert (mim_dir / "preprocessor_config.json").is_file()
     assert isinstance(AutoModelForMaskedImageModeling.from_pretrained(mim_dir), HyperSETForMaskedImageModeling)
 

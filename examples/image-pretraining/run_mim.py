@@ -5,7 +5,11 @@
 Modelled on transformers' `examples/pytorch/image-pretraining/run_mim.py` (same argument names): random patches
 are replaced by the model's mask token (a `MaskGenerator` draws `bool_masked_pos`, `mask_ratio` of the
 `mask_patch_size` squares, default 0.4 as the paper's evaluation), a 1x1 convolution + pixel shuffle decodes the final
-patch states back to pixels and the loss is the L1 error on the masked pixels (reported as `eval_loss`). The saved
+patch states back to pixels and the loss is the L1 error on the masked pixels (reported as `eval_loss`). Evaluation
+also reports `eval_psnr` and `eval_ssim` (`hyperset_hf.metrics.image_reconstruction_metrics`) between the original
+image and its SimMIM-style completion (masked patches from the reconstruction, visible patches from the input), both
+de-normalised to [0, 1] with the image processor's mean/std and clipped, and `eval_psnr_masked`, the PSNR over the
+masked pixels only (mean over images). The saved
 folder (model + image processor) is a starting point for `examples/image-classification/run_image_classification.py
 --model_name_or_path <folder>`: the encoder (`hyperset.*`) is reused and the classifier head newly initialised.
 
@@ -27,7 +31,10 @@ Examples:
         --do_train --do_eval --max_steps 500 --output_dir outputs/mim-small
 
 `--remove_unused_columns False` and `--label_names bool_masked_pos` are the defaults here (both are needed: the image
-column feeds the transforms, and without a label name `Trainer.evaluate()` reports no `eval_loss`).
+column feeds the transforms, and without a label name `Trainer.evaluate()` reports no `eval_loss`), and so is
+`--include_for_metrics inputs` (the image metrics need the input images; without it only `eval_loss` is reported). The
+reconstructions and inputs of the whole evaluation set are gathered for the metrics: on large evaluation sets set
+`--eval_accumulation_steps` to move them off the accelerator as evaluation goes.
 """
 
 import logging
@@ -52,6 +59,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from hyperset_hf import HyperSETConfig, HyperSETForMaskedImageModeling
+from hyperset_hf.metrics import image_reconstruction_metrics
 
 
 logger = logging.getLogger(__name__)
@@ -157,6 +165,10 @@ class MIMTrainingArguments(TrainingArguments):
     label_names: list[str] | None = field(
         default_factory=lambda: ["bool_masked_pos"],
         metadata={"help": "Inputs treated as labels; `bool_masked_pos` makes `evaluate()` report `eval_loss`."},
+    )
+    include_for_metrics: list[str] = field(
+        default_factory=lambda: ["inputs"],
+        metadata={"help": "`inputs` passes the images to the metrics (eval_psnr, eval_ssim, eval_psnr_masked)."},
     )
 
 
@@ -391,6 +403,44 @@ class MIMTransform:
         return batch
 
 
+def build_compute_metrics(image_processor, patch_size: int):
+    """`Trainer` `compute_metrics` (with `include_for_metrics=["inputs"]`) -> `psnr`, `ssim` and `psnr_masked`.
+
+    The predictions are the reconstructions, the label ids `bool_masked_pos` and the inputs `pixel_values`, all in the
+    processor's normalised space. Both images are de-normalised with its mean/std and clipped to [0, 1]; `psnr` and
+    `ssim` compare the original image with its completion (masked patches from the reconstruction, visible ones from
+    the input, as SimMIM), `psnr_masked` is the mean over images of the PSNR over the masked pixels (all channels).
+    """
+    mean = np.asarray(image_processor.image_mean, dtype=np.float64).reshape(1, -1, 1, 1)
+    std = np.asarray(image_processor.image_std, dtype=np.float64).reshape(1, -1, 1, 1)
+
+    def compute_metrics(eval_prediction):
+        reconstruction = eval_prediction.predictions
+        if isinstance(reconstruction, (tuple, list)):  # with output_hidden_states etc., the reconstruction comes first
+            reconstruction = reconstruction[0]
+        if eval_prediction.inputs is None:
+            return {}
+        reconstruction = np.asarray(reconstruction, dtype=np.float64)
+        pixel_values = np.asarray(eval_prediction.inputs, dtype=np.float64)
+        batch_size, _, height, width = pixel_values.shape
+        mask = np.asarray(eval_prediction.label_ids).astype(bool).reshape(
+            batch_size, height // patch_size, width // patch_size
+        )
+        mask = mask.repeat(patch_size, axis=1).repeat(patch_size, axis=2)[:, None]  # (N, 1, H, W), as the model's loss
+        original = np.clip(pixel_values * std + mean, 0.0, 1.0)
+        completed = np.where(mask, np.clip(reconstruction * std + mean, 0.0, 1.0), original)
+        metrics = image_reconstruction_metrics(predictions=completed, references=original, data_range=1.0)
+        masked_pixels = mask.sum(axis=(1, 2, 3)) * original.shape[1]
+        has_mask = masked_pixels > 0
+        if has_mask.any():
+            mse = ((completed - original) ** 2).sum(axis=(1, 2, 3))[has_mask] / masked_pixels[has_mask]
+            with np.errstate(divide="ignore"):
+                metrics["psnr_masked"] = float(np.mean(10.0 * np.log10(1.0 / mse)))
+        return metrics
+
+    return compute_metrics
+
+
 def collate_fn(examples):
     return {
         "pixel_values": torch.stack([torch.as_tensor(example["pixel_values"]) for example in examples]),
@@ -492,6 +542,11 @@ def main(argv=None):
         eval_dataset=dataset["validation"] if training_args.do_eval else None,
         processing_class=image_processor,
         data_collator=collate_fn,
+        compute_metrics=(
+            build_compute_metrics(image_processor, config.patch_size)
+            if training_args.do_eval and "inputs" in (training_args.include_for_metrics or [])
+            else None
+        ),
     )
 
     # 4. Training
