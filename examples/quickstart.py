@@ -13,24 +13,14 @@ Everything runs offline on CPU in well under a minute.
 
 import argparse
 
-import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification
 
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf.cli import resolve_default_model
 from hyperset_hf.metrics import sudoku_metrics
+from hyperset_hf.pipeline_sudoku import format_grid
 from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
-
-
-def format_grid(cells) -> str:
-    rows = []
-    for row in range(9):
-        if row in (3, 6):
-            rows.append("------+-------+------")
-        digits = [str(int(cell)) if cell else "." for cell in cells[9 * row : 9 * row + 9]]
-        rows.append(" | ".join(" ".join(digits[box : box + 3]) for box in (0, 3, 6)))
-    return "\n".join(rows)
 
 
 def main():
@@ -75,9 +65,9 @@ def main():
         outputs = model(puzzles[:1], num_recurrences=2 * trained, output_energies=True)
     solved = torch.where(puzzles[0] > 0, puzzles[0], outputs.logits[0].argmax(-1) + 1)
     print("\npuzzle 0:")
-    print(format_grid(puzzles[0].tolist()))
+    print(format_grid(puzzles[0].numpy()))
     print(f"\nsolved with {2 * trained} iterations ({'correct' if torch.equal(solved, solutions[0]) else 'not correct'}):")
-    print(format_grid(solved.tolist()))
+    print(format_grid(solved.numpy()))
     energies = outputs.energies[0][0]
     print("\nenergy of puzzle 0 per iteration (0 = embeddings; attention + feedforward):")
     for iteration in range(0, len(energies), max(1, len(energies) // 16)):
@@ -90,5 +80,4 @@ def main():
 
 
 if __name__ == "__main__":
-    np.set_printoptions(linewidth=120)
     main()
