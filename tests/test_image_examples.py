@@ -306,3 +306,37 @@ def test_pil_autoaugment_and_mask_generator():
     assert mask.dtype == torch.bool and mask.shape == (16,) and int(mask.sum()) == 2 * 4  # 2 of 4 squares x 4 patches
     with pytest.raises(ValueError, match="divisible"):
         mim.MaskGenerator(input_size=16, mask_patch_size=6, model_patch_size=4)
+
+
+VIT_TINY_CONFIG = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
+
+
+@pytest.mark.parametrize("script", ["classification", "mim"])
+def test_vit_baseline_from_scratch(image_folders, tmp_path, script):
+    """`--model_type vit` trains transformers' ViT with the same data-derived config (image size, channels, labels,
+    Hyper-SET's default 4-px patches) and `--config_overrides` applied to the ViTConfig."""
+    module = load_script(CLASSIFICATION_SCRIPT if script == "classification" else MIM_SCRIPT)
+    output_dir = tmp_path / script
+    metrics = module.main(
+        trainer_arguments(
+            image_folders, output_dir, tmp_path / "cache", "--model_type", "vit", "--config_overrides", VIT_TINY_CONFIG
+        )
+    )
+    auto_class = AutoModelForImageClassification if script == "classification" else AutoModelForMaskedImageModeling
+    model = auto_class.from_pretrained(output_dir)
+    assert model.config.model_type == "vit" and type(model).__name__.startswith("ViTFor")
+    assert model.config.hidden_size == 32 and model.config.num_hidden_layers == 1
+    assert model.config.image_size == 16 and model.config.num_channels == 3 and model.config.patch_size == 4
+    train_results = json.loads((output_dir / "train_results.json").read_text())
+    assert train_results["model_num_parameters"] == model.num_parameters()
+    pixel_values = torch.randn(1, 3, 16, 16)
+    if script == "classification":
+        assert 0.0 <= metrics["eval_accuracy"] <= 1.0 and np.isfinite(metrics["eval_loss"])
+        assert model.config.id2label == dict(enumerate(CLASSES))
+        assert model(pixel_values).logits.shape == (1, 2)
+    else:
+        assert np.isfinite(metrics["eval_loss"]) and metrics["eval_loss"] > 0 and np.isfinite(metrics["eval_psnr"])
+        assert model.config.encoder_stride == 4
+        mask = torch.zeros(1, 16, dtype=torch.bool)
+        mask[0, :4] = True
+        assert model(pixel_values, bool_masked_pos=mask).reconstruction.shape == (1, 3, 16, 16)

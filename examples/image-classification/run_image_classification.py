@@ -82,6 +82,8 @@ from transformers import (
     Trainer,
     TrainingArguments,
     ViTImageProcessor,
+    ViTConfig,
+    ViTForImageClassification,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
@@ -119,11 +121,20 @@ class ModelArguments:
             "paper's d=512 1x12 'Small scale-up' classifier from scratch."
         },
     )
+    model_type: str = field(
+        default="hyperset",
+        metadata={
+            "help": "Model family built from scratch: `hyperset` (HyperSETForImageClassification) or `vit` "
+            "(transformers' ViTForImageClassification, the same-recipe baseline; image size, channels, labels and the "
+            "Hyper-SET default patch size are set the same way). Ignored with --model_name_or_path.",
+            "choices": ["hyperset", "vit"],
+        },
+    )
     config_overrides: str | None = field(
         default=None,
         metadata={
-            "help": "Comma-separated HyperSETConfig fields to override, e.g. "
-            "`hidden_size=64,num_attention_heads=4,intermediate_size=64,num_recurrences=6`."
+            "help": "Comma-separated config fields to override (HyperSETConfig, or ViTConfig with --model_type vit), "
+            "e.g. `hidden_size=64,num_attention_heads=4,intermediate_size=64,num_recurrences=6`."
         },
     )
     image_processor_name: str | None = field(
@@ -599,6 +610,18 @@ def compute_metrics(eval_prediction):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def describe_config(config) -> str:
+    """Depth/width/input summary of a Hyper-SET or ViT config, for the log line with the parameter count."""
+    if config.model_type == "vit":
+        depth = f"{config.num_hidden_layers} layer(s)"
+    else:
+        depth = f"{config.num_layers} layer(s) x {config.num_recurrences} iterations"
+    return (
+        f"{depth}, d={config.hidden_size}, {config.patch_size}-px patches, {config.image_size}px x "
+        f"{config.num_channels} channel(s)"
+    )
+
+
 def main(argv=None):
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, ImageClassificationTrainingArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
@@ -662,14 +685,17 @@ def main(argv=None):
             id2label=id2label,
             label2id=label2id,
         )
-        config_values.update(overrides)
-        model = HyperSETForImageClassification(HyperSETConfig(**config_values))
+        if model_args.model_type == "vit":
+            # same-recipe baseline: Hyper-SET's default patch size unless overridden
+            config_values["patch_size"] = HyperSETConfig().patch_size
+            config_values.update(overrides)
+            model = ViTForImageClassification(ViTConfig(**config_values))
+        else:
+            config_values.update(overrides)
+            model = HyperSETForImageClassification(HyperSETConfig(**config_values))
     config = model.config
-    logger.info(
-        f"{type(model).__name__}: {model.num_parameters():,} parameters, {config.num_layers} layer(s) x "
-        f"{config.num_recurrences} iterations, d={config.hidden_size}, {config.image_size}px x {config.num_channels} "
-        f"channel(s), {len(labels)} classes"
-    )
+    logger.info(f"{type(model).__name__}: {model.num_parameters():,} parameters, {describe_config(config)}")
+    logger.info(f"{len(labels)} classes")
 
     # 3. Preprocessing
     image_processor = build_image_processor(model_args, data_args, config.image_size, config.num_channels)
@@ -721,6 +747,7 @@ def main(argv=None):
                 raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()  # model + image processor
+        train_result.metrics["model_num_parameters"] = model.num_parameters()  # for equal-parameter comparisons
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()

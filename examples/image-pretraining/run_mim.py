@@ -54,6 +54,8 @@ from transformers import (
     Trainer,
     TrainingArguments,
     ViTImageProcessor,
+    ViTConfig,
+    ViTForMaskedImageModeling,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
@@ -87,10 +89,21 @@ class ModelArguments:
         default=None,
         metadata={"help": "Checkpoint (folder or Hub id) to continue from; default: a new model from the config."},
     )
+    model_type: str = field(
+        default="hyperset",
+        metadata={
+            "help": "Model family built from scratch: `hyperset` (HyperSETForMaskedImageModeling) or `vit` "
+            "(transformers' ViTForMaskedImageModeling with encoder_stride = patch_size, the same-recipe baseline; "
+            "image size, channels and the Hyper-SET default patch size are set the same way). Ignored with "
+            "--model_name_or_path.",
+            "choices": ["hyperset", "vit"],
+        },
+    )
     config_overrides: str | None = field(
         default=None,
         metadata={
-            "help": "Comma-separated HyperSETConfig fields to override (default config: the paper's d=512 1x12 model), "
+            "help": "Comma-separated config fields to override (HyperSETConfig, default: the paper's d=512 1x12 "
+            "model; or ViTConfig with --model_type vit), "
             "e.g. `hidden_size=64,num_attention_heads=4,intermediate_size=64,num_recurrences=6`."
         },
     )
@@ -455,6 +468,18 @@ def with_sample_index(dataset):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def describe_config(config) -> str:
+    """Depth/width/input summary of a Hyper-SET or ViT config, for the log line with the parameter count."""
+    if config.model_type == "vit":
+        depth = f"{config.num_hidden_layers} layer(s)"
+    else:
+        depth = f"{config.num_layers} layer(s) x {config.num_recurrences} iterations"
+    return (
+        f"{depth}, d={config.hidden_size}, {config.patch_size}-px patches, {config.image_size}px x "
+        f"{config.num_channels} channel(s)"
+    )
+
+
 def main(argv=None):
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, MIMTrainingArguments))
     if argv is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
@@ -497,14 +522,18 @@ def main(argv=None):
     else:
         first_image = reference_split[0][image_column]
         config_values = dict(image_size=max(first_image.size), num_channels=channels_of(first_image))
-        config_values.update(overrides)
-        model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
+        if model_args.model_type == "vit":
+            # same-recipe baseline: Hyper-SET's default patch size unless overridden; the decoder (conv + pixel
+            # shuffle by encoder_stride) must upsample by the patch size for the reconstruction to have the image size
+            config_values["patch_size"] = HyperSETConfig().patch_size
+            config_values.update(overrides)
+            config_values["encoder_stride"] = config_values["patch_size"]
+            model = ViTForMaskedImageModeling(ViTConfig(**config_values))
+        else:
+            config_values.update(overrides)
+            model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
     config = model.config
-    logger.info(
-        f"{type(model).__name__}: {model.num_parameters():,} parameters, {config.num_layers} layer(s) x "
-        f"{config.num_recurrences} iterations, d={config.hidden_size}, {config.image_size}px x {config.num_channels} "
-        "channel(s)"
-    )
+    logger.info(f"{type(model).__name__}: {model.num_parameters():,} parameters, {describe_config(config)}")
 
     # 3. Preprocessing and masking
     image_processor = build_image_processor(model_args, data_args.dataset_name, config.image_size, config.num_channels)
@@ -558,6 +587,7 @@ def main(argv=None):
                 raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()  # model + image processor
+        train_result.metrics["model_num_parameters"] = model.num_parameters()  # for equal-parameter comparisons
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()
