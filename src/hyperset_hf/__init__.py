@@ -13,7 +13,17 @@ from transformers import (
     AutoModelForTokenClassification,
 )
 
+from .configuration_energy_transformer import ENERGY_TRANSFORMER_PRESETS, EnergyTransformerConfig
 from .configuration_hyperset import PRESETS, HyperSETConfig
+from .modeling_energy_transformer import (
+    EnergyTransformerForImageClassification,
+    EnergyTransformerForMaskedImageModeling,
+    EnergyTransformerImageClassifierOutput,
+    EnergyTransformerMaskedImageModelingOutput,
+    EnergyTransformerModel,
+    EnergyTransformerModelOutput,
+    EnergyTransformerPreTrainedModel,
+)
 from .modeling_hyperset import (
     HyperSETForImageClassification,
     HyperSETForMaskedImageModeling,
@@ -34,11 +44,28 @@ AutoModel.register(HyperSETConfig, HyperSETModel, exist_ok=True)
 AutoModelForImageClassification.register(HyperSETConfig, HyperSETForImageClassification, exist_ok=True)
 AutoModelForMaskedImageModeling.register(HyperSETConfig, HyperSETForMaskedImageModeling, exist_ok=True)
 AutoModelForTokenClassification.register(HyperSETConfig, HyperSETForSudoku, exist_ok=True)
+AutoConfig.register(EnergyTransformerConfig.model_type, EnergyTransformerConfig, exist_ok=True)
+AutoModel.register(EnergyTransformerConfig, EnergyTransformerModel, exist_ok=True)
+AutoModelForImageClassification.register(
+    EnergyTransformerConfig, EnergyTransformerForImageClassification, exist_ok=True
+)
+AutoModelForMaskedImageModeling.register(
+    EnergyTransformerConfig, EnergyTransformerForMaskedImageModeling, exist_ok=True
+)
 
 # Registers the "sudoku-solving" task with transformers.pipeline (needs the Auto registrations above).
 from .pipeline_sudoku import SudokuSolvingPipeline  # noqa: E402
 
 __all__ = [
+    "ENERGY_TRANSFORMER_PRESETS",
+    "EnergyTransformerConfig",
+    "EnergyTransformerForImageClassification",
+    "EnergyTransformerForMaskedImageModeling",
+    "EnergyTransformerImageClassifierOutput",
+    "EnergyTransformerMaskedImageModelingOutput",
+    "EnergyTransformerModel",
+    "EnergyTransformerModelOutput",
+    "EnergyTransformerPreTrainedModel",
     "HyperSETConfig",
     "HyperSETForImageClassification",
     "HyperSETForMaskedImageModeling",

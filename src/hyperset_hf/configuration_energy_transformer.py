@@ -1,0 +1,233 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Energy Transformer model configuration."""
+
+from huggingface_hub.dataclasses import strict
+from transformers.configuration_utils import PreTrainedConfig
+
+
+# Written into every saved `config.json` so that a folder saved from any head loads with every Auto class through
+# `trust_remote_code=True` (transformers only records the Auto class of the object being saved).
+ENERGY_TRANSFORMER_AUTO_MAP = {
+    "AutoConfig": "configuration_energy_transformer.EnergyTransformerConfig",
+    "AutoModel": "modeling_energy_transformer.EnergyTransformerModel",
+    "AutoModelForImageClassification": "modeling_energy_transformer.EnergyTransformerForImageClassification",
+    "AutoModelForMaskedImageModeling": "modeling_energy_transformer.EnergyTransformerForMaskedImageModeling",
+}
+
+MEMORY_TYPES = ("relu_squared", "softmax")
+CLASSIFIER_TYPES = ("linear", "mlp")
+RECONSTRUCTION_LOSSES = ("rmse", "mse", "l1")
+
+# Named configurations. `EnergyTransformerConfig.from_preset(name, **overrides)` builds them.
+ENERGY_TRANSFORMER_PRESETS = {
+    # The paper's ImageNet-1k masked image completion model (Hoover et al. 2023; official flax `TrainConfig`):
+    # 224 px images in 16-px patches (196 + CLS tokens), D=768, 12 heads of width 64, 3072 ReLU^2 memories, one shared
+    # block run for T=12 steps of size alpha=0.1, self-attention included (as the released weights), 100 of the 196
+    # patches in the loss of which 10 stay visible, RMSE loss. 4,873,729 parameters.
+    "imagenet-1k-mim": dict(
+        image_size=224,
+        patch_size=16,
+        num_channels=3,
+        hidden_size=768,
+        num_attention_heads=12,
+        head_dim=64,
+        num_memories=3072,
+        memory_type="relu_squared",
+        num_layers=1,
+        num_recurrences=12,
+        step_size=0.1,
+        exclude_self_attention=False,
+        visible_loss_ratio=0.1,
+        reconstruction_loss="rmse",
+    ),
+}
+
+
+@strict
+class EnergyTransformerConfig(PreTrainedConfig):
+    r"""
+    Configuration of an Energy Transformer (Hoover, Liang, Pham, Panda, Strobelt, Chau, Zaki & Krotov, "Energy
+    Transformer", NeurIPS 2023, arXiv:2302.07253). Every step of an ET block is one gradient step on the energy
+    E(g) = E_attention(g) + E_hopfield(g) of the normalised tokens g = EnergyLayerNorm(x), applied to the token
+    state: x <- x - step_size * dE/dg. The model stacks `num_layers` distinct blocks (the paper: one) and runs each for
+    `num_recurrences` steps.
+
+    The defaults are the paper's ImageNet-1k masked image completion model (`from_preset("imagenet-1k-mim")`):
+    224 px images, 16-px patches, D=768, 12 heads of width 64, 3072 memories, T=12, alpha=0.1 (4,873,729 parameters
+    with the MIM head).
+
+    Args:
+        hidden_size (`int`, *optional*, defaults to 768):
+            Token width D.
+        num_attention_heads (`int`, *optional*, defaults to 12):
+            Number of attention heads H.
+        head_dim (`int`, *optional*, defaults to 64):
+            Width Y of the keys and queries of one head; independent of `hidden_size` (the paper uses 64 with D=768).
+        num_memories (`int`, *optional*, defaults to 3072):
+            Number of Hopfield-network memories M (columns of the memory matrix xi, shape (D, M)).
+        memory_type (`str`, *optional*, defaults to `"relu_squared"`):
+            `"relu_squared"`: E_hopfield = -1/2 sum ReLU(g xi)^2 (the paper's models). `"softmax"`: E_hopfield =
+            -(1/beta_m) sum_tokens logsumexp(beta_m (g xi + b)) with a learned inverse temperature beta_m.
+        memory_bias (`bool`, *optional*, defaults to `False`):
+            Whether the memories have a learned bias b (one per memory); the paper's image model has none.
+        memory_beta_init (`float`, *optional*, defaults to 0.01):
+            Initial inverse temperature beta_m of softmax memories (unused for `"relu_squared"`).
+        num_layers (`int`, *optional*, defaults to 1):
+            Number of distinct ET blocks (the paper: one shared block).
+        num_recurrences (`int`, *optional*, defaults to 12):
+            Steps T of every block. Can be overridden per call.
+        step_size (`float`, *optional*, defaults to 0.1):
+            Step size alpha of x <- x - alpha dE/dg.
+        attention_beta (`float`, *optional*):
+            Inverse temperature beta of the attention energy; `None` uses 1 / sqrt(head_dim) (0.125 for Y=64).
+        exclude_self_attention (`bool`, *optional*, defaults to `False`):
+            Whether a token does not attend to itself (the paper's equation sums over keys B != C; every official
+            training script, and the released ImageNet weights, include the token itself). Implemented by an additive
+            -inf on the diagonal of the scores.
+        nonnegative_gamma (`bool`, *optional*, defaults to `True`):
+            Whether the EnergyLayerNorm uses |gamma| for its scalar gain. The energy only decreases when gamma >= 0
+            (the Jacobian of the norm must be positive semi-definite); the paper leaves gamma free, which gives the
+            same function as long as it stays positive.
+        layer_norm_eps (`float`, *optional*, defaults to 1e-5):
+            Epsilon inside the square root of the EnergyLayerNorm, and of the classifier's LayerNorm.
+        image_size (`int`, *optional*, defaults to 224):
+            Height and width of the input images.
+        patch_size (`int`, *optional*, defaults to 16):
+            Height and width of a patch in pixels.
+        num_channels (`int`, *optional*, defaults to 3):
+            Number of image channels.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the normal initialisation of the memories xi.
+        token_initializer_range (`float`, *optional*, defaults to 0.002):
+            Standard deviation of the normal initialisation of the key and query matrices, the CLS and mask tokens and
+            the position embeddings (the official initialisation). Linear layers use LeCun-normal initialisation.
+        visible_loss_ratio (`float`, *optional*, defaults to 0.1):
+            Masked image modeling, training only: the fraction of the patches marked in `bool_masked_pos` that stay
+            visible (not replaced by the mask token) but are still in the loss (the paper: 10 of 100 selected
+            patches). 0 masks every selected patch. In evaluation every selected patch is masked.
+        reconstruction_loss (`str`, *optional*, defaults to `"rmse"`):
+            Masked image modeling loss on the selected patches: `"rmse"` (the paper's: square root of the mean over
+            all pixels of the squared error, zero outside the selected patches), `"mse"` or `"l1"` (means over the
+            selected pixels, as SimMIM and `HyperSETForMaskedImageModeling`).
+        classifier_type (`str`, *optional*, defaults to `"linear"`):
+            Image classification head on the final CLS state: `"linear"` (LayerNorm -> Linear) or `"mlp"` (LayerNorm
+            -> Linear -> ReLU -> Linear, the official code's default).
+
+    Example:
+
+    ```python
+    >>> from hyperset_hf import EnergyTransformerConfig, EnergyTransformerForMaskedImageModeling
+
+    >>> config = EnergyTransformerConfig.from_preset("imagenet-1k-mim")
+    >>> model = EnergyTransformerForMaskedImageModeling(config)
+    >>> model.num_parameters()
+    4873729
+
+    ```"""
+
+    model_type = "energy_transformer"
+
+    hidden_size: int = 768
+    num_attention_heads: int = 12
+    head_dim: int = 64
+    num_memories: int = 3072
+    memory_type: str = "relu_squared"
+    memory_bias: bool = False
+    memory_beta_init: float = 0.01
+    num_layers: int = 1
+    num_recurrences: int = 12
+    step_size: float = 0.1
+    attention_beta: float | None = None
+    exclude_self_attention: bool = False
+    nonnegative_gamma: bool = True
+    layer_norm_eps: float = 1e-5
+    image_size: int = 224
+    patch_size: int = 16
+    num_channels: int = 3
+    initializer_range: float = 0.02
+    token_initializer_range: float = 0.002
+    visible_loss_ratio: float = 0.1
+    reconstruction_loss: str = "rmse"
+    classifier_type: str = "linear"
+    auto_map: dict[str, str] | None = None
+
+    def __post_init__(self, **kwargs):
+        self._validate()
+        if self.auto_map is None:
+            self.auto_map = dict(ENERGY_TRANSFORMER_AUTO_MAP)
+        super().__post_init__(**kwargs)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "EnergyTransformerConfig":
+        """Builds a named configuration (`"imagenet-1k-mim"`: the paper's ImageNet completion model); keyword
+        arguments override single fields.
+
+        Example:
+
+        ```python
+        >>> from hyperset_hf import EnergyTransformerConfig
+        >>> config = EnergyTransformerConfig.from_preset("imagenet-1k-mim", num_recurrences=24)
+        >>> config.hidden_size, config.num_recurrences, config.step_size
+        (768, 24, 0.1)
+
+        ```"""
+        if name not in ENERGY_TRANSFORMER_PRESETS:
+            raise ValueError(f"Unknown preset {name!r}; expected one of {sorted(ENERGY_TRANSFORMER_PRESETS)}.")
+        return cls(**{**ENERGY_TRANSFORMER_PRESETS[name], **overrides})
+
+    @property
+    def num_hidden_layers(self) -> int:
+        """Number of block applications in one forward pass with the default step count (`num_layers *
+        num_recurrences`); `output_hidden_states` returns one more (the initial state)."""
+        return self.num_layers * self.num_recurrences
+
+    @property
+    def attention_scaling(self) -> float:
+        """The inverse temperature beta of the attention energy."""
+        return self.head_dim**-0.5 if self.attention_beta is None else self.attention_beta
+
+    def _validate(self):
+        def positive_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+        def positive_float(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
+
+        for name in (
+            "hidden_size",
+            "num_attention_heads",
+            "head_dim",
+            "num_memories",
+            "num_layers",
+            "num_recurrences",
+            "image_size",
+            "patch_size",
+            "num_channels",
+        ):
+            positive_int(name)
+        for name in ("step_size", "layer_norm_eps", "initializer_range", "token_initializer_range"):
+            positive_float(name)
+        if self.attention_beta is not None:
+            positive_float("attention_beta")
+        for name, allowed in (
+            ("memory_type", MEMORY_TYPES),
+            ("classifier_type", CLASSIFIER_TYPES),
+            ("reconstruction_loss", RECONSTRUCTION_LOSSES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}.")
+        if self.image_size % self.patch_size != 0:
+            raise ValueError(
+                f"`image_size` ({self.image_size}) must be divisible by `patch_size` ({self.patch_size})."
+            )
+        if self.memory_type == "softmax" and self.memory_beta_init == 0:
+            raise ValueError("`memory_beta_init` must be non-zero for softmax memories (the energy divides by it).")
+        if not 0.0 <= self.visible_loss_ratio < 1.0:
+            raise ValueError(f"`visible_loss_ratio` must be in [0, 1), got {self.visible_loss_ratio}.")
+
+
+__all__ = ["ENERGY_TRANSFORMER_PRESETS", "EnergyTransformerConfig"]
