@@ -88,7 +88,12 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from hyperset_hf import HyperSETConfig, HyperSETForImageClassification
+from hyperset_hf import (
+    EnergyTransformerConfig,
+    EnergyTransformerForImageClassification,
+    HyperSETConfig,
+    HyperSETForImageClassification,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -126,14 +131,17 @@ class ModelArguments:
         metadata={
             "help": "Model family built from scratch: `hyperset` (HyperSETForImageClassification) or `vit` "
             "(transformers' ViTForImageClassification, the same-recipe baseline; image size, channels, labels and the "
-            "Hyper-SET default patch size are set the same way). Ignored with --model_name_or_path.",
-            "choices": ["hyperset", "vit"],
+            "Hyper-SET default patch size are set the same way), or `energy_transformer` "
+            "(EnergyTransformerForImageClassification, D=768 as the paper's ImageNet model, with the data's image "
+            "size, channels and labels and the Hyper-SET default patch size). Ignored with --model_name_or_path.",
+            "choices": ["hyperset", "vit", "energy_transformer"],
         },
     )
     config_overrides: str | None = field(
         default=None,
         metadata={
-            "help": "Comma-separated config fields to override (HyperSETConfig, or ViTConfig with --model_type vit), "
+            "help": "Comma-separated config fields to override (HyperSETConfig, or ViTConfig with --model_type vit, "
+            "or EnergyTransformerConfig with --model_type energy_transformer), "
             "e.g. `hidden_size=64,num_attention_heads=4,intermediate_size=64,num_recurrences=6`."
         },
     )
@@ -690,6 +698,10 @@ def main(argv=None):
             config_values["patch_size"] = HyperSETConfig().patch_size
             config_values.update(overrides)
             model = ViTForImageClassification(ViTConfig(**config_values))
+        elif model_args.model_type == "energy_transformer":
+            config_values["patch_size"] = HyperSETConfig().patch_size  # same patches as the Hyper-SET default
+            config_values.update(overrides)
+            model = EnergyTransformerForImageClassification(EnergyTransformerConfig(**config_values))
         else:
             config_values.update(overrides)
             model = HyperSETForImageClassification(HyperSETConfig(**config_values))
@@ -760,12 +772,10 @@ def main(argv=None):
         trainer.save_metrics("eval", metrics)
 
     if training_args.push_to_hub:
-        trainer.push_to_hub(
-            finetuned_from=model_args.model_name_or_path,
-            tasks="image-classification",
-            dataset=data_args.dataset_name,
-            tags=["image-classification", "vision", "hyperset"],
-        )
+        # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
+        from hyperset_hf.hub import push_trainer_output
+
+        push_trainer_output(trainer, kind="image-classification", dataset=data_args.dataset_name)
     return metrics
 
 

@@ -25,6 +25,13 @@ Examples:
         --num_train_epochs 10 --per_device_train_batch_size 128 --learning_rate 1e-4 --weight_decay 0.05 \\
         --eval_strategy epoch --save_strategy epoch --output_dir outputs/mim-fashion-mnist
 
+    # the Energy Transformer (Hoover et al. 2023) with the same script: 7-px patches, D=512, 8 heads of width 64,
+    # 2044 memories (1,631,794 parameters, the size of the default Hyper-SET with 7-px patches), same L1 loss and masks
+    python examples/image-pretraining/run_mim.py --model_type energy_transformer \\
+        --config_overrides patch_size=7,hidden_size=512,num_attention_heads=8,head_dim=64,num_memories=2044,reconstruction_loss=l1,visible_loss_ratio=0.0 \\
+        --dataset_name fashion-mnist-local --do_train --do_eval --num_train_epochs 2 --per_device_train_batch_size 128 \\
+        --learning_rate 1e-3 --weight_decay 5e-5 --warmup_steps 100 --lr_scheduler_type cosine --output_dir outputs/mim-et
+
     # image folders, a small model for CPU
     python examples/image-pretraining/run_mim.py --train_dir data/train --validation_dir data/val --image_size 32 \\
         --config_overrides hidden_size=64,num_attention_heads=4,intermediate_size=64,time_embedding_size=64 \\
@@ -60,7 +67,12 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from hyperset_hf import HyperSETConfig, HyperSETForMaskedImageModeling
+from hyperset_hf import (
+    EnergyTransformerConfig,
+    EnergyTransformerForMaskedImageModeling,
+    HyperSETConfig,
+    HyperSETForMaskedImageModeling,
+)
 from hyperset_hf.metrics import image_reconstruction_metrics
 
 
@@ -94,16 +106,18 @@ class ModelArguments:
         metadata={
             "help": "Model family built from scratch: `hyperset` (HyperSETForMaskedImageModeling) or `vit` "
             "(transformers' ViTForMaskedImageModeling with encoder_stride = patch_size, the same-recipe baseline; "
-            "image size, channels and the Hyper-SET default patch size are set the same way). Ignored with "
+            "image size, channels and the Hyper-SET default patch size are set the same way), or "
+            "`energy_transformer` (EnergyTransformerForMaskedImageModeling, the paper's D=768 ImageNet completion "
+            "model with the data's image size and channels and the Hyper-SET default patch size). Ignored with "
             "--model_name_or_path.",
-            "choices": ["hyperset", "vit"],
+            "choices": ["hyperset", "vit", "energy_transformer"],
         },
     )
     config_overrides: str | None = field(
         default=None,
         metadata={
             "help": "Comma-separated config fields to override (HyperSETConfig, default: the paper's d=512 1x12 "
-            "model; or ViTConfig with --model_type vit), "
+            "model; ViTConfig with --model_type vit; EnergyTransformerConfig with --model_type energy_transformer), "
             "e.g. `hidden_size=64,num_attention_heads=4,intermediate_size=64,num_recurrences=6`."
         },
     )
@@ -529,6 +543,10 @@ def main(argv=None):
             config_values.update(overrides)
             config_values["encoder_stride"] = config_values["patch_size"]
             model = ViTForMaskedImageModeling(ViTConfig(**config_values))
+        elif model_args.model_type == "energy_transformer":
+            config_values["patch_size"] = HyperSETConfig().patch_size  # same patches as the Hyper-SET default
+            config_values.update(overrides)
+            model = EnergyTransformerForMaskedImageModeling(EnergyTransformerConfig(**config_values))
         else:
             config_values.update(overrides)
             model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
@@ -600,12 +618,10 @@ def main(argv=None):
         trainer.save_metrics("eval", metrics)
 
     if training_args.push_to_hub:
-        trainer.push_to_hub(
-            finetuned_from=model_args.model_name_or_path,
-            tasks="masked-image-modeling",
-            dataset=data_args.dataset_name,
-            tags=["masked-image-modeling", "vision", "hyperset"],
-        )
+        # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
+        from hyperset_hf.hub import push_trainer_output
+
+        push_trainer_output(trainer, kind="mim", dataset=data_args.dataset_name)
     return metrics
 
 

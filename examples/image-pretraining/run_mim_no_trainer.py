@@ -71,7 +71,12 @@ from transformers import (
     get_scheduler,
 )
 
-from hyperset_hf import HyperSETConfig, HyperSETForMaskedImageModeling
+from hyperset_hf import (
+    EnergyTransformerConfig,
+    EnergyTransformerForMaskedImageModeling,
+    HyperSETConfig,
+    HyperSETForMaskedImageModeling,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -122,8 +127,13 @@ def parse_args(argv=None):
     # model
     parser.add_argument("--model_name_or_path", type=str, default=None,
                         help="Checkpoint to continue from; default: a new model (the paper's d=512 1x12 config).")
+    parser.add_argument("--model_type", type=str, default="hyperset", choices=["hyperset", "energy_transformer"],
+                        help="Model family built from scratch (ignored with --model_name_or_path): `hyperset`, or "
+                             "`energy_transformer` (the paper's D=768 ET with the data's image size and channels "
+                             "and the Hyper-SET default patch size).")
     parser.add_argument("--config_overrides", type=str, default=None,
-                        help="Comma-separated HyperSETConfig fields, e.g. `hidden_size=64,num_attention_heads=4`.")
+                        help="Comma-separated HyperSETConfig (or EnergyTransformerConfig) fields, e.g. "
+                             "`hidden_size=64,num_attention_heads=4`.")
     parser.add_argument("--image_processor_name", type=str, default=None, help="Image processor folder or Hub id.")
     parser.add_argument("--cache_dir", type=str, default=None, help="Where to cache downloaded models and datasets.")
     parser.add_argument("--model_revision", type=str, default="main", help="Model version (branch, tag or commit).")
@@ -507,8 +517,13 @@ def main(argv=None):
     else:
         first_image = dataset["train"][0][image_column]
         config_values = dict(image_size=max(first_image.size), num_channels=channels_of(first_image))
-        config_values.update(overrides)
-        model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
+        if args.model_type == "energy_transformer":
+            config_values["patch_size"] = HyperSETConfig().patch_size  # same patches as the Hyper-SET default
+            config_values.update(overrides)
+            model = EnergyTransformerForMaskedImageModeling(EnergyTransformerConfig(**config_values))
+        else:
+            config_values.update(overrides)
+            model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
     config = model.config
 
     # 3. Transforms and dataloaders
@@ -692,13 +707,11 @@ def main(argv=None):
         with open(os.path.join(args.output_dir, "all_results.json"), "w") as handle:
             json.dump(results, handle, indent=2)
         if args.push_to_hub:
-            api.upload_folder(
-                repo_id=repo_id,
-                folder_path=args.output_dir,
-                repo_type="model",
-                commit_message="End of training",
-                ignore_patterns=["step_*", "epoch_*"],
-            )
+            # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
+            from hyperset_hf.hub import push_model_folder
+
+            push_model_folder(args.output_dir, repo_id, api=api, commit_message="End of training",
+                              regenerate_card=True, create_repo=False, dataset=args.dataset_name)
     accelerator.wait_for_everyone()
     return results
 

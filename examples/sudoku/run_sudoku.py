@@ -295,7 +295,10 @@ def main(argv=None):
                 )
 
     if training_args.push_to_hub:
-        trainer.push_to_hub(finetuned_from=model_args.model_name_or_path, tasks="sudoku-solving")
+        # the same upload as `hyperset-hf push`: weights, config, remote code and the generated card
+        from hyperset_hf.hub import push_trainer_output
+
+        push_trainer_output(trainer, kind="sudoku")
 
 
 if __name__ == "__main__":
