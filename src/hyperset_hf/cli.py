@@ -7,7 +7,14 @@ Subcommands:
   Hyper-SET Sudoku model through the `"sudoku-solving"` pipeline and prints the puzzle, the solved grid, whether it is
   valid and the energy of every iteration.
 
-New subcommands (e.g. `push`) are added as further `add_*_parser` functions registered in `build_parser`.
+- `hyperset-hf push --model-dir DIR --repo-id ORG/NAME [...]`: uploads a saved model folder to the Hub (weights,
+  config, remote code, image processor and model card) with `hyperset_hf.hub.push_model_folder`; `--local-hub ROOT`
+  writes the repository under ROOT instead (a filesystem stand-in for the Hub, to check what would be pushed).
+- `hyperset-hf card --model-dir DIR --kind KIND [--results-file MD] [--output PATH]`: renders the model card of a
+  training output folder with `hyperset_hf.model_card.model_card_from_output_dir` (e.g. to regenerate
+  `model_cards/*.md`).
+
+New subcommands are added as further `add_*_parser` functions registered in `build_parser`.
 """
 
 from __future__ import annotations
@@ -162,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_solve_parser(subparsers)
+    add_push_parser(subparsers)
+    add_card_parser(subparsers)
     return parser
 
 
@@ -272,14 +281,148 @@ def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# push and card
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _card_kinds() -> list[str]:
+    from .model_card import CARD_KINDS
+
+    return sorted(CARD_KINDS)
+
+
+def _add_card_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results-file", metavar="MD", default=None,
+                        help="a results Markdown file (benchmarks/results/*.md): its command whose --output_dir is "
+                        "DIR goes into the card, with its caveat and first table")
+    parser.add_argument("--dataset", default=None,
+                        help="dataset (a --dataset_name value such as fashion-mnist-local, or a Hub id); default: "
+                        "the training command's --dataset_name")
+    parser.add_argument("--base-model", default=None, help="Hub id of the model this one was fine-tuned from")
+    parser.add_argument("--training-command", default=None, help="the exact training command (overrides the "
+                        "results file's)")
+    parser.add_argument("--notes", default="", help="machine, wall time, anything needed to read the numbers")
+    parser.add_argument("--baseline-dir", metavar="DIR", default=None,
+                        help="Sudoku only: the output folder of the baseline trained the same way")
+
+
+def _card_kwargs(args: argparse.Namespace) -> dict:
+    return dict(
+        results_file=args.results_file,
+        dataset=args.dataset,
+        base_model=args.base_model,
+        training_command=args.training_command,
+        training_notes=args.notes,
+        baseline_dir=args.baseline_dir,
+    )
+
+
+def add_push_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "push",
+        help="upload a saved model folder (weights, config, remote code, image processor, card) to the Hub",
+        description="Upload a saved model folder to a Hub model repository in one commit: config.json, the weights, "
+        "the remote code named in config.auto_map (copied from the package if the folder lacks it), the image "
+        "processor, the run's metrics files and the model card README.md (the folder's own, --card, or one generated "
+        "from the training outputs). The token comes from --token, $HF_TOKEN or `hf auth login`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model-dir", required=True, metavar="DIR", help="folder written by save_pretrained/Trainer")
+    parser.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="the Hub repository (created if missing)")
+    parser.add_argument("--kind", choices=_card_kinds(), default=None,
+                        help="model kind for a generated card; default: inferred from config.json")
+    parser.add_argument("--card", metavar="PATH", default=None, help="upload this card file as README.md")
+    parser.add_argument("--regenerate-card", action="store_true",
+                        help="generate the card even if the folder has a README.md")
+    parser.add_argument("--private", action="store_true", help="create the repository as private")
+    parser.add_argument("--revision", default=None, help="branch to commit to (default: main)")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    parser.add_argument("--commit-message", default=None)
+    parser.add_argument("--token", default=None, help="Hub token (default: $HF_TOKEN or the stored login)")
+    parser.add_argument("--local-hub", metavar="ROOT", default=None,
+                        help="do not upload: write the repository to ROOT/ORG/NAME (a filesystem stand-in for the Hub)")
+    _add_card_options(parser)
+    parser.set_defaults(handler=lambda args: run_push(args, parser))
+    return parser
+
+
+def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .hub import FileSystemHfApi, push_model_folder
+
+    api = getattr(args, "hf_api", None)
+    if api is None and args.local_hub:
+        api = FileSystemHfApi(args.local_hub)
+    try:
+        info = push_model_folder(
+            args.model_dir,
+            args.repo_id,
+            api=api,
+            token=args.token,
+            private=args.private or None,
+            revision=args.revision,
+            create_pr=args.create_pr,
+            commit_message=args.commit_message,
+            card=args.card,
+            kind=args.kind,
+            regenerate_card=args.regenerate_card,
+            **_card_kwargs(args),
+        )
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    where = f"{args.local_hub}/{args.repo_id}" if args.local_hub and getattr(args, "hf_api", None) is None else None
+    print(f"pushed {args.model_dir} to {args.repo_id}: {where or getattr(info, 'commit_url', info)}")
+    return 0
+
+
+def add_card_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "card",
+        help="render the model card of a training output folder",
+        description="Render the model card (huggingface_hub ModelCard: metadata, model-index from the eval results, "
+        "usage, the iteration knob, training command, limitations, citations) of a training output folder.",
+    )
+    parser.add_argument("--model-dir", required=True, metavar="DIR", help="the training run's --output_dir")
+    parser.add_argument("--kind", choices=_card_kinds(), default=None,
+                        help="model kind; default: inferred from config.json")
+    parser.add_argument("--repo-id", default=None, metavar="ORG/NAME",
+                        help="Hub id used in the usage snippets (default: hyperset-hf/<folder name>)")
+    parser.add_argument("--output", metavar="PATH", action="append", default=None,
+                        help="where to write the card (repeat for several copies); default: print it")
+    _add_card_options(parser)
+    parser.set_defaults(handler=lambda args: run_card(args, parser))
+    return parser
+
+
+def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .hub import _read_config, infer_card_kind
+    from .model_card import model_card_from_output_dir
+
+    try:
+        kind = args.kind or infer_card_kind(_read_config(Path(args.model_dir)))
+        card = model_card_from_output_dir(args.model_dir, kind, repo_id=args.repo_id, **_card_kwargs(args))
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    if not args.output:
+        print(card)
+        return 0
+    for output in args.output:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        card.save(output)
+        print(f"wrote {output}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Entry point
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the command line with `argv` (default: `sys.argv[1:]`) and returns the exit status."""
+def main(argv: Sequence[str] | None = None, *, hf_api=None) -> int:
+    """Runs the command line with `argv` (default: `sys.argv[1:]`) and returns the exit status. `hf_api` replaces
+    the `HfApi` that `push` uploads with (tests pass a `hyperset_hf.hub.FileSystemHfApi`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.hf_api = hf_api
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
