@@ -1,6 +1,8 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Hyper-SET model configuration."""
 
+import math
+
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
@@ -17,9 +19,15 @@ HYPERSET_AUTO_MAP = {
 
 FEEDFORWARD_ACTIVATIONS = ("relu", "gelu")
 STEP_SIZE_CONDITIONINGS = ("current_state", "initial_state")
-STEP_SIZE_NETWORK_TYPES = ("normalized", "unnormalized")
+STEP_SIZE_NETWORK_TYPES = ("normalized", "unnormalized", "basic")
 LAYER_TYPES = ("hyperset", "transformer")
 INPUT_TYPES = ("image", "sudoku")
+# Paper App. G.1 (Tables 19-20): alternative attention and feedforward energies, each with its own update.
+ATTENTION_TYPES = ("bisoftmax", "sigmoid", "relu", "linear")
+FEEDFORWARD_TYPES = ("activation", "softmax", "gated")
+FEATURE_MAPS = ("sigmoid", "tanh", "softplus", "silu", "gelu", "elu", "elup1")
+STEP_SIZE_TYPES = ("learned", "fixed")
+ADAPTIVE_EXIT_CRITERIA = ("energy", "state")
 
 SUDOKU_DIGIT_LABELS = {index: str(index + 1) for index in range(9)}  # logit k scores digit k + 1
 SUDOKU_LABEL_IDS = {label: index for index, label in SUDOKU_DIGIT_LABELS.items()}
@@ -119,8 +127,60 @@ class HyperSETConfig(PreTrainedConfig):
             `"normalized"`: the image classifier's step-size network with RMSNorms in the time path and on the state
             (reference variant `hyper-set`). `"unnormalized"`: the Sudoku network, `Linear -> GELU -> Linear` time
             path and the raw state.
+            `"basic"`: the normalised network with one more RMSNorm before the GELU of the step-size head (reference
+            variant `hyper-set-basic`, +`hidden_size` parameters).
         embedding_dropout_prob (`float`, *optional*, defaults to 0.0):
             Dropout on the input embeddings (0.1 in the paper's Sudoku model).
+        attention_type (`str`, *optional*, defaults to `"bisoftmax"`):
+            Attention energy and its update (paper App. G.1), with z the normalised head projections and
+            A = z z^T / sqrt(p): `"bisoftmax"` (Eq. 2-4): E = sqrt(p) sum_i logsumexp_j A_ij, update
+            [softmax_rows(A) + softmax_columns(A)] z; `"sigmoid"`: E = sqrt(p) / 2 sum_ij sigmoid(A_ij), update
+            [sigmoid(A) (1 - sigmoid(A))] z; `"relu"`: E = 1/4 sum_ij ReLU(z_i . z_j)^2, update ReLU(z z^T) z (no
+            1/sqrt(p)); `"linear"`: E = 1/(4 sqrt(p)) sum_ij (phi(z_i) . phi(z_j))^2, update
+            (phi(z) phi(z)^T phi(z) / sqrt(p)) * phi'(z), computed in O(N) as phi(z) [phi(z)^T phi(z)] / sqrt(p);
+            phi is `attention_feature_map`.
+        attention_feature_map (`str`, *optional*, defaults to `"sigmoid"`):
+            phi of linear attention: one of `"sigmoid"`, `"tanh"`, `"softplus"`, `"silu"`, `"gelu"`, `"elu"`,
+            `"elup1"` (elu + 1). Only used with `attention_type="linear"`.
+        feedforward_type (`str`, *optional*, defaults to `"activation"`):
+            Feedforward energy and its update, with h = RMSNorm(W_ff x): `"activation"` (Eq. 5): E = -sum_m F(h_m) with
+            F' = `hidden_act`, update W_ff^T act(h); `"softmax"`: E = -logsumexp_m h_m, update W_ff^T softmax(h);
+            `"gated"`: E = -1/2 (sum_m phi(h_m))^2, update W_ff^T [(sum_m phi(h_m)) phi'(h)], phi =
+            `feedforward_feature_map`.
+        feedforward_feature_map (`str`, *optional*, defaults to `"sigmoid"`):
+            phi of the gated feedforward (same choices as `attention_feature_map`).
+        step_size_type (`str`, *optional*, defaults to `"learned"`):
+            `"learned"`: step sizes from the step-size network (Eq. 12). `"fixed"`: alpha = beta = `fixed_step_size`
+            for every token, channel and iteration, and no step-size network (reference variant `hyper-set-ss`).
+        fixed_step_size (`float`, *optional*, defaults to 0.1):
+            The step size of `step_size_type="fixed"` (the paper also reports 0.5).
+        depthwise_lora_rank (`int`, *optional*, defaults to 0):
+            Depth-wise LoRA (reference variant `hyper-set-lora`, paper Table 5) when positive: iteration t uses
+            W + s B_t A_t for both the attention projection and its tied output, and W_ff + s B'_t A'_t for both
+            feedforward directions, with one pair of rank-r factors per iteration, all initialised N(0, 0.02).
+            A model with depth-wise LoRA CANNOT run more iterations than `num_recurrences` (there are no factors for
+            them); it can run fewer.
+        depthwise_lora_scale (`float`, *optional*, defaults to 4.0):
+            The scale s = alpha_L / r of the LoRA deltas (the paper's 4 = 128 / 32).
+        num_gradient_free_iterations (`int`, *optional*, defaults to 0):
+            Truncated backpropagation: in training mode the first k iterations of every layer run without gradient
+            (no activations stored), and only the remaining ones are back-propagated. Must be smaller than the number
+            of iterations.
+        training_num_recurrences_min (`int`, *optional*):
+        training_num_recurrences_max (`int`, *optional*):
+            When both are set, every training-mode forward that is not given `num_recurrences` draws the number of
+            iterations uniformly from [min, max] (inclusive, with torch's global generator). Evaluation uses
+            `num_recurrences`.
+        adaptive_exit_threshold (`float`, *optional*):
+            Adaptive test-time compute: when set, each sample stops iterating (its state is frozen) after the first
+            iteration whose relative change (see `adaptive_exit_criterion`) is below this threshold; `num_recurrences`
+            is then the maximum. 0 never exits (identical to fixed depth). Overridable per call.
+        adaptive_exit_criterion (`str`, *optional*, defaults to `"energy"`):
+            `"energy"`: |E(x_t) - E(x_{t-1})| / |E(x_{t-1})| with E the total energy of the sample; `"state"`:
+            ||x_t - x_{t-1}|| / ||x_{t-1}|| over all tokens of the sample.
+        adaptive_exit_min_recurrences (`int`, *optional*, defaults to 1):
+            Iterations of every layer before a sample may exit (guards against an early, transient plateau of the
+            energy). Overridable per call.
 
     Example:
 
@@ -155,6 +215,20 @@ class HyperSETConfig(PreTrainedConfig):
     layer_type: str = "hyperset"
     step_size_network_type: str = "normalized"
     embedding_dropout_prob: float = 0.0
+    attention_type: str = "bisoftmax"
+    attention_feature_map: str = "sigmoid"
+    feedforward_type: str = "activation"
+    feedforward_feature_map: str = "sigmoid"
+    step_size_type: str = "learned"
+    fixed_step_size: float | int = 0.1
+    depthwise_lora_rank: int = 0
+    depthwise_lora_scale: float | int = 4.0
+    num_gradient_free_iterations: int = 0
+    training_num_recurrences_min: int | None = None
+    training_num_recurrences_max: int | None = None
+    adaptive_exit_threshold: float | int | None = None
+    adaptive_exit_criterion: str = "energy"
+    adaptive_exit_min_recurrences: int = 1
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
@@ -225,6 +299,12 @@ class HyperSETConfig(PreTrainedConfig):
             ("input_type", INPUT_TYPES),
             ("layer_type", LAYER_TYPES),
             ("step_size_network_type", STEP_SIZE_NETWORK_TYPES),
+            ("attention_type", ATTENTION_TYPES),
+            ("attention_feature_map", FEATURE_MAPS),
+            ("feedforward_type", FEEDFORWARD_TYPES),
+            ("feedforward_feature_map", FEATURE_MAPS),
+            ("step_size_type", STEP_SIZE_TYPES),
+            ("adaptive_exit_criterion", ADAPTIVE_EXIT_CRITERIA),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}.")
@@ -244,6 +324,72 @@ class HyperSETConfig(PreTrainedConfig):
             raise ValueError(f"`layer_norm_eps` must be positive, got {self.layer_norm_eps}.")
         if self.rms_norm_eps is not None and not self.rms_norm_eps > 0:
             raise ValueError(f"`rms_norm_eps` must be positive or None, got {self.rms_norm_eps}.")
+        self._validate_variants()
+
+    def _validate_variants(self):
+        def non_negative(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"`{name}` must be a non-negative integer, got {value!r}.")
+
+        non_negative("depthwise_lora_rank")
+        if isinstance(self.adaptive_exit_min_recurrences, bool) or self.adaptive_exit_min_recurrences < 1:
+            value = self.adaptive_exit_min_recurrences
+            raise ValueError(f"`adaptive_exit_min_recurrences` must be a positive integer, got {value!r}.")
+        non_negative("num_gradient_free_iterations")
+        if not math.isfinite(self.fixed_step_size) or self.fixed_step_size == 0:
+            raise ValueError(f"`fixed_step_size` must be a finite non-zero number, got {self.fixed_step_size}.")
+        if not math.isfinite(self.depthwise_lora_scale):
+            raise ValueError(f"`depthwise_lora_scale` must be finite, got {self.depthwise_lora_scale}.")
+        if self.adaptive_exit_threshold is not None and not self.adaptive_exit_threshold >= 0:
+            raise ValueError(
+                f"`adaptive_exit_threshold` must be a non-negative number or None, got {self.adaptive_exit_threshold}."
+            )
+        if self.layer_type != "hyperset":
+            hyperset_only = {
+                "attention_type": "bisoftmax",
+                "feedforward_type": "activation",
+                "step_size_type": "learned",
+                "depthwise_lora_rank": 0,
+            }
+            for name, default in hyperset_only.items():
+                if getattr(self, name) != default:
+                    raise ValueError(
+                        f"`{name}={getattr(self, name)!r}` is a Hyper-SET variant; the Transformer baseline "
+                        f"(layer_type={self.layer_type!r}) needs {name}={default!r}."
+                    )
+            if self.adaptive_exit_threshold is not None and self.adaptive_exit_criterion == "energy":
+                raise ValueError(
+                    "`adaptive_exit_criterion='energy'` needs an energy-based layer; the Transformer baseline "
+                    "has no energy: use adaptive_exit_criterion='state'."
+                )
+        bounds = (self.training_num_recurrences_min, self.training_num_recurrences_max)
+        if (bounds[0] is None) != (bounds[1] is None):
+            raise ValueError(
+                "Set both `training_num_recurrences_min` and `training_num_recurrences_max` (or neither), got "
+                f"{bounds[0]!r} and {bounds[1]!r}."
+            )
+        smallest = self.num_recurrences
+        if bounds[0] is not None:
+            for name, value in zip(("training_num_recurrences_min", "training_num_recurrences_max"), bounds):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+            if bounds[0] > bounds[1]:
+                raise ValueError(
+                    f"`training_num_recurrences_min` ({bounds[0]}) must not exceed `training_num_recurrences_max` "
+                    f"({bounds[1]})."
+                )
+            if self.depthwise_lora_rank > 0 and bounds[1] > self.num_recurrences:
+                raise ValueError(
+                    f"`training_num_recurrences_max` ({bounds[1]}) exceeds `num_recurrences` ({self.num_recurrences}): "
+                    "depth-wise LoRA has weight deltas for `num_recurrences` iterations only."
+                )
+            smallest = min(smallest, bounds[0])
+        if self.num_gradient_free_iterations >= smallest:
+            raise ValueError(
+                f"`num_gradient_free_iterations` ({self.num_gradient_free_iterations}) must be smaller than the number "
+                f"of iterations of every training step ({smallest}), or no iteration would receive a gradient."
+            )
 
 
 __all__ = ["HyperSETConfig", "PRESETS"]
