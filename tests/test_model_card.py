@@ -117,7 +117,9 @@ def test_mim_card_from_output_dir_has_metadata_numbers_command_and_citations(tmp
     assert "first 500 images of the Fashion-MNIST test split at num_recurrences=5" in text
     assert "AutoModelForMaskedImageModeling.from_pretrained(\"org/hyperset-mim\")" in text
     assert 'AutoModel.from_pretrained("org/hyperset-mim")' in text
-    assert 'pipeline("image-feature-extraction", model="org/hyperset-mim")' in text
+    # a 1-channel model: the stock image pipelines convert every image to RGB, so the card says so instead
+    assert 'pipeline("image-feature-extraction"' not in text
+    assert "converts every image to RGB, so it cannot feed this 1-channel model" in text
     assert "num_recurrences=10" in text  # the knob: twice the trained depth
     assert "28 parameters" not in text and "17 parameters" in text  # counted from the safetensors header: 12 + 5
     assert "@inproceedings{hu2026hyperset" in text and "@inproceedings{hoover2023energy" in text
@@ -139,6 +141,7 @@ def test_energy_transformer_card_needs_only_its_kind(tmp_path):
         ("loss", 0.5, "num_iterations=12")
     ]
     assert "123,456 parameters" in card.text and "num_iterations=N" in card.text
+    assert 'pipeline("image-feature-extraction", model="org/et")' in card.text  # 3 channels: the pipeline works
     assert card.text.index("@inproceedings{hoover2023energy") < card.text.index("@inproceedings{hu2026hyperset")
     assert set(CARD_KINDS) >= {"sudoku", "mim", "image-classification", "energy-transformer"}
 

@@ -689,6 +689,13 @@ def model_card_from_output_dir(
     )
     run_example = card_kind.run_example.format(**format_values)
     pipeline_example = card_kind.pipeline_example.format(**format_values)
+    pipeline_section = f"With the pipeline:\n\n```python\n{pipeline_example}```"
+    if card_kind.pipeline_tag.startswith("image") and config.get("num_channels", 3) != 3:
+        # transformers' image pipelines open every image with `load_image`, which converts it to RGB
+        pipeline_section = (
+            f"The stock `{card_kind.pipeline_tag}` pipeline converts every image to RGB, so it cannot feed this "
+            f"{config.get('num_channels')}-channel model; use the image processor and the model as above."
+        )
     image_run = _IMAGE_RUN.format(repo_id=repo_id) + "\n" if card_kind.pipeline_tag.startswith("image") else ""
     metrics_section = (
         "| metric | value |\n|---|---|\n" + "\n".join(rows)
@@ -737,10 +744,7 @@ encoder = AutoModel.from_pretrained("{repo_id}")   # the encoder alone (its stat
 
 {image_run}{run_example}```
 
-With the pipeline:
-
-```python
-{pipeline_example}```
+{pipeline_section}
 
 ## The number of iterations is a knob
 
