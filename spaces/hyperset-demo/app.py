@@ -31,7 +31,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
-from transformers import AutoImageProcessor, AutoModelForMaskedImageModeling, AutoModelForTokenClassification  # noqa: E402
+from transformers import (  # noqa: E402
+    AutoImageProcessor,
+    AutoModelForMaskedImageModeling,
+    AutoModelForTokenClassification,
+    ViTImageProcessor,
+)
 
 import hyperset_hf  # noqa: E402,F401  (registers the Hyper-SET models with the Auto classes)
 from hyperset_hf.pipeline_sudoku import parse_puzzle, validate_solution  # noqa: E402
@@ -88,10 +93,14 @@ def load_mim_model(name: str | None = None) -> tuple[MimBundle | None, str]:
             f"Set the environment variable `{MIM_ENV}` to a folder saved by `examples/image-pretraining/run_mim.py` "
             f"(or a Hub id of a Hyper-SET masked-image model) and restart the app."
         )
-    try:
-        processor = AutoImageProcessor.from_pretrained(name)
-    except Exception:  # noqa: BLE001 - no processor saved: fall back to resize + [0, 1] + mean/std 0.5
-        processor = None
+    processor = None
+    # AutoImageProcessor needs torchvision on transformers 5.17; the example scripts save a ViTImageProcessor
+    for processor_class in (AutoImageProcessor, ViTImageProcessor):
+        try:
+            processor = processor_class.from_pretrained(name)
+            break
+        except Exception:  # noqa: BLE001 - no processor saved: fall back to resize + [0, 1] + mean/std 0.5
+            continue
     return MimBundle(model, processor, name), ""
 
 
