@@ -394,11 +394,12 @@ def add_card_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .hub import _read_config, infer_card_kind
+    from .hub import infer_card_kind
+    from .model_card import read_model_config
     from .model_card import model_card_from_output_dir
 
     try:
-        kind = args.kind or infer_card_kind(_read_config(Path(args.model_dir)))
+        kind = args.kind or infer_card_kind(read_model_config(args.model_dir))
         card = model_card_from_output_dir(args.model_dir, kind, repo_id=args.repo_id, **_card_kwargs(args))
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))

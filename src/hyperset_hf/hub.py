@@ -34,6 +34,8 @@ from typing import Any
 from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete, RepoUrl
 from huggingface_hub.utils import filter_repo_objects, validate_repo_id
 
+from .model_card import read_model_config
+
 
 __all__ = [
     "FileSystemHfApi",
@@ -67,15 +69,6 @@ PACKAGE_REMOTE_CODE = {
     "energy_transformer": ("configuration_energy_transformer.py", "modeling_energy_transformer.py"),
 }
 _LFS_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".png", ".jpg", ".npz")
-
-
-def _read_config(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{model_dir} has no config.json: expected a folder written by save_pretrained / Trainer.save_model"
-        )
-    return json.loads(path.read_text())
 
 
 def infer_card_kind(config: dict[str, Any]) -> str:
@@ -115,7 +108,7 @@ def collect_upload_files(model_dir: str | os.PathLike) -> dict[str, Path]:
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model folder {model_dir} does not exist")
-    config = _read_config(model_dir)
+    config = read_model_config(model_dir)
     files = {name: model_dir / name for name in PUBLISHED_FILES if (model_dir / name).is_file()}
     for shard in sorted(model_dir.glob("model-*-of-*.safetensors")):
         files[shard.name] = shard
@@ -189,7 +182,7 @@ def push_model_folder(
     elif card is None:
         from .model_card import model_card_from_output_dir
 
-        kind = kind or infer_card_kind(_read_config(model_dir))
+        kind = kind or infer_card_kind(read_model_config(model_dir))
         card_text = str(model_card_from_output_dir(model_dir, kind, repo_id=repo_id, **card_kwargs))
     elif isinstance(card, ModelCard):
         card_text = str(card)

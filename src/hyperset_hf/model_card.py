@@ -465,6 +465,17 @@ def read_json(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
 
 
+def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
+    """The `config.json` of a saved model folder as a plain dict (any config class)."""
+    path = Path(model_dir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{model_dir} has no config.json: expected a folder written by save_pretrained / Trainer.save_model "
+            "(the --output_dir of a finished training run)"
+        )
+    return read_json(path)
+
+
 def read_training_results(model_dir: str | os.PathLike) -> dict[str, Any]:
     """The metrics Trainer saved in `model_dir`: `all_results.json` updated with `eval_results.json` (both
     optional; `{}` when neither exists)."""
@@ -612,9 +623,7 @@ def model_card_from_output_dir(
         raise ValueError(f"unknown card kind {kind!r}; expected one of {sorted(CARD_KINDS)}")
     card_kind = CARD_KINDS[kind]
     model_dir = Path(model_dir)
-    if not (model_dir / "config.json").is_file():
-        raise FileNotFoundError(f"{model_dir} has no config.json; pass the --output_dir of a finished training run")
-    config = read_json(model_dir / "config.json")
+    config = read_model_config(model_dir)
     repo_id = repo_id or f"{HUB_ORGANIZATION}/{model_dir.resolve().name}"
     record = read_results_file(results_file) if results_file is not None else None
     if training_command is None and record is not None:
