@@ -138,15 +138,17 @@ def test_transformer_baseline_exits_on_the_state_only(puzzles):
         model(puzzles, adaptive_exit_threshold=0.1)
 
 
-def test_adaptive_exit_trains(puzzles):
+def test_adaptive_exit_is_for_inference(puzzles):
+    # adaptive exit runs beside the training loop, without gradient (as `generate` beside `forward`)
     model = _sudoku_model()
     labels = torch.randint(0, 9, (6, 81), generator=torch.Generator().manual_seed(1))
-    threshold = _threshold_splitting_the_batch(_relative_changes(model.eval(), puzzles, "state"))
     model.train()
-    outputs = model(puzzles, labels=labels, adaptive_exit_threshold=threshold, adaptive_exit_criterion="state")
-    assert len(set(outputs.iterations_used.tolist())) > 1
-    outputs.loss.backward()
-    assert model.hyperset.encoder.layers[0].attention.projection.weight.grad.abs().max() > 0
+    with pytest.raises(ValueError, match="inference feature"):
+        model(puzzles, labels=labels, adaptive_exit_threshold=0.1, adaptive_exit_criterion="state")
+    with torch.no_grad():  # a training-mode model under no_grad (e.g. evaluation inside a training loop) may exit
+        outputs = model(puzzles, adaptive_exit_threshold=0.0, adaptive_exit_criterion="state")
+    assert outputs.iterations_used.tolist() == [MAX_ITERATIONS] * len(puzzles)
+    assert not outputs.logits.requires_grad
 
 
 @pytest.mark.parametrize(

@@ -158,11 +158,11 @@ def test_initial_state_conditioning_uses_the_embeddings(pixel_values):
     embeddings = model.embeddings(pixel_values)
     network = model.encoder.step_size_network
     condition = network.time_conditions(3, embeddings.device, embeddings.dtype)[1]
-    alpha, beta = network(condition, network.state_norm(embeddings))
+    alpha, beta = network.step_sizes(condition, network.state_norm(embeddings))
     state = model(pixel_values, num_recurrences=1).last_hidden_state
     layer = model.encoder.layers[0]
     # the second iteration must use step sizes computed from x_0, not from x_1
-    expected, _ = layer(state, condition, network.state_norm(embeddings), step_size_network=network)
+    expected = layer(state, alpha, beta)
     state_two = model(pixel_values, num_recurrences=2).last_hidden_state
     torch.testing.assert_close(state_two, expected)
     direction, _ = layer.attention(state)

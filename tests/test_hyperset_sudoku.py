@@ -66,7 +66,7 @@ def test_unnormalized_step_size_network_has_no_norms_and_sees_raw_x0():
     torch.testing.assert_close(conditions, expected)
     # second iteration: step sizes from c_2 + x_0 (not x_1, not normalised)
     state_one = model.hyperset(input_ids=input_ids, num_recurrences=1).last_hidden_state
-    alpha, beta = network(conditions[1], x0)
+    alpha, beta = network.step_sizes(conditions[1], x0)
     layer = model.hyperset.encoder.layers[0]
     direction, _ = layer.attention(state_one)
     manual = state_one - alpha * direction

@@ -202,7 +202,7 @@ def test_depthwise_lora_initialisation_and_update_gradient():
     for norm in ("query_norm", "key_norm", "value_norm"):
         setattr(layer.attention, norm, nn.Identity())
     layer.feedforward.norm = nn.Identity()
-    attention_weight, feedforward_weight = layer.iteration_weights(lora, 2)
+    attention_weight, feedforward_weight = lora(layer, 2)
     torch.testing.assert_close(
         attention_weight, layer.attention.projection.weight + 2.0 * lora.attention_up[2] @ lora.attention_down[2]
     )
@@ -298,7 +298,7 @@ def test_truncated_backpropagation_equals_a_detached_prefix():
     network = base.encoder.step_size_network
     conditions = network.time_conditions(4, embeddings.device, embeddings.dtype)
     initial = network.conditioning_state(embeddings)
-    state, _ = base.encoder.layers[0](prefix, conditions[3], initial, step_size_network=network)
+    state = base.encoder.layers[0](prefix, *network.step_sizes(conditions[3], initial))
     state.square().sum().backward()
     expected = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 

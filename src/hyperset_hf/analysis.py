@@ -95,11 +95,12 @@ def _base_model(model):
 
 
 @torch.no_grad()
-def state_diagnostics(layer, hidden_states: torch.Tensor, depthwise_lora=None, iteration: int = 0) -> dict:
-    """Diagnostics of one state under one [`HyperSETLayer`]: energies `(batch_size,)`, and effective rank, rank and
-    both average angles of every head's normalised projections `(batch_size, num_heads)`."""
-    attention_weight, _ = layer.iteration_weights(depthwise_lora, iteration)
-    attention_energy, feedforward_energy = layer.energies(hidden_states, depthwise_lora, iteration)
+def state_diagnostics(encoder, layer, hidden_states: torch.Tensor, iteration: int = 0) -> dict:
+    """Diagnostics of one state under one [`HyperSETLayer`] of `encoder` (with the weights of `iteration` under
+    depth-wise LoRA): energies `(batch_size,)`, and effective rank, rank and both average angles of every head's
+    normalised projections `(batch_size, num_heads)`."""
+    attention_weight, _ = encoder.iteration_weights(layer, iteration)
+    attention_energy, feedforward_energy = encoder.energies(layer, iteration, hidden_states)
     projections = layer.attention.project_heads(hidden_states, attention_weight)
     projections = F.rms_norm(projections, (projections.shape[-1],)).double()  # (batch, heads, tokens, head_dim)
     return {
@@ -127,12 +128,11 @@ def iteration_diagnostics(model, inputs: Mapping[str, torch.Tensor], num_recurre
     num_recurrences = base.config.num_recurrences if num_recurrences is None else num_recurrences
     outputs = base(**inputs, num_recurrences=num_recurrences, output_hidden_states=True)
     encoder = base.encoder
-    depthwise_lora = encoder.depthwise_lora_or_none
     per_state = []
     for index, state in enumerate(outputs.hidden_states):
         layer_index = 0 if index == 0 else (index - 1) // num_recurrences
         iteration = 0 if index == 0 else (index - 1) % num_recurrences
-        per_state.append(state_diagnostics(encoder.layers[layer_index], state, depthwise_lora, iteration))
+        per_state.append(state_diagnostics(encoder, encoder.layers[layer_index], state, iteration))
     return {key: torch.stack([entry[key] for entry in per_state], dim=-1) for key in DIAGNOSTIC_KEYS}
 
 

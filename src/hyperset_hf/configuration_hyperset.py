@@ -28,6 +28,9 @@ FEEDFORWARD_TYPES = ("activation", "softmax", "gated")
 FEATURE_MAPS = ("sigmoid", "tanh", "softplus", "silu", "gelu", "elu", "elup1")
 STEP_SIZE_TYPES = ("learned", "fixed")
 ADAPTIVE_EXIT_CRITERIA = ("energy", "state")
+# How the bi-softmax is computed: "dense" forms the N x N matrix (one softmax, its transpose is the column softmax);
+# "chunked" works through query chunks in two passes (row log-sum-exps, then (P + P^T) V) in O(N) memory.
+BISOFTMAX_IMPLEMENTATIONS = ("dense", "chunked")
 
 SUDOKU_DIGIT_LABELS = {index: str(index + 1) for index in range(9)}  # logit k scores digit k + 1
 SUDOKU_LABEL_IDS = {label: index for index, label in SUDOKU_DIGIT_LABELS.items()}
@@ -181,6 +184,13 @@ class HyperSETConfig(PreTrainedConfig):
         adaptive_exit_min_recurrences (`int`, *optional*, defaults to 1):
             Iterations of every layer before a sample may exit (guards against an early, transient plateau of the
             energy). Overridable per call.
+        bisoftmax_implementation (`str`, *optional*, defaults to `"dense"`):
+            How bi-softmax attention is computed, with equal results: `"dense"` forms the N x N matrix (fastest for
+            short sequences); `"chunked"` processes `bisoftmax_chunk_size` queries at a time in two passes (row
+            log-sum-exps, then (P + P^T) V) and never forms the matrix: memory O(N) in the sequence length, on every
+            device (attention matrices are then not returned).
+        bisoftmax_chunk_size (`int`, *optional*, defaults to 256):
+            Queries per chunk of the chunked bi-softmax.
 
     Example:
 
@@ -229,6 +239,8 @@ class HyperSETConfig(PreTrainedConfig):
     adaptive_exit_threshold: float | int | None = None
     adaptive_exit_criterion: str = "energy"
     adaptive_exit_min_recurrences: int = 1
+    bisoftmax_implementation: str = "dense"
+    bisoftmax_chunk_size: int = 256
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
@@ -281,6 +293,7 @@ class HyperSETConfig(PreTrainedConfig):
             "image_size",
             "patch_size",
             "num_channels",
+            "bisoftmax_chunk_size",
         ):
             positive(name)
         if self.hidden_size % self.num_attention_heads != 0:
@@ -305,6 +318,7 @@ class HyperSETConfig(PreTrainedConfig):
             ("feedforward_feature_map", FEATURE_MAPS),
             ("step_size_type", STEP_SIZE_TYPES),
             ("adaptive_exit_criterion", ADAPTIVE_EXIT_CRITERIA),
+            ("bisoftmax_implementation", BISOFTMAX_IMPLEMENTATIONS),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}.")

@@ -16,15 +16,15 @@ produced by a zero-initialised network of the iteration index (Eq. 12), so every
 
 The paper's alternative designs (App. G.1: sigmoid, ReLU and linear attention, softmax and gated feedforward, fixed
 step sizes, the "basic" step-size network; Table 5: depth-wise LoRA) are configuration options, each with its own
-energy whose negative gradient is the update. With `adaptive_exit_threshold` every sample stops iterating once its
-energy (or state) stops changing.
+energy whose negative gradient is the update: each is one entry of `ATTENTION_ENERGIES` / `FEEDFORWARD_ENERGIES` that
+holds the energy and its gradient side by side. One loop (`HyperSETEncoder.forward`) runs the iterations; adaptive exit
+(`adaptive_exit_recurrence`) is a separate no-grad evaluator that reuses the same per-iteration step.
 
 This file is self-contained (it imports only torch, transformers and `configuration_hyperset`) so that it also works as
 Hub remote code.
 """
 
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -40,13 +40,11 @@ from transformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 from transformers.modeling_utils import PreTrainedModel
-from transformers.utils import logging
 from transformers.utils.generic import can_return_tuple
+from transformers.utils.import_utils import is_torchdynamo_compiling
+from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
-
-
-logger = logging.get_logger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -221,11 +219,25 @@ FEATURE_MAPS = {
 }
 
 
-def check_num_recurrences(num_recurrences) -> int:
+def accumulation_dtype(tensor: torch.Tensor) -> torch.dtype:
+    """float32 for half-precision tensors (softmax, log-sum-exp and energies accumulate in it), else their dtype."""
+    return torch.float32 if tensor.element_size() < 4 else tensor.dtype
+
+
+def upcast(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.to(accumulation_dtype(tensor))
+
+
+def check_num_recurrences(num_recurrences, maximum: int | None = None) -> int:
     if isinstance(num_recurrences, bool) or not isinstance(num_recurrences, int) or num_recurrences < 1:
         raise ValueError(f"`num_recurrences` must be a positive integer, got {num_recurrences!r}.")
+    if maximum is not None and num_recurrences > maximum:
+        raise ValueError(
+            f"This model has depth-wise LoRA weight deltas for {maximum} iterations (config.num_recurrences); it "
+            f"cannot run {num_recurrences}. Depth-wise LoRA models can run fewer iterations than they were built "
+            "with, never more."
+        )
     return num_recurrences
-
 
 
 def check_adaptive_exit(threshold, criterion, min_recurrences=1) -> None:
@@ -275,6 +287,11 @@ class HyperSETEmbeddings(nn.Module):
         self.patch_embeddings = HyperSETPatchEmbeddings(config)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size)) if use_mask_token else None
+        self.register_buffer("positions", self.default_positions(), persistent=False)  # (tokens, hidden_size)
+
+    def default_positions(self) -> torch.Tensor:
+        num_tokens = (self.config.image_size // self.config.patch_size) ** 2 + 1
+        return sinusoidal_position_embedding(num_tokens, self.config.hidden_size)
 
     def check_pixel_values(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
         config = self.config
@@ -327,7 +344,9 @@ class HyperSETEmbeddings(nn.Module):
 
         cls_tokens = self.cls_token.expand(batch_size, -1, -1)
         embeddings = torch.cat((cls_tokens, embeddings), dim=1)
-        positions = sinusoidal_position_embedding(num_patches + 1, embeddings.shape[-1], device=embeddings.device)
+        positions = self.positions
+        if positions.shape[0] != num_patches + 1:  # another image size (interpolate_pos_encoding)
+            positions = sinusoidal_position_embedding(num_patches + 1, embeddings.shape[-1], device=embeddings.device)
         return embeddings + positions.to(embeddings.dtype)
 
 
@@ -358,6 +377,8 @@ class HyperSETSudokuEmbeddings(nn.Module):
             )
         if input_ids.is_floating_point() or input_ids.is_complex():
             raise ValueError(f"`input_ids` must be an integer tensor, got dtype {input_ids.dtype}.")
+        if is_torchdynamo_compiling():  # value checks need the data: not inside a compiled graph
+            return
         bad = (input_ids < 0) | (input_ids >= SUDOKU_VOCAB_SIZE)
         if bad.any():
             board, cell = (int(i) for i in bad.nonzero()[0])
@@ -372,97 +393,182 @@ class HyperSETSudokuEmbeddings(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Energies and their update directions. Each entry holds one energy next to minus its gradient (the direction the
+# layer follows), as functions of the normalised head projections z (attention, shape (batch, heads, tokens, p)) or of
+# the normalised feedforward hidden units h (feedforward, shape (batch, tokens, M)). The modules below apply the tied
+# maps W^T and W_ff^T, so `direction` here is the gradient with respect to z (attention) or h (feedforward).
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def dense_bisoftmax(query, key, value, scaling, chunk_size=None):
+    """[softmax_rows(A) + softmax_columns(A)] v with A = q k^T scaling. A is symmetric (q and k are gains times the
+    same normalised z), so the column softmax is the transpose of the row softmax: one softmax, accumulated in float32.
+    Returns the context (batch, heads, tokens, p) and the bi-softmax matrix (batch, heads, tokens, tokens)."""
+    probabilities = torch.matmul(query, key.transpose(-1, -2)).mul(scaling).softmax(dim=-1, dtype=accumulation_dtype(query))
+    attention = (probabilities + probabilities.transpose(-1, -2)).to(value.dtype)
+    return torch.matmul(attention, value), attention
+
+
+def chunked_bisoftmax(query, key, value, scaling, chunk_size=256):
+    """The same as [`dense_bisoftmax`] in O(tokens * chunk_size) memory, on any device: pass 1 computes the row
+    log-sum-exps chunk by chunk; pass 2 forms P = exp(A - lse) for a chunk of rows I and adds P_I v to the rows I and
+    P_I^T v_I to every row (the column softmax is P^T). The N x N matrix is never formed: no attention is returned."""
+    num_tokens = query.shape[-2]
+    starts = range(0, num_tokens, chunk_size)
+    log_normalisers = torch.cat(
+        [torch.matmul(query[..., s : s + chunk_size, :], key.transpose(-1, -2)).mul(scaling).to(accumulation_dtype(query)).logsumexp(-1)
+         for s in starts], dim=-1,
+    )  # fmt: skip
+    value = upcast(value)
+    rows, columns = [], torch.zeros_like(value)
+    for s in starts:
+        scores = upcast(torch.matmul(query[..., s : s + chunk_size, :], key.transpose(-1, -2)).mul(scaling))
+        probabilities = torch.exp(scores - log_normalisers[..., s : s + chunk_size, None])
+        rows.append(torch.matmul(probabilities, value))
+        columns = columns + torch.matmul(probabilities.transpose(-1, -2), value[..., s : s + chunk_size, :])
+    return (torch.cat(rows, dim=-2) + columns).to(query.dtype), None
+
+
+BISOFTMAX_IMPLEMENTATIONS = {"dense": dense_bisoftmax, "chunked": chunked_bisoftmax}
+
+
+class BiSoftmaxEnergy:
+    """E = sqrt(p) sum_i logsumexp_j A_ij, A = z z^T / sqrt(p) (Eq. 2-4); gradient [softmax_rows + softmax_cols](A) z
+    (Eq. 9). The implementation (dense or query-chunked) is `config.bisoftmax_implementation`."""
+
+    def __init__(self, config):
+        self.scaling = config.head_dim**-0.5
+        self.implementation = BISOFTMAX_IMPLEMENTATIONS[config.bisoftmax_implementation]
+        self.chunk_size = config.bisoftmax_chunk_size
+
+    def energy(self, z):
+        if self.implementation is chunked_bisoftmax:
+            chunks = z.split(self.chunk_size, dim=-2)
+            return sum(upcast(torch.matmul(c, z.transpose(-1, -2))).mul(self.scaling).logsumexp(-1).sum((1, 2))
+                       for c in chunks) / self.scaling  # fmt: skip
+        return upcast(torch.matmul(z, z.transpose(-1, -2))).mul(self.scaling).logsumexp(-1).sum((1, 2)) / self.scaling
+
+    def direction(self, query, key, value, output_attentions=False):
+        return self.implementation(query, key, value, self.scaling, self.chunk_size)
+
+
+class SigmoidEnergy:
+    """E = sqrt(p)/2 sum_ij sigmoid(A_ij) (App. G.1); gradient [sigmoid(A) (1 - sigmoid(A))] z."""
+
+    def __init__(self, config):
+        self.scaling = config.head_dim**-0.5
+
+    def energy(self, z):
+        return torch.sigmoid(upcast(torch.matmul(z, z.transpose(-1, -2))) * self.scaling).sum((1, 2, 3)) / (
+            2.0 * self.scaling
+        )
+
+    def direction(self, query, key, value, output_attentions=False):
+        attention = _sigmoid_derivative(torch.matmul(query, key.transpose(-1, -2)) * self.scaling)
+        return torch.matmul(attention, value), attention
+
+
+class ReluEnergy:
+    """E = 1/4 sum_ij ReLU(z_i . z_j)^2 (App. G.1, no 1/sqrt(p) as the reference); gradient ReLU(z z^T) z."""
+
+    def __init__(self, config):
+        pass
+
+    def energy(self, z):
+        return F.relu(upcast(torch.matmul(z, z.transpose(-1, -2)))).square().sum((1, 2, 3)) / 4.0
+
+    def direction(self, query, key, value, output_attentions=False):
+        attention = F.relu(torch.matmul(query, key.transpose(-1, -2)))
+        return torch.matmul(attention, value), attention
+
+
+class LinearAttentionEnergy:
+    """E = 1/(4 sqrt(p)) sum_ij (phi(z_i) . phi(z_j))^2 (App. G.1); gradient (phi(z) K) * phi'(z) with the p x p
+    kernel K = phi(z)^T phi(z) / sqrt(p): O(N) in the tokens. The N x N matrix is formed only when requested."""
+
+    def __init__(self, config):
+        self.scaling = config.head_dim**-0.5
+        self.feature_map, self.feature_map_derivative = FEATURE_MAPS[config.attention_feature_map]
+
+    def energy(self, z):
+        features = upcast(self.feature_map(z))
+        return torch.matmul(features.transpose(-1, -2), features).square().sum((1, 2, 3)) * (self.scaling / 4.0)
+
+    def direction(self, query, key, value, output_attentions=False):
+        query_features, key_features = self.feature_map(query), self.feature_map(key)
+        kernel = torch.matmul(query_features.transpose(-1, -2), key_features) * self.scaling
+        context = torch.matmul(self.feature_map(value), kernel) * self.feature_map_derivative(query)
+        attention = None
+        if output_attentions:
+            attention = torch.matmul(query_features, key_features.transpose(-1, -2)) * self.scaling
+        return context, attention
+
+
+ATTENTION_ENERGIES = {
+    "bisoftmax": BiSoftmaxEnergy,
+    "sigmoid": SigmoidEnergy,
+    "relu": ReluEnergy,
+    "linear": LinearAttentionEnergy,
+}
+
+
+class ActivationEnergy:
+    """E = -sum_m F(h_m) with F' = act (Eq. 5; ReLU: F = ReLU^2 / 2); minus its gradient act(h) (Eq. 10-11)."""
+
+    def __init__(self, config):
+        self.activation, self.primitive = ACT2FN[config.hidden_act], ACTIVATION_PRIMITIVES[config.hidden_act]
+
+    def energy(self, h):
+        return -self.primitive(upcast(h)).sum((1, 2))
+
+    def direction(self, h):
+        return self.activation(h)
+
+
+class SoftmaxFeedForwardEnergy:
+    """E = -logsumexp_m h_m (App. G.1); minus its gradient softmax(h)."""
+
+    def __init__(self, config):
+        pass
+
+    def energy(self, h):
+        return -upcast(h).logsumexp(-1).sum(1)
+
+    def direction(self, h):
+        return h.softmax(dim=-1)
+
+
+class GatedEnergy:
+    """E = -1/2 (sum_m phi(h_m))^2 (App. G.1); minus its gradient (sum_m phi(h_m)) phi'(h)."""
+
+    def __init__(self, config):
+        self.feature_map, self.feature_map_derivative = FEATURE_MAPS[config.feedforward_feature_map]
+
+    def energy(self, h):
+        return -0.5 * self.feature_map(upcast(h)).sum(-1).square().sum(1)
+
+    def direction(self, h):
+        return self.feature_map(h).sum(dim=-1, keepdim=True) * self.feature_map_derivative(h)
+
+
+FEEDFORWARD_ENERGIES = {"activation": ActivationEnergy, "softmax": SoftmaxFeedForwardEnergy, "gated": GatedEnergy}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # The Hyper-SET layer
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-class HyperSETZeroInitLinear(nn.Linear):
-    """A Linear layer that `_init_weights` initialises to zero (weight and bias), as the step-size network needs."""
-
-
-class HyperSETStepSizeNetwork(nn.Module):
-    """Learned step sizes alpha_t, beta_t (paper Eq. 12, App. D), shared by all layers.
-
-    The time path maps the sinusoidal embedding of the iteration index t = 1, 2, ... to a condition c_t (once per
-    forward pass); each iteration then computes `[alpha | beta] = Linear(GELU(c_t + s))` where the state s is the
-    current state x_t or the initial state x_0, RMS-normalised or raw. Every Linear here starts at zero, so
-    alpha = beta = 0 at initialisation and every iteration starts as the identity.
-
-    `config.step_size_network_type`:
-        - `"normalized"` (image classification): c_t = RMSNorm(Linear(RMSNorm(GELU(RMSNorm(Linear(sin(t))))))),
-          s = RMSNorm(x);
-        - `"unnormalized"` (Sudoku): c_t = Linear(GELU(Linear(sin(t)))), s = x;
-        - `"basic"` (reference `hyper-set-basic`): as `"normalized"`, and the head is Linear(GELU(RMSNorm(c_t + s))).
-    """
-
-    def __init__(self, config: HyperSETConfig):
-        super().__init__()
-        hidden_size, eps = config.hidden_size, config.rms_norm_eps
-        self.time_embedding_size = config.time_embedding_size
-        self.normalized = config.step_size_network_type in ("normalized", "basic")
-        self.time_embedding_projection = HyperSETZeroInitLinear(config.time_embedding_size, hidden_size)
-        self.time_hidden_projection = HyperSETZeroInitLinear(hidden_size, hidden_size)
-        if self.normalized:
-            self.time_embedding_norm = nn.RMSNorm(hidden_size, eps=eps)
-            self.time_hidden_norm = nn.RMSNorm(hidden_size, eps=eps)
-            self.time_output_norm = nn.RMSNorm(hidden_size, eps=eps)
-            self.state_norm = nn.RMSNorm(hidden_size, eps=eps)
-        # the extra RMSNorm of the "basic" variant, at the start of the step-size head
-        self.head_norm = nn.RMSNorm(hidden_size, eps=eps) if config.step_size_network_type == "basic" else None
-        self.step_size_projection = HyperSETZeroInitLinear(hidden_size, 2 * hidden_size)
-        self.activation = nn.GELU()
-
-    def time_conditions(self, num_iterations: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-        """Conditions c_1 ... c_T of shape `(num_iterations, hidden_size)`."""
-        iterations = torch.arange(1, num_iterations + 1, device=device)
-        embedding = iteration_embedding(iterations, self.time_embedding_size).to(dtype)
-        hidden = self.time_embedding_projection(embedding)
-        if not self.normalized:
-            return self.time_hidden_projection(self.activation(hidden))
-        hidden = self.activation(self.time_embedding_norm(hidden))
-        return self.time_output_norm(self.time_hidden_projection(self.time_hidden_norm(hidden)))
-
-    def conditioning_state(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """The state the step sizes see: RMSNorm(x) (normalised network) or x itself. Same shape as the input."""
-        return self.state_norm(hidden_states) if self.normalized else hidden_states
-
-    def forward(
-        self, time_condition: torch.Tensor, conditioning_state: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`time_condition` (hidden_size,), `conditioning_state` (batch_size, sequence_length, hidden_size) from
-        [`~HyperSETStepSizeNetwork.conditioning_state`] -> alpha, beta, each (batch_size, sequence_length,
-        hidden_size)."""
-        head_input = time_condition + conditioning_state
-        if self.head_norm is not None:
-            head_input = self.head_norm(head_input)
-        step_sizes = self.step_size_projection(self.activation(head_input))
-        return step_sizes.chunk(2, dim=-1)
-
-
 class HyperSETAttention(nn.Module):
-    """Attention as the gradient of an attention energy (Eq. 2-4, 9; App. G.1 for the alternatives).
-
-    One bias-free d x d matrix W gives Q = K = V per head, each normalised by RMSNorm over the head width p; the
-    output is mapped back through W^T (tied), so the module has no separate output projection. With z the normalised
-    head projections and A = z z^T / sqrt(p), `config.attention_type` selects the energy E and the update direction
-    (W^T applied to the head-wise direction below, to be SUBTRACTED with step alpha):
-
-        bisoftmax:  E = sqrt(p) sum_i logsumexp_j A_ij           direction [softmax_rows(A) + softmax_columns(A)] z
-        sigmoid:    E = sqrt(p) / 2 sum_ij sigmoid(A_ij)         direction [sigmoid(A) (1 - sigmoid(A))] z
-        relu:       E = 1/4 sum_ij ReLU(z_i . z_j)^2             direction ReLU(z z^T) z
-        linear:     E = 1/(4 sqrt(p)) sum_ij (phi_i . phi_j)^2   direction (phi(z) [phi(z)^T phi(z)] / sqrt(p)) * phi'(z)
-
-    Linear attention never forms the N x N matrix (O(N) in the sequence length).
-    """
+    """The attention step as the gradient of an attention energy (Eq. 2-4, 9; App. G.1): one bias-free d x d matrix W
+    gives Q = K = V per head, each normalised by RMSNorm over the head width p; the head-wise gradient of the energy
+    (`config.attention_type`, see `ATTENTION_ENERGIES`) is mapped back through W^T (tied output)."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
-        self.num_heads = config.num_attention_heads
-        self.head_dim = config.head_dim
-        self.scaling = self.head_dim**-0.5
+        self.num_heads, self.head_dim = config.num_attention_heads, config.head_dim
         self.share_qkv_norm = config.share_qkv_norm
-        self.attention_type = config.attention_type
-        self.feature_map, self.feature_map_derivative = FEATURE_MAPS[config.attention_feature_map]
+        self.energy_function = ATTENTION_ENERGIES[config.attention_type](config)
         self.projection = nn.Linear(config.hidden_size, config.hidden_size, bias=False)
         if config.share_qkv_norm:
             self.qkv_norm = nn.RMSNorm(self.head_dim, eps=config.rms_norm_eps)
@@ -472,261 +578,274 @@ class HyperSETAttention(nn.Module):
             self.value_norm = nn.RMSNorm(self.head_dim, eps=config.rms_norm_eps)
 
     def project_heads(self, hidden_states: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """(batch_size, sequence_length, hidden_size) -> W x split into heads, (batch_size, num_heads, sequence_length,
-        head_dim). `weight` replaces W (depth-wise LoRA: W + delta_t)."""
-        batch_size, sequence_length, _ = hidden_states.shape
+        """(batch, tokens, hidden_size) -> W x split into heads (batch, heads, tokens, p); `weight` replaces W."""
+        batch_size, num_tokens, _ = hidden_states.shape
         weight = self.projection.weight if weight is None else weight
-        projected = F.linear(hidden_states, weight).view(batch_size, sequence_length, self.num_heads, self.head_dim)
-        return projected.transpose(1, 2)
+        return F.linear(hidden_states, weight).view(batch_size, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(
-        self, hidden_states: torch.Tensor, weight: torch.Tensor | None = None, output_attentions: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Returns the update direction (batch_size, sequence_length, hidden_size), to be SUBTRACTED with step alpha,
-        and the attention matrix (batch_size, num_heads, sequence_length, sequence_length): the bi-softmax matrix, the
-        sigmoid or ReLU weights, or phi(q) phi(k)^T / sqrt(p) for linear attention (computed only when
-        `output_attentions`, else `None`). `weight` replaces W in both directions (depth-wise LoRA)."""
-        batch_size, sequence_length, hidden_size = hidden_states.shape
+    def forward(self, hidden_states: torch.Tensor, weight: torch.Tensor | None = None, output_attentions=True, **kwargs):
+        """Returns the update direction (batch, tokens, hidden_size), to be SUBTRACTED with step alpha, and the
+        attention matrix (batch, heads, tokens, tokens) or `None` (chunked bi-softmax; linear attention unless
+        `output_attentions`). `weight` replaces W in both directions (depth-wise LoRA)."""
         weight = self.projection.weight if weight is None else weight
         projected = self.project_heads(hidden_states, weight)
         if self.share_qkv_norm:
             query = key = value = self.qkv_norm(projected)
         else:
             query, key, value = self.query_norm(projected), self.key_norm(projected), self.value_norm(projected)
-        if self.attention_type == "bisoftmax":
-            scores = torch.matmul(query, key.transpose(-1, -2)) * self.scaling
-            # softmax over keys + softmax over queries of the same scores, not halved (Eq. 9)
-            attention = scores.softmax(dim=-1) + scores.softmax(dim=-2)
-            context = torch.matmul(attention, value)
-        elif self.attention_type == "linear":
-            # (phi(v) K) * phi'(q) with the p x p kernel K = phi(q)^T phi(k) / sqrt(p)
-            query_features, key_features = self.feature_map(query), self.feature_map(key)
-            kernel = torch.matmul(query_features.transpose(-1, -2), key_features) * self.scaling
-            context = torch.matmul(self.feature_map(value), kernel) * self.feature_map_derivative(query)
-            attention = None
-            if output_attentions:  # the N x N matrix is never needed for the update
-                attention = torch.matmul(query_features, key_features.transpose(-1, -2)) * self.scaling
-        elif self.attention_type == "sigmoid":
-            # derivative of sigmoid: sigmoid(A) (1 - sigmoid(A)), elementwise
-            attention = _sigmoid_derivative(torch.matmul(query, key.transpose(-1, -2)) * self.scaling)
-            context = torch.matmul(attention, value)
-        else:  # relu, without the 1/sqrt(p) scale (reference `model.attention=relu`)
-            attention = F.relu(torch.matmul(query, key.transpose(-1, -2)))
-            context = torch.matmul(attention, value)
-        context = context.transpose(1, 2).reshape(batch_size, sequence_length, hidden_size)
-        # tied output map: context . W (the transpose of the input map x -> x W^T)
-        return torch.matmul(context, weight), attention
+        context, attention = self.energy_function.direction(query, key, value, output_attentions)
+        context = context.transpose(1, 2).reshape(hidden_states.shape)
+        return torch.matmul(context, weight), attention  # tied output map: context W = (W^T applied per token)
 
-    def energy(
-        self, hidden_states: torch.Tensor, normalize: bool = True, weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """The attention energy of `config.attention_type` (see the class docstring) with z the head projections,
-        normalised by a parameter-free RMS norm when `normalize`. Shape `(batch_size,)`."""
+    def energy(self, hidden_states, normalize: bool = True, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """The attention energy of a state with parameter-free RMS-normalised (when `normalize`) head projections,
+        shape (batch,), accumulated in float32 for half-precision inputs."""
         projected = self.project_heads(hidden_states, weight)
-        if normalize:
-            projected = F.rms_norm(projected, (self.head_dim,))
-        if self.attention_type == "linear":
-            features = self.feature_map(projected)
-            kernel = torch.matmul(features.transpose(-1, -2), features)  # sum_ij (phi_i . phi_j)^2 = ||phi^T phi||^2
-            return kernel.square().sum(dim=(1, 2, 3)) * (self.scaling / 4.0)
-        scores = torch.matmul(projected, projected.transpose(-1, -2))
-        if self.attention_type == "relu":
-            return F.relu(scores).square().sum(dim=(1, 2, 3)) / 4.0
-        scores = scores * self.scaling
-        if self.attention_type == "sigmoid":
-            return torch.sigmoid(scores).sum(dim=(1, 2, 3)) / (2.0 * self.scaling)
-        return torch.logsumexp(scores, dim=-1).sum(dim=(1, 2)) / self.scaling
+        return self.energy_function.energy(F.rms_norm(projected, (self.head_dim,)) if normalize else projected)
 
 
 class HyperSETFeedForward(nn.Module):
-    """Tied feedforward as the negative gradient of a feedforward energy (Eq. 5, 10-11; App. G.1): one bias-free M x d
-    matrix W_ff projects up and (transposed) back down. With h = RMSNorm(W_ff x), `config.feedforward_type`:
-
-        activation:  E = -sum_m F(h_m), F' = act (ReLU: F = ReLU^2 / 2)     direction W_ff^T act(h)
-        softmax:     E = -logsumexp_m h_m                                   direction W_ff^T softmax(h)
-        gated:       E = -1/2 (sum_m phi(h_m))^2                            direction W_ff^T [(sum_m phi(h_m)) phi'(h)]
-
-    The direction is ADDED with step beta.
-    """
+    """The tied feedforward step as minus the gradient of a feedforward energy (Eq. 5, 10-11; App. G.1): one bias-free
+    M x d matrix W_ff projects up, h = RMSNorm(W_ff x), and W_ff^T maps the energy's direction back (ADDED with beta)."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
+        self.intermediate_size = config.intermediate_size
+        self.energy_function = FEEDFORWARD_ENERGIES[config.feedforward_type](config)
         self.projection = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
         self.norm = nn.RMSNorm(config.intermediate_size, eps=config.rms_norm_eps)
-        self.feedforward_type = config.feedforward_type
-        self.activation = ACT2FN[config.hidden_act]
-        self.activation_primitive = ACTIVATION_PRIMITIVES[config.hidden_act]
-        self.feature_map, self.feature_map_derivative = FEATURE_MAPS[config.feedforward_feature_map]
-        self.intermediate_size = config.intermediate_size
 
     def forward(self, hidden_states: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        """(batch_size, sequence_length, hidden_size) -> update direction of the same shape, ADDED with step beta.
-        `weight` replaces W_ff in both directions (depth-wise LoRA)."""
+        """(batch, tokens, hidden_size) -> direction of the same shape; `weight` replaces W_ff (depth-wise LoRA)."""
         weight = self.projection.weight if weight is None else weight
-        hidden = self.norm(F.linear(hidden_states, weight))
-        if self.feedforward_type == "activation":
-            activated = self.activation(hidden)
-        elif self.feedforward_type == "softmax":
-            activated = hidden.softmax(dim=-1)
-        else:  # gated
-            activated = self.feature_map(hidden).sum(dim=-1, keepdim=True) * self.feature_map_derivative(hidden)
-        return torch.matmul(activated, weight)
+        return torch.matmul(self.energy_function.direction(self.norm(F.linear(hidden_states, weight))), weight)
 
-    def energy(
-        self, hidden_states: torch.Tensor, normalize: bool = True, weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """The feedforward energy of `config.feedforward_type` (see the class docstring), h = W_ff x normalised by a
-        parameter-free RMS norm over M when `normalize`. Shape `(batch_size,)`."""
+    def energy(self, hidden_states, normalize: bool = True, weight: torch.Tensor | None = None) -> torch.Tensor:
         hidden = F.linear(hidden_states, self.projection.weight if weight is None else weight)
-        if normalize:
-            hidden = F.rms_norm(hidden, (self.intermediate_size,))
-        if self.feedforward_type == "activation":
-            return -self.activation_primitive(hidden).sum(dim=(1, 2))
-        if self.feedforward_type == "softmax":
-            return -torch.logsumexp(hidden, dim=-1).sum(dim=1)
-        return -0.5 * self.feature_map(hidden).sum(dim=-1).square().sum(dim=1)
-
-
-class HyperSETDepthwiseLoRA(nn.Module):
-    """Depth-wise LoRA (reference variant `hyper-set-lora`, paper Table 5): a different low-rank delta of the tied
-    matrices at every iteration t = 1 ... T,
-
-        W_t = W + s B_t A_t      (d x d; used for the projection AND the tied output map)
-        W_ff,t = W_ff + s B'_t A'_t   (M x d; used for both feedforward directions)
-
-    with s = `config.depthwise_lora_scale` and B_t (d x r), A_t (r x d), B'_t (M x r), A'_t (r x d), all initialised
-    N(0, 0.02) (neither is zero, unlike the usual LoRA). The factors are shared by all layers and indexed by the
-    iteration, so there are factors for `config.num_recurrences` iterations only: the model cannot run more
-    iterations than it was built with. (The reference requires M = d; with M = d the two are identical.)
-    """
-
-    def __init__(self, config: HyperSETConfig):
-        super().__init__()
-        rank, num_iterations = config.depthwise_lora_rank, config.num_recurrences
-        self.num_iterations = num_iterations
-        self.scale = config.depthwise_lora_scale
-        hidden_size, intermediate_size = config.hidden_size, config.intermediate_size
-        self.attention_up = nn.Parameter(torch.empty(num_iterations, hidden_size, rank))  # B_t
-        self.attention_down = nn.Parameter(torch.empty(num_iterations, rank, hidden_size))  # A_t
-        self.feedforward_up = nn.Parameter(torch.empty(num_iterations, intermediate_size, rank))  # B'_t
-        self.feedforward_down = nn.Parameter(torch.empty(num_iterations, rank, hidden_size))  # A'_t
-
-    def forward(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Deltas of `iteration` (0-based): (hidden_size, hidden_size) and (intermediate_size, hidden_size)."""
-        attention_delta = torch.matmul(self.attention_up[iteration], self.attention_down[iteration]) * self.scale
-        feedforward_delta = torch.matmul(self.feedforward_up[iteration], self.feedforward_down[iteration]) * self.scale
-        return attention_delta, feedforward_delta
+        return self.energy_function.energy(F.rms_norm(hidden, (self.intermediate_size,)) if normalize else hidden)
 
 
 class HyperSETLayer(GradientCheckpointingLayer):
-    """One Hyper-SET layer. A call performs ONE iteration (Eq. 9 then Eq. 11):
+    """One iteration of Hyper-SET (Eq. 9 then Eq. 11), given the step sizes:
 
-        alpha, beta = step_sizes(c_t, x_t or x_0)      (or the fixed step size)
         x <- x - alpha * attention(x)
         x <- x + beta * feedforward(x)
-    """
+
+    Under gradient checkpointing every call (= every iteration) is checkpointed."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
         self.attention = HyperSETAttention(config)
         self.feedforward = HyperSETFeedForward(config)
 
-    def iteration_weights(
-        self, depthwise_lora: HyperSETDepthwiseLoRA | None, iteration: int
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """W + delta_t and W_ff + delta'_t of depth-wise LoRA at `iteration` (0-based), or (None, None) without LoRA
-        (the modules then use their own weights)."""
-        if depthwise_lora is None:
-            return None, None
-        attention_delta, feedforward_delta = depthwise_lora(iteration)
-        attention_weight = self.attention.projection.weight + attention_delta
-        return attention_weight, self.feedforward.projection.weight + feedforward_delta
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        time_condition: torch.Tensor | None = None,
-        initial_conditioning_state: torch.Tensor | None = None,
-        step_size_network: HyperSETStepSizeNetwork | None = None,
-        output_attentions: bool = False,
-        step_sizes: tuple[float, float] | None = None,
-        depthwise_lora: HyperSETDepthwiseLoRA | None = None,
-        iteration: int = 0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """
-        Args:
-            hidden_states: (batch_size, sequence_length, hidden_size), the state x_t.
-            time_condition: (hidden_size,), the condition c_t of this iteration.
-            initial_conditioning_state: (batch_size, sequence_length, hidden_size), the step-size network's view of
-                x_0 when the step sizes are conditioned on the initial state, else `None` (they then see x_t).
-            step_size_network: the model's shared [`HyperSETStepSizeNetwork`].
-            step_sizes: fixed (alpha, beta) instead of the step-size network (`config.step_size_type="fixed"`).
-            depthwise_lora: the model's [`HyperSETDepthwiseLoRA`], if any; `iteration` (0-based) selects its deltas.
-        Returns:
-            The state x_{t+1} and, if `output_attentions`, the attention matrix.
-        """
-        if step_sizes is None:
-            conditioning_state = initial_conditioning_state
-            if conditioning_state is None:
-                conditioning_state = step_size_network.conditioning_state(hidden_states)
-            alpha, beta = step_size_network(time_condition, conditioning_state)
-        else:
-            alpha, beta = step_sizes
-        attention_weight = feedforward_weight = None
-        if depthwise_lora is not None:
-            attention_weight, feedforward_weight = self.iteration_weights(depthwise_lora, iteration)
-        attention_direction, attention = self.attention(hidden_states, attention_weight, output_attentions)
+    def forward(self, hidden_states, alpha, beta, attention_weight=None, feedforward_weight=None, **kwargs):
+        """hidden_states (batch, tokens, hidden_size); alpha, beta broadcastable to it (tensors or numbers);
+        `attention_weight` / `feedforward_weight` replace W / W_ff (depth-wise LoRA). Returns x_{t+1}."""
+        output_attentions = kwargs.get("output_attentions", False)
+        attention_direction, _ = self.attention(hidden_states, attention_weight, output_attentions=output_attentions)
         hidden_states = hidden_states - alpha * attention_direction
-        hidden_states = hidden_states + beta * self.feedforward(hidden_states, feedforward_weight)
-        return hidden_states, (attention if output_attentions else None)
+        return hidden_states + beta * self.feedforward(hidden_states, feedforward_weight)
 
-    def energies(
-        self, hidden_states: torch.Tensor, depthwise_lora: HyperSETDepthwiseLoRA | None = None, iteration: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Attention and feedforward energies of a state, each of shape (batch_size,) (with the weights of
-        `iteration` under depth-wise LoRA)."""
-        attention_weight, feedforward_weight = self.iteration_weights(depthwise_lora, iteration)
+    def energies(self, hidden_states, attention_weight=None, feedforward_weight=None):
+        """Attention and feedforward energies of a state, each (batch,) (in float32 for half-precision states)."""
         return (
             self.attention.energy(hidden_states, weight=attention_weight),
             self.feedforward.energy(hidden_states, weight=feedforward_weight),
         )
 
 
-class HyperSETTransformerAttention(nn.Module):
-    """Standard multi-head self-attention of the paper's Transformer baseline: separate bias-free query, key, value and
-    output projections, softmax over keys, bidirectional."""
+# ---------------------------------------------------------------------------------------------------------------------
+# Step sizes and per-iteration weights
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class HyperSETZeroInitLinear(nn.Linear):
+    """A Linear layer that `_init_weights` initialises to zero (weight and bias), as the step-size network needs."""
+
+
+class HyperSETStepSizeNetwork(GradientCheckpointingLayer):
+    """Learned step sizes alpha_t, beta_t (paper Eq. 12, App. D), shared by all layers:
+
+        c_t = time path of sin(t)                 (computed for one t at a time: no O(T) allocation)
+        [alpha | beta] = Linear(GELU(c_t + s))    (`basic`: Linear(GELU(RMSNorm(c_t + s))))
+
+    with s = RMSNorm(x) (`normalized`, `basic`) or x (`unnormalized`), x the current state x_t or the initial state
+    x_0 (`config.step_size_conditioning`; s(x_0) is computed once per forward by `prepare`). Every Linear starts at
+    zero: alpha = beta = 0 and every iteration is the identity at initialisation."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
-        self.num_heads = config.num_attention_heads
-        self.head_dim = config.head_dim
-        self.scaling = self.head_dim**-0.5
-        hidden_size = config.hidden_size
-        self.query = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.key = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.value = nn.Linear(hidden_size, hidden_size, bias=False)
-        self.output = nn.Linear(hidden_size, hidden_size, bias=False)
+        hidden_size, eps = config.hidden_size, config.rms_norm_eps
+        self.time_embedding_size = config.time_embedding_size
+        self.normalized = config.step_size_network_type in ("normalized", "basic")
+        self.uses_initial_state = config.step_size_conditioning == "initial_state"
+        self.time_embedding_projection = HyperSETZeroInitLinear(config.time_embedding_size, hidden_size)
+        self.time_hidden_projection = HyperSETZeroInitLinear(hidden_size, hidden_size)
+        if self.normalized:
+            self.time_embedding_norm = nn.RMSNorm(hidden_size, eps=eps)
+            self.time_hidden_norm = nn.RMSNorm(hidden_size, eps=eps)
+            self.time_output_norm = nn.RMSNorm(hidden_size, eps=eps)
+            self.state_norm = nn.RMSNorm(hidden_size, eps=eps)
+        self.head_norm = nn.RMSNorm(hidden_size, eps=eps) if config.step_size_network_type == "basic" else None
+        self.step_size_projection = HyperSETZeroInitLinear(hidden_size, 2 * hidden_size)
+        self.activation = nn.GELU()
 
-    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch_size, sequence_length, hidden_size) -> output of the same shape and the attention probabilities
-        (batch_size, num_heads, sequence_length, sequence_length)."""
-        batch_size, sequence_length, hidden_size = hidden_states.shape
-        shape = (batch_size, sequence_length, self.num_heads, self.head_dim)
-        query = self.query(hidden_states).view(shape).transpose(1, 2)
-        key = self.key(hidden_states).view(shape).transpose(1, 2)
-        value = self.value(hidden_states).view(shape).transpose(1, 2)
-        attention = (torch.matmul(query, key.transpose(-1, -2)) * self.scaling).softmax(dim=-1)
-        context = torch.matmul(attention, value).transpose(1, 2).reshape(batch_size, sequence_length, hidden_size)
-        return self.output(context), attention
+    def time_conditions(self, num_iterations: int, device=None, dtype=None, first: int = 0) -> torch.Tensor:
+        """Conditions c_t of iterations first+1 ... first+num_iterations, shape (num_iterations, hidden_size)."""
+        iterations = torch.arange(first + 1, first + num_iterations + 1, device=device)
+        hidden = self.time_embedding_projection(iteration_embedding(iterations, self.time_embedding_size).to(dtype))
+        if not self.normalized:
+            return self.time_hidden_projection(self.activation(hidden))
+        hidden = self.activation(self.time_embedding_norm(hidden))
+        return self.time_output_norm(self.time_hidden_projection(self.time_hidden_norm(hidden)))
+
+    def conditioning_state(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """The state the step sizes see: RMSNorm(x) (normalised networks) or x itself."""
+        return self.state_norm(hidden_states) if self.normalized else hidden_states
+
+    def prepare(self, initial_state: torch.Tensor) -> torch.Tensor | None:
+        """Once per forward: the view of x_0 when the step sizes are conditioned on it, else `None`."""
+        return self.conditioning_state(initial_state) if self.uses_initial_state else None
+
+    def forward(self, iteration: int, hidden_states: torch.Tensor, prepared: torch.Tensor | None):
+        """Step sizes of `iteration` (0-based) for the state x_t (batch, tokens, hidden_size): alpha, beta of the same
+        shape. `prepared` is the output of `prepare` (used instead of x_t when conditioning on x_0)."""
+        state = prepared if prepared is not None else self.conditioning_state(hidden_states)
+        # two rows, so that the product runs as a matrix product: a one-row product rounds differently depending on
+        # the memory alignment of the weights (loaded and freshly built models would then differ in the last bit)
+        condition = self.time_conditions(2, hidden_states.device, hidden_states.dtype, first=iteration)[0]
+        return self.step_sizes(condition, state)
+
+    def step_sizes(self, time_condition: torch.Tensor, conditioning_state: torch.Tensor):
+        """c_t (hidden_size,) and s (batch, tokens, hidden_size) -> alpha, beta (batch, tokens, hidden_size)."""
+        head_input = time_condition + conditioning_state
+        if self.head_norm is not None:
+            head_input = self.head_norm(head_input)
+        return self.step_size_projection(self.activation(head_input)).chunk(2, dim=-1)
+
+
+class HyperSETFixedStepSizes(nn.Module):
+    """alpha = beta = `config.fixed_step_size` for every token, channel and iteration (reference `hyper-set-ss`)."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.step_size = float(config.fixed_step_size)
+
+    def prepare(self, initial_state):
+        return None
+
+    def forward(self, iteration, hidden_states, prepared):
+        return self.step_size, self.step_size
+
+
+class HyperSETDepthwiseLoRA(nn.Module):
+    """Depth-wise LoRA (reference `hyper-set-lora`, paper Table 5): iteration t uses W_t = W + s B_t A_t for the
+    projection AND its tied output and W_ff,t = W_ff + s B'_t A'_t for both feedforward directions, s =
+    `config.depthwise_lora_scale`, all factors N(0, 0.02). Factors exist for `config.num_recurrences` iterations only:
+    such a model can run fewer iterations than it was built with, never more."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        rank, num_iterations = config.depthwise_lora_rank, config.num_recurrences
+        self.num_iterations, self.scale = num_iterations, config.depthwise_lora_scale
+        self.attention_up = nn.Parameter(torch.empty(num_iterations, config.hidden_size, rank))  # B_t
+        self.attention_down = nn.Parameter(torch.empty(num_iterations, rank, config.hidden_size))  # A_t
+        self.feedforward_up = nn.Parameter(torch.empty(num_iterations, config.intermediate_size, rank))  # B'_t
+        self.feedforward_down = nn.Parameter(torch.empty(num_iterations, rank, config.hidden_size))  # A'_t
+
+    def forward(self, layer: HyperSETLayer, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weights of `layer` at `iteration` (0-based): (hidden_size, hidden_size), (intermediate_size, d)."""
+        attention_delta = torch.matmul(self.attention_up[iteration], self.attention_down[iteration]) * self.scale
+        feedforward_delta = torch.matmul(self.feedforward_up[iteration], self.feedforward_down[iteration]) * self.scale
+        return layer.attention.projection.weight + attention_delta, layer.feedforward.projection.weight + feedforward_delta
+
+
+class HyperSETEncoder(nn.Module):
+    """`num_layers` distinct Hyper-SET layers, each iterated `num_recurrences` times (layer-major; the iteration index
+    restarts at 1 for every layer), sharing one step-size module (learned network or fixed constants) and, with
+    depth-wise LoRA, one set of per-iteration weight deltas. `step` is one iteration; `forward` is the fixed-depth
+    loop over it (the adaptive-exit evaluator reuses `step`)."""
+
+    is_energy_based = True
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.config = config
+        step_sizes = HyperSETStepSizeNetwork if config.step_size_type == "learned" else HyperSETFixedStepSizes
+        self.step_size_network = step_sizes(config)
+        self.depthwise_lora = HyperSETDepthwiseLoRA(config) if config.depthwise_lora_rank > 0 else None
+        self.layers = nn.ModuleList([HyperSETLayer(config) for _ in range(config.num_layers)])
+
+    def max_recurrences(self) -> int | None:
+        return None if self.depthwise_lora is None else self.depthwise_lora.num_iterations
+
+    def iteration_weights(self, layer, iteration: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        return (None, None) if self.depthwise_lora is None else self.depthwise_lora(layer, iteration)
+
+    def prepare(self, hidden_states):
+        return self.step_size_network.prepare(hidden_states)
+
+    def step(self, layer, iteration: int, hidden_states, prepared, **kwargs) -> torch.Tensor:
+        """One iteration of `layer`: step sizes, then the layer. `prepared` comes from `prepare(x_0)`."""
+        alpha, beta = self.step_size_network(iteration, hidden_states, prepared)
+        return layer(hidden_states, alpha, beta, *self.iteration_weights(layer, iteration), **kwargs)
+
+    def energies(self, layer, iteration: int, hidden_states):
+        return layer.energies(hidden_states, *self.iteration_weights(layer, iteration))
+
+    def forward(self, hidden_states, num_recurrences: int, output_energies=False, gradient_free=0, **kwargs):
+        """hidden_states (batch, tokens, hidden_size) -> (last state, per-layer (attention, feedforward) energies of
+        shape (batch, num_recurrences + 1) each, or `None`). The first `gradient_free` iterations of every layer run
+        without autograd graph (truncated backpropagation)."""
+        prepared = self.prepare(hidden_states)
+        grad_enabled = torch.is_grad_enabled()
+        all_energies = [] if output_energies else None
+        for layer in self.layers:
+            layer_energies = [self.energies(layer, 0, hidden_states)] if output_energies else None
+            for iteration in range(num_recurrences):
+                with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):
+                    hidden_states = self.step(layer, iteration, hidden_states, prepared, **kwargs)
+                if output_energies:
+                    layer_energies.append(self.energies(layer, iteration, hidden_states))
+            if output_energies:
+                all_energies.append(tuple(torch.stack(column, dim=1) for column in zip(*layer_energies)))
+        return hidden_states, all_energies
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The paper's Transformer baseline (no energy, no step sizes)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class HyperSETTransformerAttention(nn.Module):
+    """Standard bidirectional multi-head self-attention: bias-free query, key, value and output projections, softmax
+    over keys; through `torch.nn.functional.scaled_dot_product_attention` unless the probabilities are requested."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.num_heads, self.head_dim = config.num_attention_heads, config.head_dim
+        self.scaling = self.head_dim**-0.5
+        self.use_sdpa = config._attn_implementation == "sdpa"
+        self.query, self.key, self.value, self.output = (
+            nn.Linear(config.hidden_size, config.hidden_size, bias=False) for _ in range(4)
+        )
+
+    def forward(self, hidden_states: torch.Tensor, output_attentions=False, **kwargs):
+        """(batch, tokens, hidden_size) -> output of the same shape and the attention probabilities (batch, heads,
+        tokens, tokens) (`None` through SDPA)."""
+        shape = (*hidden_states.shape[:2], self.num_heads, self.head_dim)
+        query, key, value = (p(hidden_states).view(shape).transpose(1, 2) for p in (self.query, self.key, self.value))
+        if self.use_sdpa and not output_attentions:
+            context, attention = F.scaled_dot_product_attention(query, key, value, scale=self.scaling), None
+        else:
+            attention = torch.matmul(query, key.transpose(-1, -2)).mul(self.scaling).softmax(-1, dtype=accumulation_dtype(query))
+            attention = attention.to(value.dtype)
+            context = torch.matmul(attention, value)
+        return self.output(context.transpose(1, 2).reshape(hidden_states.shape)), attention
 
 
 class HyperSETTransformerLayer(GradientCheckpointingLayer):
-    """The paper's Transformer baseline layer (`config.layer_type="transformer"`), weight-tied across iterations like
-    Hyper-SET but a plain pre-RMSNorm residual block without energy or step sizes:
-
-        x <- x + attention(RMSNorm(x))
-        x <- x + W_2 ReLU(W_1 RMSNorm(x))
-    """
+    """One iteration of the baseline: x <- x + attention(RMSNorm(x)); x <- x + W_2 ReLU(W_1 RMSNorm(x))."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
@@ -739,313 +858,116 @@ class HyperSETTransformerLayer(GradientCheckpointingLayer):
             nn.Linear(config.intermediate_size, config.hidden_size, bias=False),
         )
 
-    def forward(
-        self, hidden_states: torch.Tensor, output_attentions: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(batch_size, sequence_length, hidden_size) -> the next state and, if `output_attentions`, the attention
-        probabilities."""
-        attention_output, attention = self.attention(self.attention_norm(hidden_states))
-        hidden_states = hidden_states + attention_output
-        hidden_states = hidden_states + self.mlp(self.mlp_norm(hidden_states))
-        return hidden_states, (attention if output_attentions else None)
+    def forward(self, hidden_states: torch.Tensor, **kwargs) -> torch.Tensor:
+        hidden_states = hidden_states + self.attention(self.attention_norm(hidden_states), **kwargs)[0]
+        return hidden_states + self.mlp(self.mlp_norm(hidden_states))
 
 
-class HyperSETEncoder(nn.Module):
-    """`num_layers` distinct layers, each iterated `num_recurrences` times (layer-major order; the iteration index
-    restarts at 1 for every layer). Hyper-SET layers share one step-size network (none with fixed step sizes) and,
-    with depth-wise LoRA, one set of per-iteration weight deltas; the Transformer baseline
-    (`config.layer_type="transformer"`) has neither.
+class HyperSETTransformerEncoder(nn.Module):
+    """The paper's weight-tied Transformer baseline (`config.layer_type="transformer"`): each of `num_layers` layers
+    applied `num_recurrences` times. Same interface as [`HyperSETEncoder`], without energies."""
 
-    Two loops: the fixed-depth loop (default; in training mode the first `config.num_gradient_free_iterations`
-    iterations of every layer run without gradient) and the adaptive-exit loop, in which every sample stops
-    iterating once its relative energy or state change falls below a threshold."""
+    is_energy_based = False
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
-        self.config = config
-        self.is_energy_based = config.layer_type == "hyperset"
-        # only the modules that exist are attributes (the baseline and fixed step sizes have no step-size network)
-        if self.is_energy_based:
-            if config.step_size_type == "learned":
-                self.step_size_network = HyperSETStepSizeNetwork(config)
-            if config.depthwise_lora_rank > 0:
-                self.depthwise_lora = HyperSETDepthwiseLoRA(config)
-            self.layers = nn.ModuleList([HyperSETLayer(config) for _ in range(config.num_layers)])
-        else:
-            self.layers = nn.ModuleList([HyperSETTransformerLayer(config) for _ in range(config.num_layers)])
+        self.layers = nn.ModuleList([HyperSETTransformerLayer(config) for _ in range(config.num_layers)])
 
-    @property
-    def step_size_network_or_none(self) -> HyperSETStepSizeNetwork | None:
-        return getattr(self, "step_size_network", None)
+    def max_recurrences(self):
+        return None
 
-    @property
-    def depthwise_lora_or_none(self) -> HyperSETDepthwiseLoRA | None:
-        return getattr(self, "depthwise_lora", None)
+    def prepare(self, hidden_states):
+        return None
 
-    def _iteration_inputs(self, hidden_states: torch.Tensor, num_recurrences: int):
-        """Per-call inputs of the iterations: the time conditions c_1 ... c_T (or a list of `None` with fixed step
-        sizes), the step-size network's view of x_0 (or `None`), the fixed step sizes (or `None`), the step-size
-        network (or `None`) and the depth-wise LoRA module (or `None`)."""
-        depthwise_lora = self.depthwise_lora_or_none
-        if self.step_size_network_or_none is None:
-            step_size = self.config.fixed_step_size
-            return [None] * num_recurrences, None, (step_size, step_size), None, depthwise_lora
-        time_conditions = self.step_size_network.time_conditions(
-            num_recurrences, hidden_states.device, hidden_states.dtype
-        )
-        initial_conditioning_state = None
-        if self.config.step_size_conditioning == "initial_state":
-            initial_conditioning_state = self.step_size_network.conditioning_state(hidden_states)
-        return time_conditions, initial_conditioning_state, None, self.step_size_network, depthwise_lora
+    def step(self, layer, iteration, hidden_states, prepared, **kwargs):
+        return layer(hidden_states, **kwargs)
 
-    def _check_call(self, num_recurrences: int, output_energies: bool, adaptive_exit_criterion: str | None) -> int:
-        """Validates a call; returns the number of gradient-free iterations of every layer."""
-        if output_energies and not self.is_energy_based:
-            raise ValueError(
-                "`output_energies=True` needs an energy-based model; the Transformer baseline "
-                f"(config.layer_type={self.config.layer_type!r}) has no energy."
-            )
-        if adaptive_exit_criterion == "energy" and not self.is_energy_based:
-            raise ValueError(
-                "adaptive exit on the energy needs an energy-based model; the Transformer baseline "
-                f"(config.layer_type={self.config.layer_type!r}) has no energy: use adaptive_exit_criterion='state'."
-            )
-        depthwise_lora = self.depthwise_lora_or_none
-        if depthwise_lora is not None and num_recurrences > depthwise_lora.num_iterations:
-            raise ValueError(
-                f"This model has depth-wise LoRA weight deltas for {depthwise_lora.num_iterations} iterations "
-                f"(config.num_recurrences); it cannot run {num_recurrences}. Depth-wise LoRA models can run fewer "
-                "iterations than they were built with, never more."
-            )
-        gradient_free = self.config.num_gradient_free_iterations if self.training and torch.is_grad_enabled() else 0
-        if gradient_free and gradient_free >= num_recurrences:
-            raise ValueError(
-                f"config.num_gradient_free_iterations ({gradient_free}) must be smaller than the number of iterations "
-                f"of a training forward ({num_recurrences}), or no iteration would receive a gradient."
-            )
-        return gradient_free
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        num_recurrences: int,
-        output_hidden_states: bool = False,
-        output_attentions: bool = False,
-        output_energies: bool = False,
-        adaptive_exit_threshold: float | None = None,
-        adaptive_exit_criterion: str = "energy",
-        adaptive_exit_min_recurrences: int = 1,
-    ) -> HyperSETModelOutput:
-        if adaptive_exit_threshold is not None:
-            return self._forward_adaptive(
-                hidden_states,
-                num_recurrences,
-                adaptive_exit_threshold,
-                adaptive_exit_criterion,
-                min_recurrences=adaptive_exit_min_recurrences,
-                output_hidden_states=output_hidden_states,
-                output_attentions=output_attentions,
-                output_energies=output_energies,
-            )
-        gradient_free = self._check_call(num_recurrences, output_energies, None)
-        iteration_inputs = self._iteration_inputs(hidden_states, num_recurrences) if self.is_energy_based else None
-        depthwise_lora = self.depthwise_lora_or_none
-
-        all_hidden_states = [hidden_states] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
-        attention_energies, feedforward_energies = [], []
+    def forward(self, hidden_states, num_recurrences: int, output_energies=False, gradient_free=0, **kwargs):
+        grad_enabled = torch.is_grad_enabled()
         for layer in self.layers:
-            layer_energies = [layer.energies(hidden_states, depthwise_lora, 0)] if output_energies else None
-            if gradient_free:  # truncated backpropagation: no graph for the first iterations
-                with torch.no_grad():
-                    hidden_states = self._iterate(
-                        layer, hidden_states, range(gradient_free), iteration_inputs,
-                        all_hidden_states, all_attentions, layer_energies,
-                    )  # fmt: skip
-            hidden_states = self._iterate(
-                layer, hidden_states, range(gradient_free, num_recurrences), iteration_inputs,
-                all_hidden_states, all_attentions, layer_energies,
-            )  # fmt: skip
-            if output_energies:
-                attention_energies.append(torch.stack([energy[0] for energy in layer_energies], dim=1))
-                feedforward_energies.append(torch.stack([energy[1] for energy in layer_energies], dim=1))
-
-        energies = None
-        if output_energies:
-            energies = tuple(a + f for a, f in zip(attention_energies, feedforward_energies))
-        return HyperSETModelOutput(
-            last_hidden_state=hidden_states,
-            hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
-            attentions=tuple(all_attentions) if output_attentions else None,
-            energies=energies,
-            attention_energies=tuple(attention_energies) if output_energies else None,
-            feedforward_energies=tuple(feedforward_energies) if output_energies else None,
-        )
-
-    def _iterate(
-        self, layer, hidden_states, iterations, iteration_inputs, all_hidden_states, all_attentions, layer_energies
-    ) -> torch.Tensor:
-        """Runs `layer` for the given iterations (0-based indices), appending to the output lists that are not None."""
-        output_attentions = all_attentions is not None
-        depthwise_lora = None
-        if iteration_inputs is not None:
-            time_conditions, initial_conditioning_state, step_sizes, step_size_network, depthwise_lora = (
-                iteration_inputs
-            )
-        for iteration in iterations:
-            if iteration_inputs is not None:
-                hidden_states, attention = layer(
-                    hidden_states,
-                    time_conditions[iteration],
-                    initial_conditioning_state,
-                    step_size_network=step_size_network,
-                    output_attentions=output_attentions,
-                    step_sizes=step_sizes,
-                    depthwise_lora=depthwise_lora,
-                    iteration=iteration,
-                )
-            else:
-                hidden_states, attention = layer(hidden_states, output_attentions=output_attentions)
-            if all_hidden_states is not None:
-                all_hidden_states.append(hidden_states)
-            if output_attentions:
-                all_attentions.append(attention)
-            if layer_energies is not None:
-                layer_energies.append(layer.energies(hidden_states, depthwise_lora, iteration))
-        return hidden_states
-
-    @staticmethod
-    def _relative_change(
-        layer, state, new_state, use_energy, everyone, active, depthwise_lora, iteration, previous_energy, next_energy
-    ) -> torch.Tensor:
-        """Per-sample relative change of one iteration of the active samples, shape `(num_active,)`."""
-        tiny = torch.finfo(state.dtype).tiny
-        if not use_energy:
-            change = torch.linalg.vector_norm(new_state - state, dim=(1, 2))
-            return change / torch.linalg.vector_norm(state, dim=(1, 2)).clamp_min(tiny)
-        if depthwise_lora is not None:  # compare under the same (iteration t) weights
-            previous_energy = sum(layer.energies(state, depthwise_lora, iteration))
-        elif not everyone:
-            previous_energy = previous_energy.index_select(0, active)
-        return (next_energy - previous_energy).abs() / previous_energy.abs().clamp_min(tiny)
-
-    def _forward_adaptive(
-        self,
-        hidden_states: torch.Tensor,
-        num_recurrences: int,
-        threshold: float,
-        criterion: str,
-        min_recurrences: int = 1,
-        output_hidden_states: bool = False,
-        output_attentions: bool = False,
-        output_energies: bool = False,
-    ) -> HyperSETModelOutput:
-        """Adaptive test-time compute. Every layer runs at most `num_recurrences` iterations; a sample leaves the
-        layer (its state is frozen and it is no longer computed) after the first iteration t whose relative change
-
-            energy:  |E(x_t) - E(x_{t-1})| / |E(x_{t-1})|      (E = attention + feedforward energy of the sample)
-            state:   ||x_t - x_{t-1}|| / ||x_{t-1}||           (Frobenius norm over the sample's tokens)
-
-        is below `threshold` (so 0 never exits), but not before `min_recurrences` iterations of the layer. Only the
-        samples still running are computed, so the cost follows the iterations used. Every sample is processed
-        independently of the others in the batch."""
-        gradient_free = self._check_call(num_recurrences, output_energies, criterion)
-        batch_size = hidden_states.shape[0]
-        device = hidden_states.device
-        use_energy = criterion == "energy"
-        # the energy criterion at iteration t >= min_recurrences needs the energies from iteration min_recurrences - 1
-        first_energy_iteration = 0 if output_energies else max(min_recurrences - 2, 0)
-        depthwise_lora = self.depthwise_lora_or_none
-        if self.is_energy_based:
-            time_conditions, initial_conditioning_state, step_sizes, step_size_network, _ = self._iteration_inputs(
-                hidden_states, num_recurrences
-            )
-
-        iterations_used = torch.zeros(batch_size, dtype=torch.long, device=device)
-        all_hidden_states = [hidden_states] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
-        attention_energies, feedforward_energies = [], []
-        for layer in self.layers:
-            active = torch.arange(batch_size, device=device)  # indices of the samples still iterating
-            num_active = batch_size
-            last_attention = None
-            if output_energies or (use_energy and min_recurrences <= 1):
-                with nullcontext() if output_energies else torch.no_grad():
-                    attention_energy, feedforward_energy = layer.energies(hidden_states, depthwise_lora, 0)
-                layer_energies = [(attention_energy, feedforward_energy)]
             for iteration in range(num_recurrences):
-                if num_active > 0:
-                    everyone = num_active == batch_size
-                    state = hidden_states if everyone else hidden_states.index_select(0, active)
-                    with torch.no_grad() if iteration < gradient_free else nullcontext():
-                        if self.is_energy_based:
-                            conditioning = initial_conditioning_state
-                            if conditioning is not None and not everyone:
-                                conditioning = conditioning.index_select(0, active)
-                            new_state, attention = layer(
-                                state,
-                                time_conditions[iteration],
-                                conditioning,
-                                step_size_network=step_size_network,
-                                output_attentions=output_attentions,
-                                step_sizes=step_sizes,
-                                depthwise_lora=depthwise_lora,
-                                iteration=iteration,
-                            )
-                        else:
-                            new_state, attention = layer(state, output_attentions=output_attentions)
-                    need_energies = output_energies or (use_energy and iteration >= first_energy_iteration)
-                    may_exit = iteration + 1 >= min_recurrences
-                    if need_energies:
-                        # with gradient only when the energies are returned from an iteration that has one
-                        keep_graph = output_energies and iteration >= gradient_free
-                        with nullcontext() if keep_graph else torch.no_grad():
-                            new_attention_energy, new_feedforward_energy = layer.energies(
-                                new_state, depthwise_lora, iteration
-                            )
-                    iterations_used = iterations_used.index_add(0, active, torch.ones_like(active))
-                    if may_exit:
-                        with torch.no_grad():
-                            change = self._relative_change(
-                                layer, state, new_state, use_energy, everyone, active, depthwise_lora, iteration,
-                                previous_energy=attention_energy + feedforward_energy if use_energy else None,
-                                next_energy=new_attention_energy + new_feedforward_energy if use_energy else None,
-                            )  # fmt: skip
-                    if everyone:
-                        hidden_states = new_state
-                        if need_energies:
-                            attention_energy, feedforward_energy = new_attention_energy, new_feedforward_energy
-                        if output_attentions:
-                            last_attention = attention
-                    else:
-                        hidden_states = hidden_states.index_copy(0, active, new_state)
-                        if need_energies:
-                            attention_energy = attention_energy.index_copy(0, active, new_attention_energy)
-                            feedforward_energy = feedforward_energy.index_copy(0, active, new_feedforward_energy)
-                        if output_attentions:
-                            last_attention = last_attention.index_copy(0, active, attention)
-                    if may_exit:
-                        active = active[~(change < threshold)]  # NaN keeps iterating
-                        num_active = active.numel()
-                if output_hidden_states:
-                    all_hidden_states.append(hidden_states)
-                if output_attentions:
-                    all_attentions.append(last_attention)
-                if output_energies:
-                    layer_energies.append((attention_energy, feedforward_energy))
-            if output_energies:
-                attention_energies.append(torch.stack([energy[0] for energy in layer_energies], dim=1))
-                feedforward_energies.append(torch.stack([energy[1] for energy in layer_energies], dim=1))
+                with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):
+                    hidden_states = layer(hidden_states, **kwargs)
+        return hidden_states, None
 
-        return HyperSETModelOutput(
-            last_hidden_state=hidden_states,
-            hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
-            attentions=tuple(all_attentions) if output_attentions else None,
-            energies=tuple(map(torch.add, attention_energies, feedforward_energies)) if output_energies else None,
-            attention_energies=tuple(attention_energies) if output_energies else None,
-            feedforward_energies=tuple(feedforward_energies) if output_energies else None,
-            iterations_used=iterations_used,
-        )
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Adaptive exit (inference only): beside `forward`, the way `generate` is
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def energy_change(state, new_state, energy, new_energy):
+    """|E(x_t) - E(x_{t-1})| / |E(x_{t-1})| per sample."""
+    return (new_energy - energy).abs() / energy.abs().clamp_min(torch.finfo(energy.dtype).tiny)
+
+
+def state_change(state, new_state, energy, new_energy):
+    """||x_t - x_{t-1}|| / ||x_{t-1}|| over all tokens of a sample."""
+    norm = torch.linalg.vector_norm(state, dim=(1, 2)).clamp_min(torch.finfo(state.dtype).tiny)
+    return torch.linalg.vector_norm(new_state - state, dim=(1, 2)) / norm
+
+
+# criterion name -> (relative change of one iteration, whether it needs the energies)
+ADAPTIVE_EXIT_CRITERION_FUNCTIONS = {"energy": (energy_change, True), "state": (state_change, False)}
+
+
+@torch.no_grad()
+def adaptive_exit_recurrence(encoder, hidden_states, num_recurrences, threshold, criterion, min_recurrences,
+                             output_hidden_states=False, output_attentions=False, output_energies=False):  # fmt: skip
+    """Runs every layer of `encoder` for at most `num_recurrences` iterations; a sample leaves a layer (its state is
+    frozen and no longer computed) after the first iteration, not before `min_recurrences`, whose relative change
+    (`ADAPTIVE_EXIT_CRITERION_FUNCTIONS[criterion]`) is below `threshold` (0 never exits). Every sample is computed
+    independently of the others. Returns (last state, hidden states, attentions, per-layer energies, iterations used)."""
+    change_function, needs_energy = ADAPTIVE_EXIT_CRITERION_FUNCTIONS[criterion]
+    needs_energy = needs_energy or output_energies
+    batch_size = hidden_states.shape[0]
+    prepared = encoder.prepare(hidden_states)
+    iterations_used = torch.zeros(batch_size, dtype=torch.long, device=hidden_states.device)
+    all_hidden_states, all_attentions, all_energies = [hidden_states], [], []
+    captured = []  # the attention of the current step, captured by a hook
+    hooks = [m.register_forward_hook(lambda m, a, out: captured.append(out[1])) for m in encoder.modules()
+             if output_attentions and isinstance(m, (HyperSETAttention, HyperSETTransformerAttention))]  # fmt: skip
+    try:
+        for layer in encoder.layers:
+            active = torch.arange(batch_size, device=hidden_states.device)
+            energies = encoder.energies(layer, 0, hidden_states) if needs_energy else None
+            layer_energies, attention = [energies], None
+            for iteration in range(num_recurrences):
+                if active.numel() > 0:
+                    state = hidden_states.index_select(0, active)
+                    subset = None if prepared is None else prepared.index_select(0, active)
+                    captured.clear()
+                    new_state = encoder.step(layer, iteration, state, subset, output_attentions=output_attentions)
+                    iterations_used.index_add_(0, active, torch.ones_like(active))
+                    energy = new_energy = None
+                    if needs_energy:
+                        new_energies = encoder.energies(layer, iteration, new_state)
+                        old_energies = tuple(e.index_select(0, active) for e in energies)
+                        if getattr(encoder, "depthwise_lora", None) is not None:  # compare under this iteration's W
+                            old_energies = encoder.energies(layer, iteration, state)
+                        energy, new_energy = sum(old_energies), sum(new_energies)
+                        energies = tuple(e.index_copy(0, active, n) for e, n in zip(energies, new_energies))
+                    hidden_states = hidden_states.index_copy(0, active, new_state)
+                    if output_attentions:
+                        attention = captured[-1] if attention is None else attention.index_copy(0, active, captured[-1])
+                    if iteration + 1 >= min_recurrences:
+                        change = change_function(state, new_state, energy, new_energy)
+                        active = active[~(change < threshold)]  # NaN keeps iterating
+                all_hidden_states.append(hidden_states)
+                all_attentions.append(attention)
+                layer_energies.append(energies)
+            if output_energies:
+                all_energies.append(tuple(torch.stack(column, dim=1) for column in zip(*layer_energies)))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return (
+        hidden_states,
+        tuple(all_hidden_states) if output_hidden_states else None,
+        tuple(all_attentions) if output_attentions else None,
+        all_energies if output_energies else None,
+        iterations_used,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1060,12 +982,17 @@ class HyperSETPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("image",)
     supports_gradient_checkpointing = True
+    accepts_loss_kwargs = False  # the losses are batch means: Trainer must not pass `num_items_in_batch`
     _no_split_modules = ["HyperSETEmbeddings", "HyperSETSudokuEmbeddings", "HyperSETLayer", "HyperSETTransformerLayer"]
-    # Bi-softmax attention needs a column softmax as well: eager only.
-    _supports_sdpa = False
+    # SDPA serves the Transformer baseline; the energy layers pick their bi-softmax via `config.bisoftmax_implementation`
+    _supports_sdpa = True
     _supports_flash_attn = False
     _supports_flex_attn = False
-    _can_record_outputs = None
+    # states after every iteration and attention matrices, recorded by hooks (transformers' output capturing)
+    _can_record_outputs = {
+        "hidden_states": [HyperSETLayer, HyperSETTransformerLayer],
+        "attentions": [OutputRecorder(HyperSETAttention, index=1), OutputRecorder(HyperSETTransformerAttention, index=1)],
+    }
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -1075,6 +1002,7 @@ class HyperSETPreTrainedModel(PreTrainedModel):
             init.normal_(module.cls_token, mean=0.0, std=1.0)  # reference: torch.randn
             if module.mask_token is not None:
                 init.zeros_(module.mask_token)
+            init.copy_(module.positions, module.default_positions())
         elif isinstance(module, HyperSETSudokuEmbeddings):
             init.normal_(module.position_embeddings, mean=0.0, std=self.config.initializer_range)
         elif isinstance(module, HyperSETZeroInitLinear):
@@ -1082,14 +1010,13 @@ class HyperSETPreTrainedModel(PreTrainedModel):
             init.zeros_(module.weight)
             init.zeros_(module.bias)
         elif isinstance(module, HyperSETDepthwiseLoRA):
-            # the reference initialises both factors N(0, 0.02) (neither is zero)
             for factor in (module.attention_up, module.attention_down, module.feedforward_up, module.feedforward_down):
-                init.normal_(factor, mean=0.0, std=DEPTHWISE_LORA_INIT_STD)
+                init.normal_(factor, mean=0.0, std=DEPTHWISE_LORA_INIT_STD)  # the reference: neither factor is zero
 
 
 class HyperSETModel(HyperSETPreTrainedModel):
     """The bare Hyper-SET encoder: the input embeddings, then the recurrent energy descent. Outputs the raw final token
-    states (no final norm) and, on request, every intermediate state, the bi-softmax matrices and the energies of
+    states (no final norm) and, on request, every intermediate state, the attention matrices and the energies of
     every iteration.
 
     With `config.input_type="image"` the input is `pixel_values` (patch embeddings + CLS + fixed sinusoidal
@@ -1109,7 +1036,8 @@ class HyperSETModel(HyperSETPreTrainedModel):
             self.embeddings = HyperSETSudokuEmbeddings(config)
         else:
             self.embeddings = HyperSETEmbeddings(config, use_mask_token=use_mask_token)
-        self.encoder = HyperSETEncoder(config)
+        encoder_class = HyperSETEncoder if config.layer_type == "hyperset" else HyperSETTransformerEncoder
+        self.encoder = encoder_class(config)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
@@ -1117,20 +1045,18 @@ class HyperSETModel(HyperSETPreTrainedModel):
             return self.embeddings.digit_embeddings
         return self.embeddings.patch_embeddings
 
-    @can_return_tuple
     def forward(
         self,
         pixel_values: torch.Tensor | None = None,
         bool_masked_pos: torch.BoolTensor | None = None,
         num_recurrences: int | None = None,
         interpolate_pos_encoding: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
         output_energies: bool | None = None,
         input_ids: torch.LongTensor | None = None,
         adaptive_exit_threshold: float | None = None,
         adaptive_exit_criterion: str | None = None,
         adaptive_exit_min_recurrences: int | None = None,
+        **kwargs,
     ) -> HyperSETModelOutput:
         r"""
         Args:
@@ -1142,28 +1068,23 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 Iterations of every layer for this call (the maximum with adaptive exit); defaults to
                 `config.num_recurrences`, or in training mode to a draw from [`config.training_num_recurrences_min`,
                 `config.training_num_recurrences_max`] when those are set. More iterations than in training run the
-                same energy descent further (test-time extrapolation; not with depth-wise LoRA).
+                same energy descent further (not with depth-wise LoRA). Memory grows only with what is returned.
             interpolate_pos_encoding (`bool`, *optional*):
-                Accept images of another size divisible by the patch size (the fixed sinusoidal positions are
-                computed for the new token count).
-            output_hidden_states (`bool`, *optional*):
-                Return the initial state and the state after every iteration.
-            output_attentions (`bool`, *optional*):
-                Return the bi-softmax matrix of every iteration.
+                Accept images of another size divisible by the patch size.
             output_energies (`bool`, *optional*):
                 Return the attention, feedforward and total energy of the initial state and after every iteration.
             input_ids (`torch.LongTensor` of shape `(batch_size, 81)`):
                 Sudoku cells in row-major order, 0 = blank, 1-9 = given digit; for `input_type="sudoku"`.
             adaptive_exit_threshold (`float`, *optional*):
-                Adaptive test-time compute for this call (defaults to `config.adaptive_exit_threshold`; `None` = fixed
-                depth): each sample stops after the first iteration whose relative change is below the threshold and
-                `iterations_used` reports how many iterations every sample ran. 0 reproduces the fixed depth.
+                Adaptive test-time compute (defaults to `config.adaptive_exit_threshold`; `None` = fixed depth): each
+                sample stops after the first iteration whose relative change is below the threshold, and
+                `iterations_used` reports its iterations. Inference only (runs without gradient); 0 = fixed depth.
             adaptive_exit_criterion (`str`, *optional*):
-                `"energy"` (relative change of the total energy) or `"state"` (relative change of the state); defaults
-                to `config.adaptive_exit_criterion`.
+                `"energy"` (relative change of the total energy) or `"state"`; defaults to the config's.
             adaptive_exit_min_recurrences (`int`, *optional*):
-                Iterations of every layer before a sample may exit; defaults to
-                `config.adaptive_exit_min_recurrences`.
+                Iterations of every layer before a sample may exit; defaults to the config's.
+            kwargs: `output_hidden_states` (the initial state and the state after every iteration),
+                `output_attentions` (the attention matrix of every iteration), `return_dict`.
 
         Example:
 
@@ -1185,44 +1106,105 @@ class HyperSETModel(HyperSETPreTrainedModel):
             )
         if not is_sudoku and (pixel_values is None or input_ids is not None):
             raise ValueError("This is an image model (config.input_type='image'): pass `pixel_values`, not `input_ids`.")
-        if num_recurrences is None:
-            num_recurrences = self.config.num_recurrences
-            if self.training and self.config.training_num_recurrences_min is not None:
-                # sample the depth of this training step (uniform, inclusive bounds)
-                low, high = self.config.training_num_recurrences_min, self.config.training_num_recurrences_max
-                num_recurrences = int(torch.randint(low, high + 1, ()).item())
-        num_recurrences = check_num_recurrences(num_recurrences)
-        output_hidden_states = (
-            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        )
-        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
-        if adaptive_exit_threshold is None:
-            adaptive_exit_threshold = self.config.adaptive_exit_threshold
-        if adaptive_exit_criterion is None:
-            adaptive_exit_criterion = self.config.adaptive_exit_criterion
-        if adaptive_exit_min_recurrences is None:
-            adaptive_exit_min_recurrences = self.config.adaptive_exit_min_recurrences
-        check_adaptive_exit(adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences)
-
+        config = self.config
+        unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions", "return_dict"})
+        if unknown:  # a typo must not be silently ignored
+            raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
+        kwargs.setdefault("output_attentions", config.output_attentions)
+        num_recurrences = check_num_recurrences(self._num_recurrences(num_recurrences), self.encoder.max_recurrences())
+        output_energies = bool(output_energies)
+        if output_energies and not self.encoder.is_energy_based:
+            raise ValueError(
+                "`output_energies=True` needs an energy-based model; the Transformer baseline "
+                f"(config.layer_type={config.layer_type!r}) has no energy."
+            )
         if is_sudoku:
             embeddings = self.embeddings(input_ids)
         else:
             embeddings = self.embeddings(
                 pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
             )
-        outputs = self.encoder(
-            embeddings,
-            num_recurrences=num_recurrences,
-            output_hidden_states=bool(output_hidden_states),
-            output_attentions=bool(output_attentions),
-            output_energies=bool(output_energies),
-            adaptive_exit_threshold=adaptive_exit_threshold,
-            adaptive_exit_criterion=adaptive_exit_criterion,
-            adaptive_exit_min_recurrences=adaptive_exit_min_recurrences,
+        threshold = config.adaptive_exit_threshold if adaptive_exit_threshold is None else adaptive_exit_threshold
+        if threshold is not None:
+            return self.adaptive_exit(
+                embeddings, num_recurrences, threshold,
+                config.adaptive_exit_criterion if adaptive_exit_criterion is None else adaptive_exit_criterion,
+                config.adaptive_exit_min_recurrences if adaptive_exit_min_recurrences is None
+                else adaptive_exit_min_recurrences,
+                output_energies, **kwargs,
+            )  # fmt: skip
+        return self._recurrence(embeddings, num_recurrences, output_energies, **kwargs)
+
+    def _num_recurrences(self, num_recurrences):
+        if num_recurrences is None:
+            num_recurrences = self.config.num_recurrences
+            if self.training and self.config.training_num_recurrences_min is not None:
+                # sample the depth of this training step (uniform, inclusive bounds, torch's global generator)
+                low, high = self.config.training_num_recurrences_min, self.config.training_num_recurrences_max
+                num_recurrences = int(torch.randint(low, high + 1, ()).item())
+        return num_recurrences
+
+    @capture_outputs
+    def _recurrence(self, embeddings, num_recurrences: int, output_energies: bool, **kwargs) -> HyperSETModelOutput:
+        """The fixed-depth recurrence; hidden states and attentions are recorded by the output-capturing hooks."""
+        gradient_free = self.config.num_gradient_free_iterations if self.training and torch.is_grad_enabled() else 0
+        if gradient_free and gradient_free >= num_recurrences:
+            raise ValueError(
+                f"config.num_gradient_free_iterations ({gradient_free}) must be smaller than the number of iterations "
+                f"of a training forward ({num_recurrences}), or no iteration would receive a gradient."
+            )
+        last_hidden_state, energies = self.encoder(
+            embeddings, num_recurrences, output_energies=output_energies, gradient_free=gradient_free, **kwargs
         )
-        # the CLS state for images; Sudoku has no CLS token
-        outputs.pooler_output = None if is_sudoku else outputs.last_hidden_state[:, 0]
-        return outputs
+        return self._output(last_hidden_state, energies)
+
+    def adaptive_exit(self, embeddings, num_recurrences, threshold, criterion="energy", min_recurrences=1,
+                      output_energies=False, output_hidden_states=None, output_attentions=None, return_dict=None,
+                      **kwargs) -> HyperSETModelOutput:  # fmt: skip
+        """Adaptive test-time compute from the input embeddings `(batch_size, tokens, hidden_size)` (see
+        [`adaptive_exit_recurrence`]); inference only. Called by `forward` when a threshold is set."""
+        if self.training and torch.is_grad_enabled():
+            raise ValueError(
+                "Adaptive exit is an inference feature (it runs without gradient); call `model.eval()` or run under "
+                "`torch.no_grad()`, or leave `adaptive_exit_threshold` unset for training."
+            )
+        check_adaptive_exit(threshold, criterion, min_recurrences)
+        if criterion == "energy" and not self.encoder.is_energy_based:
+            raise ValueError(
+                "adaptive exit on the energy needs an energy-based model; the Transformer baseline "
+                f"(config.layer_type={self.config.layer_type!r}) has no energy: use adaptive_exit_criterion='state'."
+            )
+        config = self.config
+        last_hidden_state, hidden_states, attentions, energies, iterations_used = adaptive_exit_recurrence(
+            self.encoder, embeddings, num_recurrences, threshold, criterion, min_recurrences,
+            output_hidden_states=config.output_hidden_states if output_hidden_states is None else output_hidden_states,
+            output_attentions=config.output_attentions if output_attentions is None else output_attentions,
+            output_energies=output_energies,
+        )  # fmt: skip
+        outputs = self._output(last_hidden_state, energies, hidden_states, attentions, iterations_used)
+        return outputs if return_dict is not False else outputs.to_tuple()
+
+    def _output(self, last_hidden_state, energies, hidden_states=None, attentions=None, iterations_used=None):
+        attention_energies = feedforward_energies = total_energies = None
+        if energies is not None:
+            attention_energies, feedforward_energies = (tuple(e[i] for e in energies) for i in (0, 1))
+            total_energies = tuple(map(torch.add, attention_energies, feedforward_energies))
+        return HyperSETModelOutput(
+            last_hidden_state=last_hidden_state,
+            pooler_output=None if self.config.input_type == "sudoku" else last_hidden_state[:, 0],  # the CLS state
+            hidden_states=hidden_states,
+            attentions=attentions,
+            energies=total_energies,
+            attention_energies=attention_energies,
+            feedforward_energies=feedforward_energies,
+            iterations_used=iterations_used,
+        )
+
+
+def _energy_fields(outputs) -> dict:
+    """The per-iteration fields a head passes on from [`HyperSETModelOutput`]."""
+    names = ("hidden_states", "attentions", "energies", "attention_energies", "feedforward_energies", "iterations_used")
+    return {name: getattr(outputs, name) for name in names}
 
 
 class HyperSETForImageClassification(HyperSETPreTrainedModel):
@@ -1238,28 +1220,15 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         self.post_init()
 
     @can_return_tuple
-    def forward(
-        self,
-        pixel_values: torch.Tensor | None = None,
-        labels: torch.Tensor | None = None,
-        num_recurrences: int | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
-        output_energies: bool | None = None,
-        adaptive_exit_threshold: float | None = None,
-        adaptive_exit_criterion: str | None = None,
-        adaptive_exit_min_recurrences: int | None = None,
-    ) -> HyperSETImageClassifierOutput:
+    def forward(self, pixel_values=None, labels=None, **kwargs) -> HyperSETImageClassifierOutput:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`): images.
             labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape
                 `(batch_size, num_labels)`, *optional*): class indices (single label), multi-hot targets
                 (multi-label) or regression targets.
-            num_recurrences, interpolate_pos_encoding, output_hidden_states, output_attentions, output_energies,
-            adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences:
-                as in [`HyperSETModel.forward`].
+            kwargs: `num_recurrences`, `interpolate_pos_encoding`, `output_hidden_states`, `output_attentions`,
+                `output_energies`, `adaptive_exit_*`: as in [`HyperSETModel.forward`].
 
         Example:
 
@@ -1273,29 +1242,10 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         torch.Size([2, 10])
 
         ```"""
-        outputs = self.hyperset(
-            pixel_values,
-            num_recurrences=num_recurrences,
-            interpolate_pos_encoding=interpolate_pos_encoding,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-            output_energies=output_energies,
-            adaptive_exit_threshold=adaptive_exit_threshold,
-            adaptive_exit_criterion=adaptive_exit_criterion,
-            adaptive_exit_min_recurrences=adaptive_exit_min_recurrences,
-        )
+        outputs = self.hyperset(pixel_values, **kwargs)
         logits = self.classifier(self.classifier_norm(outputs.pooler_output))
         loss = self.loss_function(labels, logits, self.config) if labels is not None else None
-        return HyperSETImageClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-            energies=outputs.energies,
-            attention_energies=outputs.attention_energies,
-            feedforward_energies=outputs.feedforward_energies,
-            iterations_used=outputs.iterations_used,
-        )
+        return HyperSETImageClassifierOutput(loss=loss, logits=logits, **_energy_fields(outputs))
 
 
 class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
@@ -1314,27 +1264,13 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
         self.post_init()
 
     @can_return_tuple
-    def forward(
-        self,
-        pixel_values: torch.Tensor | None = None,
-        bool_masked_pos: torch.BoolTensor | None = None,
-        num_recurrences: int | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
-        output_energies: bool | None = None,
-        adaptive_exit_threshold: float | None = None,
-        adaptive_exit_criterion: str | None = None,
-        adaptive_exit_min_recurrences: int | None = None,
-    ) -> HyperSETMaskedImageModelingOutput:
+    def forward(self, pixel_values=None, bool_masked_pos=None, **kwargs) -> HyperSETMaskedImageModelingOutput:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`): images.
             bool_masked_pos (`torch.BoolTensor` of shape `(batch_size, num_patches)`, *optional*): patches to mask;
                 the loss is computed on them (no loss without a mask).
-            num_recurrences, interpolate_pos_encoding, output_hidden_states, output_attentions, output_energies,
-            adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences:
-                as in [`HyperSETModel.forward`].
+            kwargs: as in [`HyperSETModel.forward`].
 
         Example:
 
@@ -1349,18 +1285,7 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
         torch.Size([2, 3, 32, 32])
 
         ```"""
-        outputs = self.hyperset(
-            pixel_values,
-            bool_masked_pos=bool_masked_pos,
-            num_recurrences=num_recurrences,
-            interpolate_pos_encoding=interpolate_pos_encoding,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-            output_energies=output_energies,
-            adaptive_exit_threshold=adaptive_exit_threshold,
-            adaptive_exit_criterion=adaptive_exit_criterion,
-            adaptive_exit_min_recurrences=adaptive_exit_min_recurrences,
-        )
+        outputs = self.hyperset(pixel_values, bool_masked_pos=bool_masked_pos, **kwargs)
         patch_size = self.config.patch_size
         batch_size, _, height, width = pixel_values.shape
         grid_height, grid_width = height // patch_size, width // patch_size
@@ -1375,17 +1300,7 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
             mask = mask.to(reconstruction.dtype)
             pixel_loss = F.l1_loss(pixel_values.to(reconstruction.dtype), reconstruction, reduction="none")
             loss = (pixel_loss * mask).sum() / (mask.sum() + 1e-5) / self.config.num_channels
-
-        return HyperSETMaskedImageModelingOutput(
-            loss=loss,
-            reconstruction=reconstruction,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-            energies=outputs.energies,
-            attention_energies=outputs.attention_energies,
-            feedforward_energies=outputs.feedforward_energies,
-            iterations_used=outputs.iterations_used,
-        )
+        return HyperSETMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction, **_energy_fields(outputs))
 
 
 class HyperSETForSudoku(HyperSETPreTrainedModel):
@@ -1416,18 +1331,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         return self.hyperset.embeddings.digit_embeddings
 
     @can_return_tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        labels: torch.LongTensor | None = None,
-        num_recurrences: int | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
-        output_energies: bool | None = None,
-        adaptive_exit_threshold: float | None = None,
-        adaptive_exit_criterion: str | None = None,
-        adaptive_exit_min_recurrences: int | None = None,
-    ) -> HyperSETSudokuOutput:
+    def forward(self, input_ids=None, labels=None, **kwargs) -> HyperSETSudokuOutput:
         r"""
         Args:
             input_ids (`torch.LongTensor` of shape `(batch_size, 81)`):
@@ -1435,9 +1339,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
             labels (`torch.LongTensor` of shape `(batch_size, 81)`, *optional*):
                 Solution digit minus one (0-8) for every blank cell and -100 for the givens (see
                 `hyperset_hf.sudoku_data.to_model_inputs`).
-            num_recurrences, output_hidden_states, output_attentions, output_energies, adaptive_exit_threshold,
-            adaptive_exit_criterion, adaptive_exit_min_recurrences:
-                as in [`HyperSETModel.forward`].
+            kwargs: `num_recurrences`, `output_hidden_states`, `output_attentions`, `output_energies`,
+                `adaptive_exit_*`: as in [`HyperSETModel.forward`].
 
         Example:
 
@@ -1453,18 +1356,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         (torch.Size([2, 81, 9]), torch.Size([2, 49]))
 
         ```"""
-        outputs = self.hyperset(
-            input_ids=input_ids,
-            num_recurrences=num_recurrences,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-            output_energies=output_energies,
-            adaptive_exit_threshold=adaptive_exit_threshold,
-            adaptive_exit_criterion=adaptive_exit_criterion,
-            adaptive_exit_min_recurrences=adaptive_exit_min_recurrences,
-        )
+        outputs = self.hyperset(input_ids=input_ids, **kwargs)
         logits = self.classifier(self.readout_norm(outputs.last_hidden_state))
-
         loss = None
         if labels is not None:
             if tuple(labels.shape) != tuple(input_ids.shape):
@@ -1472,7 +1365,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                     f"`labels` must have the shape of `input_ids` {tuple(input_ids.shape)}, got {tuple(labels.shape)}."
                 )
             bad = (labels != -100) & ((labels < 0) | (labels >= SUDOKU_NUM_DIGITS))
-            if bad.any():
+            if not is_torchdynamo_compiling() and bad.any():
                 board, cell = (int(i) for i in bad.nonzero()[0])
                 raise ValueError(
                     f"`labels` must be a digit minus one (0-8) or -100 (ignored); board {board}, cell {cell} has "
@@ -1481,37 +1374,13 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
             loss = F.cross_entropy(
                 logits.reshape(-1, SUDOKU_NUM_DIGITS).float(), labels.reshape(-1).to(logits.device), ignore_index=-100
             )
-
-        return HyperSETSudokuOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-            energies=outputs.energies,
-            attention_energies=outputs.attention_energies,
-            feedforward_energies=outputs.feedforward_energies,
-            iterations_used=outputs.iterations_used,
-        )
+        return HyperSETSudokuOutput(loss=loss, logits=logits, **_energy_fields(outputs))
 
     @torch.no_grad()
-    def solve(
-        self,
-        input_ids: torch.LongTensor,
-        num_recurrences: int | None = None,
-        adaptive_exit_threshold: float | None = None,
-        adaptive_exit_criterion: str | None = None,
-        adaptive_exit_min_recurrences: int | None = None,
-    ) -> torch.LongTensor:
+    def solve(self, input_ids: torch.LongTensor, num_recurrences: int | None = None, **kwargs) -> torch.LongTensor:
         """Fills the blanks with the most likely digits and keeps the givens: `(batch_size, 81)` puzzles ->
-        `(batch_size, 81)` grids of digits 1-9 (with adaptive exit when a threshold is given)."""
-        logits = self(
-            input_ids=input_ids,
-            num_recurrences=num_recurrences,
-            adaptive_exit_threshold=adaptive_exit_threshold,
-            adaptive_exit_criterion=adaptive_exit_criterion,
-            adaptive_exit_min_recurrences=adaptive_exit_min_recurrences,
-        ).logits
-        predicted = logits.argmax(dim=-1) + 1
+        `(batch_size, 81)` grids of digits 1-9. `kwargs` (`adaptive_exit_*`) go to `forward`."""
+        predicted = self(input_ids=input_ids, num_recurrences=num_recurrences, **kwargs).logits.argmax(dim=-1) + 1
         return torch.where(input_ids > 0, input_ids, predicted)
 
 
