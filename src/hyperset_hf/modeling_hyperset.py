@@ -1111,6 +1111,13 @@ class HyperSETModel(HyperSETPreTrainedModel):
         if unknown:  # a typo must not be silently ignored
             raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
         kwargs.setdefault("output_attentions", config.output_attentions)
+        if kwargs["output_attentions"] and config.attention_type == "bisoftmax" and (
+            config.bisoftmax_implementation != "dense"
+        ):
+            raise ValueError(
+                "`output_attentions=True` needs the N x N matrix, which bisoftmax_implementation="
+                f"{config.bisoftmax_implementation!r} never forms: use bisoftmax_implementation='dense'."
+            )
         num_recurrences = check_num_recurrences(self._num_recurrences(num_recurrences), self.encoder.max_recurrences())
         output_energies = bool(output_energies)
         if output_energies and not self.encoder.is_energy_based:
