@@ -41,6 +41,7 @@ from transformers.modeling_outputs import (
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 from transformers.utils.generic import can_return_tuple
+from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
 
@@ -417,19 +418,20 @@ class EnergyTransformerLayer(GradientCheckpointingLayer):
         return attention_gradient + hopfield_gradient, probabilities, attention_energy, hopfield_energy
 
     def forward(
-        self, hidden_states: torch.Tensor, output_attentions: bool = False, output_energies: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        self, hidden_states: torch.Tensor, output_energies: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """
         Args:
             hidden_states: (batch_size, sequence_length, hidden_size), the state x_t.
         Returns:
-            The state x_{t+1}; the attention probabilities of this step if `output_attentions`; and if
-            `output_energies` the energies of x_t, shape (batch_size, 2): E_attention, E_hopfield.
+            The state x_{t+1}; the attention probabilities of this step (recorded by the output-capturing hooks when
+            attentions are requested); and if `output_energies` the energies of x_t, shape (batch_size, 2):
+            E_attention, E_hopfield (computed by the same pass as the update).
         """
         gradient, probabilities, attention_energy, hopfield_energy = self.energy_gradient(self.norm(hidden_states))
         hidden_states = hidden_states - self.step_size * gradient
         energies = torch.stack((attention_energy, hopfield_energy), dim=-1) if output_energies else None
-        return hidden_states, (probabilities if output_attentions else None), energies
+        return hidden_states, probabilities, energies
 
     def energies(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """E_attention(LN(x)) and E_hopfield(LN(x)), each of shape (batch_size,)."""
@@ -446,26 +448,15 @@ class EnergyTransformerEncoder(nn.Module):
         self.layers = nn.ModuleList([EnergyTransformerLayer(config) for _ in range(config.num_layers)])
 
     def forward(
-        self,
-        hidden_states: torch.Tensor,
-        num_recurrences: int,
-        output_hidden_states: bool = False,
-        output_attentions: bool = False,
-        output_energies: bool = False,
+        self, hidden_states: torch.Tensor, num_recurrences: int, output_energies: bool = False
     ) -> EnergyTransformerModelOutput:
-        all_hidden_states = (hidden_states,) if output_hidden_states else None
-        all_attentions = () if output_attentions else None
+        """One loop over the steps; the states after every step and the attention probabilities are recorded by the
+        output-capturing hooks, the energies here."""
         attention_energies, feedforward_energies = [], []
         for layer in self.layers:
             layer_energies = []
             for _ in range(num_recurrences):
-                hidden_states, attention, step_energies = layer(
-                    hidden_states, output_attentions=output_attentions, output_energies=output_energies
-                )
-                if output_hidden_states:
-                    all_hidden_states += (hidden_states,)
-                if output_attentions:
-                    all_attentions += (attention,)
+                hidden_states, _, step_energies = layer(hidden_states, output_energies=output_energies)
                 if output_energies:
                     layer_energies.append(step_energies)  # energies of the state BEFORE this step
             if output_energies:
@@ -479,8 +470,6 @@ class EnergyTransformerEncoder(nn.Module):
             energies = tuple(a + f for a, f in zip(attention_energies, feedforward_energies))
         return EnergyTransformerModelOutput(
             last_hidden_state=hidden_states,
-            hidden_states=all_hidden_states,
-            attentions=all_attentions,
             energies=energies,
             attention_energies=tuple(attention_energies) if output_energies else None,
             feedforward_energies=tuple(feedforward_energies) if output_energies else None,
@@ -504,7 +493,11 @@ class EnergyTransformerPreTrainedModel(PreTrainedModel):
     _supports_sdpa = False
     _supports_flash_attn = False
     _supports_flex_attn = False
-    _can_record_outputs = None
+    # states after every step and attention probabilities, recorded by hooks (transformers' output capturing)
+    _can_record_outputs = {
+        "hidden_states": EnergyTransformerLayer,
+        "attentions": OutputRecorder(EnergyTransformerLayer, index=1),
+    }
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -555,16 +548,15 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.embeddings.patch_embeddings
 
-    @can_return_tuple
+    @capture_outputs
     def forward(
         self,
         pixel_values: torch.Tensor | None = None,
         bool_masked_pos: torch.BoolTensor | None = None,
         num_recurrences: int | None = None,
         interpolate_pos_encoding: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
         output_energies: bool | None = None,
+        **kwargs,
     ) -> EnergyTransformerModelOutput:
         r"""
         Args:
@@ -577,12 +569,10 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
             interpolate_pos_encoding (`bool`, *optional*):
                 Accept images of another size divisible by the patch size (the learned positions are resized
                 bicubically).
-            output_hidden_states (`bool`, *optional*):
-                Return the initial state and the state after every step.
-            output_attentions (`bool`, *optional*):
-                Return the attention probabilities of every step.
             output_energies (`bool`, *optional*):
                 Return the attention, Hopfield and total energy of the initial state and after every step.
+            kwargs: `output_hidden_states` (the initial state and the state after every step), `output_attentions`
+                (the attention probabilities of every step), `return_dict`.
 
         Example:
 
@@ -602,23 +592,16 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
         ```"""
         if pixel_values is None:
             raise ValueError("The Energy Transformer is an image model: pass `pixel_values`.")
+        unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions"})
+        if unknown:  # a typo must not be silently ignored
+            raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
         num_recurrences = check_num_recurrences(
             self.config.num_recurrences if num_recurrences is None else num_recurrences
         )
-        output_hidden_states = (
-            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states
-        )
-        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
         embeddings = self.embeddings(
             pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
         )
-        outputs = self.encoder(
-            embeddings,
-            num_recurrences=num_recurrences,
-            output_hidden_states=bool(output_hidden_states),
-            output_attentions=bool(output_attentions),
-            output_energies=bool(output_energies),
-        )
+        outputs = self.encoder(embeddings, num_recurrences=num_recurrences, output_energies=bool(output_energies))
         outputs.pooler_output = outputs.last_hidden_state[:, 0]
         return outputs
 
@@ -652,9 +635,8 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
         labels: torch.Tensor | None = None,
         num_recurrences: int | None = None,
         interpolate_pos_encoding: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
         output_energies: bool | None = None,
+        **kwargs,
     ) -> EnergyTransformerImageClassifierOutput:
         r"""
         Args:
@@ -662,8 +644,8 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
             labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape
                 `(batch_size, num_labels)`, *optional*): class indices (single label), multi-hot targets
                 (multi-label) or regression targets.
-            num_recurrences, interpolate_pos_encoding, output_hidden_states, output_attentions, output_energies:
-                as in [`EnergyTransformerModel.forward`].
+            num_recurrences, interpolate_pos_encoding, output_energies, kwargs (`output_hidden_states`,
+                `output_attentions`): as in [`EnergyTransformerModel.forward`].
 
         Example:
 
@@ -684,9 +666,8 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
             pixel_values,
             num_recurrences=num_recurrences,
             interpolate_pos_encoding=interpolate_pos_encoding,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
             output_energies=output_energies,
+            **kwargs,
         )
         logits = self.classifier(self.classifier_norm(outputs.pooler_output))
         loss = self.loss_function(labels, logits, self.config) if labels is not None else None
@@ -753,9 +734,8 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
         visible_loss_pos: torch.BoolTensor | None = None,
         num_recurrences: int | None = None,
         interpolate_pos_encoding: bool | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
         output_energies: bool | None = None,
+        **kwargs,
     ) -> EnergyTransformerMaskedImageModelingOutput:
         r"""
         Args:
@@ -765,8 +745,8 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
             visible_loss_pos (`torch.BoolTensor` of shape `(batch_size, num_patches)`, *optional*): patches that stay
                 visible but are in the loss. Patches marked here are not masked even if `bool_masked_pos` marks them.
                 When given, no patches are drawn with `config.visible_loss_ratio`.
-            num_recurrences, interpolate_pos_encoding, output_hidden_states, output_attentions, output_energies:
-                as in [`EnergyTransformerModel.forward`].
+            num_recurrences, interpolate_pos_encoding, output_energies, kwargs (`output_hidden_states`,
+                `output_attentions`): as in [`EnergyTransformerModel.forward`].
 
         Example:
 
@@ -812,9 +792,8 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
             bool_masked_pos=masked,
             num_recurrences=num_recurrences,
             interpolate_pos_encoding=interpolate_pos_encoding,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
             output_energies=output_energies,
+            **kwargs,
         )
         # drop CLS -> EnergyLayerNorm (the same parameters as inside the last block) -> Linear -> pixels
         patch_states = self.energy_transformer.encoder.layers[-1].norm(outputs.last_hidden_state[:, 1:])

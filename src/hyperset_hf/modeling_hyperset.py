@@ -88,12 +88,7 @@ class HyperSETModelOutput(BaseModelOutputWithPooling):
 
 @dataclass
 class HyperSETImageClassifierOutput(ImageClassifierOutput):
-    r"""
-    Output of [`HyperSETForImageClassification`]: `loss`, `logits` of shape `(batch_size, num_labels)`,
-    `hidden_states` and `attentions` as in [`HyperSETModelOutput`], plus the per-layer `energies`,
-    `attention_energies` and `feedforward_energies` of shape `(batch_size, num_recurrences + 1)` when
-    `output_energies=True`, and `iterations_used` of shape `(batch_size,)` with adaptive exit.
-    """
+    r"""`loss`, `logits` (batch_size, num_labels), and the per-iteration fields of [`HyperSETModelOutput`]."""
 
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
@@ -103,13 +98,8 @@ class HyperSETImageClassifierOutput(ImageClassifierOutput):
 
 @dataclass
 class HyperSETMaskedImageModelingOutput(MaskedImageModelingOutput):
-    r"""
-    Output of [`HyperSETForMaskedImageModeling`]: `loss` (L1 on the masked pixels), `reconstruction` of shape
-    `(batch_size, num_channels, height, width)`, `hidden_states` and `attentions` as in [`HyperSETModelOutput`], plus
-    the per-layer `energies`, `attention_energies` and `feedforward_energies` of shape
-    `(batch_size, num_recurrences + 1)` when `output_energies=True`, and `iterations_used` of shape `(batch_size,)`
-    with adaptive exit.
-    """
+    r"""`loss` (L1 on the masked pixels), `reconstruction` (batch_size, num_channels, height, width), and the
+    per-iteration fields of [`HyperSETModelOutput`]."""
 
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
@@ -119,17 +109,8 @@ class HyperSETMaskedImageModelingOutput(MaskedImageModelingOutput):
 
 @dataclass
 class HyperSETSudokuOutput(TokenClassifierOutput):
-    r"""
-    Output of [`HyperSETForSudoku`].
-
-    Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` are given):
-            Cross-entropy over the blank cells (cells labelled -100 are ignored).
-        logits (`torch.FloatTensor` of shape `(batch_size, 81, 9)`):
-            Scores of the digits 1-9 for every cell (index k = digit k + 1).
-        hidden_states, attentions, energies, attention_energies, feedforward_energies, iterations_used:
-            As in [`HyperSETModelOutput`].
-    """
+    r"""`loss` (cross-entropy over the blank cells), `logits` (batch_size, 81, 9) of the digits 1-9 (index k = digit
+    k + 1), and the per-iteration fields of [`HyperSETModelOutput`]."""
 
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
@@ -168,54 +149,26 @@ def sinusoidal_position_embedding(num_positions: int, hidden_size: int, device=N
 def _gelu_primitive(x: torch.Tensor) -> torch.Tensor:
     # F(x) = integral of GELU(s) = s Phi(s) from -inf to x = ((x^2 - 1) Phi(x) + x phi(x)) / 2, so that F' = GELU.
     cdf = 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
-    pdf = torch.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-    return 0.5 * ((x * x - 1.0) * cdf + x * pdf)
+    return 0.5 * ((x * x - 1.0) * cdf + x * torch.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi))
 
 
-def _relu_primitive(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * F.relu(x).square()
-
-
-ACTIVATION_PRIMITIVES = {"relu": _relu_primitive, "gelu": _gelu_primitive}
-
-
-# Feature maps phi of linear attention and of the gated feedforward, each with its closed-form derivative phi'.
-def _sigmoid_derivative(x: torch.Tensor) -> torch.Tensor:
-    sigmoid = torch.sigmoid(x)
-    return sigmoid * (1.0 - sigmoid)
-
-
-def _tanh_derivative(x: torch.Tensor) -> torch.Tensor:
-    return 1.0 - torch.tanh(x).square()
-
-
-def _silu_derivative(x: torch.Tensor) -> torch.Tensor:
-    sigmoid = torch.sigmoid(x)
-    return sigmoid * (1.0 + x * (1.0 - sigmoid))
+# F with F' = the feedforward activation: the feedforward energy is -sum F(h)
+ACTIVATION_PRIMITIVES = {"relu": lambda x: 0.5 * F.relu(x).square(), "gelu": _gelu_primitive}
 
 
 def _gelu_derivative(x: torch.Tensor) -> torch.Tensor:
-    cdf = 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
-    pdf = torch.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
-    return cdf + x * pdf
+    return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0))) + x * torch.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
-def _elu_derivative(x: torch.Tensor) -> torch.Tensor:
-    return torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))
-
-
-def _elu_plus_one(x: torch.Tensor) -> torch.Tensor:
-    return F.elu(x) + 1.0
-
-
+# Feature maps phi of linear attention and of the gated feedforward, each with its closed-form derivative phi'.
 FEATURE_MAPS = {
-    "sigmoid": (torch.sigmoid, _sigmoid_derivative),
-    "tanh": (torch.tanh, _tanh_derivative),
+    "sigmoid": (torch.sigmoid, lambda x: torch.sigmoid(x) * (1.0 - torch.sigmoid(x))),
+    "tanh": (torch.tanh, lambda x: 1.0 - torch.tanh(x).square()),
     "softplus": (F.softplus, torch.sigmoid),
-    "silu": (F.silu, _silu_derivative),
+    "silu": (F.silu, lambda x: torch.sigmoid(x) * (1.0 + x * (1.0 - torch.sigmoid(x)))),
     "gelu": (F.gelu, _gelu_derivative),
-    "elu": (F.elu, _elu_derivative),
-    "elup1": (_elu_plus_one, _elu_derivative),
+    "elu": (F.elu, lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))),
+    "elup1": (lambda x: F.elu(x) + 1.0, lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))),
 }
 
 
@@ -464,7 +417,7 @@ class SigmoidEnergy:
         )
 
     def direction(self, query, key, value, output_attentions=False):
-        attention = _sigmoid_derivative(torch.matmul(query, key.transpose(-1, -2)) * self.scaling)
+        attention = FEATURE_MAPS["sigmoid"][1](torch.matmul(query, key.transpose(-1, -2)) * self.scaling)
         return torch.matmul(attention, value), attention
 
 
