@@ -179,7 +179,8 @@ def run_row(arguments, model: str, implementation: str, num_recurrences: int, in
         "--num_recurrences", str(num_recurrences), "--reference_dir", arguments.reference_dir,
         "--previous_revision", arguments.previous_revision, "--steps", str(arguments.steps),
     ] + (["--inference"] if inference else [])  # fmt: skip
-    environment = dict(os.environ, OMP_NUM_THREADS="1")
+    # large blocks through mmap, so that freed memory leaves the process and its peak resident set tracks live tensors
+    environment = dict(os.environ, OMP_NUM_THREADS="1", MALLOC_MMAP_THRESHOLD_="65536")
     result = subprocess.run(command, check=True, capture_output=True, text=True, env=environment)
     return json.loads(result.stdout.strip().splitlines()[-1])
 

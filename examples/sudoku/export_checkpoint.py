@@ -50,6 +50,8 @@ def main():
     if output_dir.exists():
         shutil.rmtree(output_dir)  # replace the older checkpoint rather than adding versions
     model.save_pretrained(output_dir)
+    for code in output_dir.glob("*.py"):  # the package ships no copies of its code; `hyperset-hf push` adds them
+        code.unlink()
     size = (output_dir / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"model.safetensors is {size / 2**20:.1f} MB, over the 25 MB limit; use --dtype bfloat16.")

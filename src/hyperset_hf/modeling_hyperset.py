@@ -26,6 +26,7 @@ Hub remote code.
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -578,13 +579,12 @@ class HyperSETFeedForward(nn.Module):
         return self.energy_function.energy(F.rms_norm(hidden, (self.intermediate_size,)) if normalize else hidden)
 
 
-class HyperSETLayer(GradientCheckpointingLayer):
+class HyperSETLayer(nn.Module):
     """One iteration of Hyper-SET (Eq. 9 then Eq. 11), given the step sizes:
 
         x <- x - alpha * attention(x)
         x <- x + beta * feedforward(x)
-
-    Under gradient checkpointing every call (= every iteration) is checkpointed."""
+    """
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
@@ -616,7 +616,7 @@ class HyperSETZeroInitLinear(nn.Linear):
     """A Linear layer that `_init_weights` initialises to zero (weight and bias), as the step-size network needs."""
 
 
-class HyperSETStepSizeNetwork(GradientCheckpointingLayer):
+class HyperSETStepSizeNetwork(nn.Module):
     """Learned step sizes alpha_t, beta_t (paper Eq. 12, App. D), shared by all layers:
 
         c_t = time path of sin(t)                 (computed for one t at a time: no O(T) allocation)
@@ -717,9 +717,11 @@ class HyperSETEncoder(nn.Module):
     """`num_layers` distinct Hyper-SET layers, each iterated `num_recurrences` times (layer-major; the iteration index
     restarts at 1 for every layer), sharing one step-size module (learned network or fixed constants) and, with
     depth-wise LoRA, one set of per-iteration weight deltas. `step` is one iteration; `forward` is the fixed-depth
-    loop over it (the adaptive-exit evaluator reuses `step`)."""
+    loop over it (the adaptive-exit evaluator reuses `step`). Under gradient checkpointing every iteration (step sizes
+    and layer together) is checkpointed, so a training step keeps only the state x_t of every iteration."""
 
     is_energy_based = True
+    gradient_checkpointing = False  # set by `gradient_checkpointing_enable()`
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
@@ -752,12 +754,17 @@ class HyperSETEncoder(nn.Module):
         without autograd graph (truncated backpropagation)."""
         prepared = self.prepare(hidden_states)
         grad_enabled = torch.is_grad_enabled()
+        checkpointing = self.gradient_checkpointing and self.training and grad_enabled
         all_energies = [] if output_energies else None
         for layer in self.layers:
             layer_energies = [self.energies(layer, 0, hidden_states)] if output_energies else None
             for iteration in range(num_recurrences):
                 with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):
-                    hidden_states = self.step(layer, iteration, hidden_states, prepared, **kwargs)
+                    if checkpointing and iteration >= gradient_free:
+                        step = partial(self.step, layer, iteration, **kwargs)
+                        hidden_states = self._gradient_checkpointing_func(step, hidden_states, prepared)
+                    else:
+                        hidden_states = self.step(layer, iteration, hidden_states, prepared, **kwargs)
                 if output_energies:
                     layer_energies.append(self.energies(layer, iteration, hidden_states))
             if output_energies:
@@ -936,7 +943,7 @@ class HyperSETPreTrainedModel(PreTrainedModel):
     input_modalities = ("image",)
     supports_gradient_checkpointing = True
     accepts_loss_kwargs = False  # the losses are batch means: Trainer must not pass `num_items_in_batch`
-    _no_split_modules = ["HyperSETEmbeddings", "HyperSETSudokuEmbeddings", "HyperSETLayer", "HyperSETTransformerLayer"]
+    _no_split_modules = ["HyperSETEmbeddings", "HyperSETSudokuEmbeddings", "HyperSETEncoder", "HyperSETTransformerLayer"]
     # SDPA serves the Transformer baseline; the energy layers pick their bi-softmax via `config.bisoftmax_implementation`
     _supports_sdpa = True
     _supports_flash_attn = False
