@@ -70,3 +70,34 @@ def test_bad_arguments_raise(tmp_path):
     }
     with pytest.raises(ValueError, match="--eval_iteration_multipliers"):
         module.main(["--eval_iteration_multipliers", "0", "--output_dir", str(tmp_path)])
+
+
+def test_recipe_options_continue_a_model_and_record_the_history(tmp_path):
+    module = load_script()
+    common = [
+        "--cache_dir", str(tmp_path / "cache"), "--max_train_samples", "16", "--max_eval_samples", "8",
+        "--do_train", "--do_eval", "--per_device_train_batch_size", "8", "--save_strategy", "no",
+        "--eval_iteration_multipliers", "1",
+    ]  # fmt: skip
+    recipe = (
+        "hidden_size=32,num_attention_heads=2,intermediate_size=64,num_recurrences=3,"
+        "position_embedding_type=row_column_box,step_size_activation=softplus,step_size_initial_value=0.5,"
+        "deep_supervision=all,detach_interval=2"
+    )
+    first = tmp_path / "stage-1"
+    module.main(common + ["--config_overrides", recipe, "--max_steps", "2", "--eval_strategy", "steps",
+                          "--eval_steps", "1", "--output_dir", str(first)])  # fmt: skip
+    model = AutoModelForTokenClassification.from_pretrained(first)
+    assert model.config.position_embedding_type == "row_column_box" and model.config.deep_supervision == "all"
+    curve = json.loads((first / "curve.json").read_text())
+    assert [point["step"] for point in curve][:2] == [1, 2] and all(point["wall_seconds"] >= 0 for point in curve)
+    assert "eval_cell_accuracy" in curve[0]
+
+    second = tmp_path / "stage-2"  # continue from the saved model under a wall-time budget that ends it at once
+    module.main(common + ["--model_name_or_path", str(first), "--max_train_minutes", "0", "--max_steps", "50",
+                          "--eval_strategy", "no", "--output_dir", str(second)])  # fmt: skip
+    history = json.loads((second / "training_history.json").read_text())
+    assert [stage["stage"] for stage in history] == [1, 2]
+    assert history[0]["steps"] == 2 and history[1]["steps"] == 1  # the budget stopped stage 2 after one step
+    assert history[1]["started_from"] == str(first) and history[0]["started_from"].startswith("scratch")
+    assert all(stage["wall_minutes"] >= 0 and stage["command"].startswith("python ") for stage in history)

@@ -413,7 +413,7 @@ def test_benchmark_uses_environment_cache_and_rejects_unknown_names(tmp_path, mo
     data = sd.load_sudoku_benchmark("satnet-like", "train", num_proc=1, num_train=2)
     assert len(data) == 2
     assert (tmp_path / "env-cache" / "sudoku" / "satnet-like-v1" / "train-2").is_dir()
-    with pytest.raises(ValueError, match=r"unknown Sudoku benchmark 'sudoku-extreme'; known: palm-like, satnet-like"):
+    with pytest.raises(ValueError, match=r"unknown Sudoku benchmark 'sudoku-extreme'; known: mixed, palm-like, satnet-like"):
         sd.load_sudoku_benchmark("sudoku-extreme")
     with pytest.raises(ValueError, match=r"unknown split 'valid'"):
         sd.load_sudoku_benchmark("palm-like", "valid")

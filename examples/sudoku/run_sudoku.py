@@ -23,15 +23,30 @@ Examples:
     # Palm et al. CSV files (`puzzle,solution` per row) instead of a generated set
     python examples/sudoku/run_sudoku.py --train_file train.csv --validation_file test.csv --output_dir outputs/palm
 
-Everything runs offline: the generated benchmark sets are built and cached on first use.
+    # the CPU recipe options (see the README): row/column/box cells, non-negative step sizes starting at 0.5, loss on
+    # every iteration, a 100k mixed-difficulty set with augmentation, a 30-minute budget with a wall-time curve
+    python examples/sudoku/run_sudoku.py --dataset_name mixed --augment --max_train_minutes 30 \
+        --config_overrides hidden_size=128,num_attention_heads=4,intermediate_size=512,num_recurrences=16,\
+position_embedding_type=row_column_box,step_size_activation=softplus,step_size_initial_value=0.5,deep_supervision=all \
+        --learning_rate 1e-3 --per_device_train_batch_size 64 --output_dir outputs/sudoku-recipe
+
+    # continue that model for another stage (its training_history.json is carried over and extended)
+    python examples/sudoku/run_sudoku.py --model_name_or_path outputs/sudoku-recipe --output_dir outputs/sudoku-recipe-2 ...
+
+Everything runs offline: the generated benchmark sets are built and cached on first use. Every run writes
+`training_history.json` (one entry per stage: start point, data, steps, wall time, command) and, with evaluation
+during training, `curve.json` (wall time, step and eval metrics at every evaluation).
 """
 
 import json
 import logging
 import math
 import os
+import platform
 import sys
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 import torch
@@ -40,6 +55,7 @@ from transformers import (
     AutoModelForTokenClassification,
     HfArgumentParser,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
     default_data_collator,
     set_seed,
@@ -119,6 +135,40 @@ class SudokuTrainingArguments(TrainingArguments):
         default=True,
         metadata={"help": "Decay norm gains and embeddings too, as the paper does (Trainer's default skips them)."},
     )
+    max_train_minutes: float | None = field(
+        default=None,
+        metadata={"help": "Stop training after this many minutes of wall time (a fixed compute budget)."},
+    )
+
+
+class WallTimeCallback(TrainerCallback):
+    """Stops training after a wall-time budget and records (wall time, step, eval metrics) at every evaluation."""
+
+    def __init__(self, budget_minutes: float | None):
+        self.budget_seconds = None if budget_minutes is None else 60.0 * budget_minutes
+        self.start = time.perf_counter()
+        self.curve = []
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.budget_seconds is not None and self.elapsed() >= self.budget_seconds:
+            control.should_training_stop = True
+            control.should_evaluate = control.should_save = True  # end with an evaluation and a checkpoint
+        return control
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.curve.append({"wall_seconds": round(self.elapsed(), 1), "step": state.global_step, **(metrics or {})})
+
+
+def read_history(model_name_or_path: str | None) -> list:
+    """The training history of the model a run starts from (empty for a model trained from scratch)."""
+    path = os.path.join(model_name_or_path or "", "training_history.json")
+    if model_name_or_path and os.path.isfile(path):
+        with open(path) as handle:
+            return json.load(handle)
+    return []
 
 
 def parse_overrides(text: str | None) -> dict:
@@ -229,6 +279,7 @@ def main(argv=None):
         )
         optimizers = (optimizer, None)
 
+    wall_time = WallTimeCallback(training_args.max_train_minutes)
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -238,6 +289,7 @@ def main(argv=None):
         compute_metrics=build_compute_metrics(),
         preprocess_logits_for_metrics=preprocess_logits,
         optimizers=optimizers,
+        callbacks=[wall_time],
     )
 
     if training_args.do_train:
@@ -249,6 +301,32 @@ def main(argv=None):
                 raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
+        history = read_history(model_args.model_name_or_path) + [
+            {
+                "stage": len(read_history(model_args.model_name_or_path)) + 1,
+                "started_from": model_args.model_name_or_path or f"scratch (preset {model_args.preset})",
+                "resumed_from_checkpoint": checkpoint,
+                "dataset": data_args.train_file or data_args.dataset_name,
+                "train_puzzles": len(train),
+                "augment": data_args.augment,
+                "steps": trainer.state.global_step,
+                "epochs": round(trainer.state.epoch or 0.0, 3),
+                "batch_size": training_args.per_device_train_batch_size,
+                "learning_rate": training_args.learning_rate,
+                "wall_minutes": round(wall_time.elapsed() / 60.0, 1),
+                "train_loss": train_result.metrics.get("train_loss"),
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+                + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"),
+                "command": "python " + " ".join(sys.argv),
+            }
+        ]
+        if trainer.is_world_process_zero():
+            with open(os.path.join(training_args.output_dir, "training_history.json"), "w") as handle:
+                json.dump(history, handle, indent=2)
+            if wall_time.curve:
+                with open(os.path.join(training_args.output_dir, "curve.json"), "w") as handle:
+                    json.dump(wall_time.curve, handle, indent=2)
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()

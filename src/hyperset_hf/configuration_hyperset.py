@@ -31,6 +31,11 @@ ADAPTIVE_EXIT_CRITERIA = ("energy", "state")
 # How the bi-softmax is computed: "dense" forms the N x N matrix (one softmax, its transpose is the column softmax);
 # "chunked" works through query chunks in two passes (row log-sum-exps, then (P + P^T) V) in O(N) memory.
 BISOFTMAX_IMPLEMENTATIONS = ("dense", "chunked")
+# Sudoku training recipe options (see the config docstring)
+POSITION_EMBEDDING_TYPES = ("learned", "row_column_box")
+STEP_SIZE_ACTIVATIONS = ("identity", "softplus")
+DEEP_SUPERVISION_MODES = ("last", "all", "last_k", "random_k")
+DEEP_SUPERVISION_WEIGHTINGS = ("uniform", "linear")
 
 SUDOKU_DIGIT_LABELS = {index: str(index + 1) for index in range(9)}  # logit k scores digit k + 1
 SUDOKU_LABEL_IDS = {label: index for index, label in SUDOKU_DIGIT_LABELS.items()}
@@ -191,6 +196,27 @@ class HyperSETConfig(PreTrainedConfig):
             device (attention matrices are then not returned).
         bisoftmax_chunk_size (`int`, *optional*, defaults to 256):
             Queries per chunk of the chunked bi-softmax.
+        position_embedding_type (`str`, *optional*, defaults to `"learned"`):
+            Sudoku cell positions: `"learned"` (81 learned vectors, the paper) or `"row_column_box"` (the sum of a
+            learned row, column and box embedding, 27 vectors: cells of one row share the row term, and so on).
+        step_size_activation (`str`, *optional*, defaults to `"identity"`):
+            Applied to the step-size head: `"identity"` (the paper: signed step sizes) or `"softplus"` (alpha, beta
+            >= 0, so that every iteration of a trained model is a descent direction of its energy).
+        step_size_initial_value (`float`, *optional*):
+            When set, the step-size head starts at this step size for every token and channel (its bias is
+            initialised to it, through the inverse softplus with `step_size_activation="softplus"`) instead of zero.
+        deep_supervision (`str`, *optional*, defaults to `"last"`):
+            Which iterations the Sudoku training loss reads out (training mode only; evaluation always scores the
+            last): `"last"` (the paper), `"all"`, `"last_k"` (the last `deep_supervision_num_iterations`) or
+            `"random_k"` (the last plus `deep_supervision_num_iterations - 1` drawn at random each step).
+        deep_supervision_num_iterations (`int`, *optional*, defaults to 1):
+            k of `"last_k"` and `"random_k"`.
+        deep_supervision_weighting (`str`, *optional*, defaults to `"uniform"`):
+            Weights of the supervised iterations in the loss: `"uniform"` or `"linear"` (iteration t weighs t).
+        detach_interval (`int`, *optional*, defaults to 0):
+            Segment-wise training when positive: in training mode the state is detached from the graph every
+            `detach_interval` iterations, so gradients flow within a segment only (pair it with deep supervision
+            to give every segment a loss). 0 back-propagates through all iterations.
 
     Example:
 
@@ -241,6 +267,13 @@ class HyperSETConfig(PreTrainedConfig):
     adaptive_exit_min_recurrences: int = 1
     bisoftmax_implementation: str = "dense"
     bisoftmax_chunk_size: int = 256
+    position_embedding_type: str = "learned"
+    step_size_activation: str = "identity"
+    step_size_initial_value: float | int | None = None
+    deep_supervision: str = "last"
+    deep_supervision_num_iterations: int = 1
+    deep_supervision_weighting: str = "uniform"
+    detach_interval: int = 0
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
@@ -294,6 +327,7 @@ class HyperSETConfig(PreTrainedConfig):
             "patch_size",
             "num_channels",
             "bisoftmax_chunk_size",
+            "deep_supervision_num_iterations",
         ):
             positive(name)
         if self.hidden_size % self.num_attention_heads != 0:
@@ -319,6 +353,10 @@ class HyperSETConfig(PreTrainedConfig):
             ("step_size_type", STEP_SIZE_TYPES),
             ("adaptive_exit_criterion", ADAPTIVE_EXIT_CRITERIA),
             ("bisoftmax_implementation", BISOFTMAX_IMPLEMENTATIONS),
+            ("position_embedding_type", POSITION_EMBEDDING_TYPES),
+            ("step_size_activation", STEP_SIZE_ACTIVATIONS),
+            ("deep_supervision", DEEP_SUPERVISION_MODES),
+            ("deep_supervision_weighting", DEEP_SUPERVISION_WEIGHTINGS),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}.")
@@ -347,6 +385,27 @@ class HyperSETConfig(PreTrainedConfig):
                 raise ValueError(f"`{name}` must be a non-negative integer, got {value!r}.")
 
         non_negative("depthwise_lora_rank")
+        non_negative("detach_interval")
+        if self.input_type != "sudoku":
+            for name, default in (("position_embedding_type", "learned"), ("deep_supervision", "last")):
+                if getattr(self, name) != default:
+                    raise ValueError(
+                        f"`{name}={getattr(self, name)!r}` is a Sudoku option; this config has input_type="
+                        f"{self.input_type!r} (use {name}={default!r})."
+                    )
+        value = self.step_size_initial_value
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"`step_size_initial_value` must be a finite number or None, got {value!r}.")
+            if self.step_size_activation == "softplus" and not value > 0:
+                raise ValueError(
+                    f"`step_size_initial_value` must be positive with step_size_activation='softplus', got {value!r}."
+                )
+        if self.step_size_type == "fixed" and (self.step_size_activation != "identity" or value is not None):
+            raise ValueError(
+                "`step_size_activation` and `step_size_initial_value` shape the learned step-size network; "
+                "step_size_type='fixed' has none (set fixed_step_size instead)."
+            )
         if isinstance(self.adaptive_exit_min_recurrences, bool) or self.adaptive_exit_min_recurrences < 1:
             value = self.adaptive_exit_min_recurrences
             raise ValueError(f"`adaptive_exit_min_recurrences` must be a positive integer, got {value!r}.")

@@ -312,14 +312,29 @@ SUDOKU_NUM_DIGITS = 9
 
 
 class HyperSETSudokuEmbeddings(nn.Module):
-    """Digit embeddings of the 81 cells plus learned cell positions, then dropout (paper App. D):
-    `(batch_size, 81)` ids in 0-9 -> x_0 of shape `(batch_size, 81, hidden_size)`."""
+    """Digit embeddings of the 81 cells plus cell positions, then dropout (paper App. D): `(batch_size, 81)` ids in
+    0-9 -> x_0 of shape `(batch_size, 81, hidden_size)`. Positions are 81 learned vectors (the paper) or, with
+    `config.position_embedding_type="row_column_box"`, the sum of the cell's row, column and box embeddings."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
         self.digit_embeddings = nn.Embedding(SUDOKU_VOCAB_SIZE, config.hidden_size)
-        self.position_embeddings = nn.Parameter(torch.zeros(1, SUDOKU_NUM_CELLS, config.hidden_size))
+        if config.position_embedding_type == "row_column_box":
+            self.row_embeddings, self.column_embeddings, self.box_embeddings = (
+                nn.Embedding(9, config.hidden_size) for _ in range(3)
+            )
+        else:
+            self.position_embeddings = nn.Parameter(torch.zeros(1, SUDOKU_NUM_CELLS, config.hidden_size))
         self.dropout = nn.Dropout(config.embedding_dropout_prob)
+
+    def cell_positions(self) -> torch.Tensor:
+        """(1, 81, hidden_size): the position term of every cell (row-major)."""
+        if not hasattr(self, "row_embeddings"):
+            return self.position_embeddings
+        cells = torch.arange(SUDOKU_NUM_CELLS, device=self.row_embeddings.weight.device)
+        rows, columns = cells // 9, cells % 9
+        boxes = (rows // 3) * 3 + columns // 3
+        return (self.row_embeddings(rows) + self.column_embeddings(columns) + self.box_embeddings(boxes))[None]
 
     @staticmethod
     def check_input_ids(input_ids: torch.Tensor) -> None:
@@ -343,7 +358,7 @@ class HyperSETSudokuEmbeddings(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         self.check_input_ids(input_ids)
-        return self.dropout(self.digit_embeddings(input_ids) + self.position_embeddings)
+        return self.dropout(self.digit_embeddings(input_ids) + self.cell_positions())
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -616,6 +631,18 @@ class HyperSETZeroInitLinear(nn.Linear):
     """A Linear layer that `_init_weights` initialises to zero (weight and bias), as the step-size network needs."""
 
 
+class HyperSETStepSizeHead(HyperSETZeroInitLinear):
+    """The d -> 2d head of the step-size network: zero weight; bias zero (the paper: every iteration starts as the
+    identity) or, with `config.step_size_initial_value`, the value that makes every initial step size equal it."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__(config.hidden_size, 2 * config.hidden_size)
+        value = config.step_size_initial_value
+        if value is not None and config.step_size_activation == "softplus":
+            value = value + math.log(-math.expm1(-value))  # the inverse of softplus
+        self.initial_bias = 0.0 if value is None else float(value)
+
+
 class HyperSETStepSizeNetwork(nn.Module):
     """Learned step sizes alpha_t, beta_t (paper Eq. 12, App. D), shared by all layers:
 
@@ -640,7 +667,8 @@ class HyperSETStepSizeNetwork(nn.Module):
             self.time_output_norm = nn.RMSNorm(hidden_size, eps=eps)
             self.state_norm = nn.RMSNorm(hidden_size, eps=eps)
         self.head_norm = nn.RMSNorm(hidden_size, eps=eps) if config.step_size_network_type == "basic" else None
-        self.step_size_projection = HyperSETZeroInitLinear(hidden_size, 2 * hidden_size)
+        self.step_size_projection = HyperSETStepSizeHead(config)
+        self.non_negative = config.step_size_activation == "softplus"
         self.activation = nn.GELU()
 
     def time_conditions(self, num_iterations: int, device=None, dtype=None, first: int = 0) -> torch.Tensor:
@@ -674,7 +702,8 @@ class HyperSETStepSizeNetwork(nn.Module):
         head_input = time_condition + conditioning_state
         if self.head_norm is not None:
             head_input = self.head_norm(head_input)
-        return self.step_size_projection(self.activation(head_input)).chunk(2, dim=-1)
+        step_sizes = self.step_size_projection(self.activation(head_input))
+        return (F.softplus(step_sizes) if self.non_negative else step_sizes).chunk(2, dim=-1)
 
 
 class HyperSETFixedStepSizes(nn.Module):
@@ -755,10 +784,13 @@ class HyperSETEncoder(nn.Module):
         prepared = self.prepare(hidden_states)
         grad_enabled = torch.is_grad_enabled()
         checkpointing = self.gradient_checkpointing and self.training and grad_enabled
+        detach_interval = self.config.detach_interval if self.training else 0
         all_energies = [] if output_energies else None
         for layer in self.layers:
             layer_energies = [self.energies(layer, 0, hidden_states)] if output_energies else None
             for iteration in range(num_recurrences):
+                if detach_interval and iteration and iteration % detach_interval == 0:
+                    hidden_states = hidden_states.detach()  # segment-wise training: a new segment starts here
                 with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):
                     if checkpointing and iteration >= gradient_free:
                         step = partial(self.step, layer, iteration, **kwargs)
@@ -963,8 +995,11 @@ class HyperSETPreTrainedModel(PreTrainedModel):
             if module.mask_token is not None:
                 init.zeros_(module.mask_token)
             init.copy_(module.positions, module.default_positions())
-        elif isinstance(module, HyperSETSudokuEmbeddings):
+        elif isinstance(module, HyperSETSudokuEmbeddings) and hasattr(module, "position_embeddings"):
             init.normal_(module.position_embeddings, mean=0.0, std=self.config.initializer_range)
+        elif isinstance(module, HyperSETStepSizeHead):
+            init.zeros_(module.weight)
+            init.constant_(module.bias, module.initial_bias)
         elif isinstance(module, HyperSETZeroInitLinear):
             # Zero initialisation (paper App. D, ReZero style): alpha = beta = 0, every iteration starts as the identity.
             init.zeros_(module.weight)
@@ -1323,6 +1358,10 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         (torch.Size([2, 81, 9]), torch.Size([2, 49]))
 
         ```"""
+        deep_supervision = labels is not None and self.training and self.config.deep_supervision != "last"
+        wants_states = kwargs.get("output_hidden_states", self.config.output_hidden_states)
+        if deep_supervision:
+            kwargs["output_hidden_states"] = True
         outputs = self.hyperset(input_ids=input_ids, **kwargs)
         logits = self.classifier(self.readout_norm(outputs.last_hidden_state))
         loss = None
@@ -1338,10 +1377,37 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                     f"`labels` must be a digit minus one (0-8) or -100 (ignored); board {board}, cell {cell} has "
                     f"{int(labels[board, cell])}."
                 )
-            loss = F.cross_entropy(
-                logits.reshape(-1, SUDOKU_NUM_DIGITS).float(), labels.reshape(-1).to(logits.device), ignore_index=-100
-            )
+            if deep_supervision:
+                loss = self.deep_supervision_loss(outputs.hidden_states[1:], labels)
+                if not wants_states:
+                    outputs.hidden_states = None
+            else:
+                loss = self.cell_loss(logits, labels)
         return HyperSETSudokuOutput(loss=loss, logits=logits, **_energy_fields(outputs))
+
+    @staticmethod
+    def cell_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of (batch, 81, 9) logits over the blank cells (labels -100 are ignored)."""
+        return F.cross_entropy(
+            upcast(logits.reshape(-1, SUDOKU_NUM_DIGITS)), labels.reshape(-1).to(logits.device), ignore_index=-100
+        )
+
+    def deep_supervision_iterations(self, num_states: int) -> list[int]:
+        """0-based indices of the supervised states among the `num_states` states after every iteration."""
+        mode, k = self.config.deep_supervision, min(self.config.deep_supervision_num_iterations, num_states)
+        if mode == "all":
+            return list(range(num_states))
+        if mode == "last_k":
+            return list(range(num_states - k, num_states))
+        drawn = torch.randperm(num_states - 1)[: k - 1].tolist()  # random_k: the last plus k - 1 drawn ones
+        return sorted(drawn) + [num_states - 1]
+
+    def deep_supervision_loss(self, states: tuple[torch.Tensor, ...], labels: torch.Tensor) -> torch.Tensor:
+        """Weighted mean of the cell losses read out from the supervised iterations' states (deep supervision)."""
+        chosen = self.deep_supervision_iterations(len(states))
+        weights = [1.0 if self.config.deep_supervision_weighting == "uniform" else index + 1.0 for index in chosen]
+        losses = [self.cell_loss(self.classifier(self.readout_norm(states[index])), labels) for index in chosen]
+        return sum(weight * loss for weight, loss in zip(weights, losses)) / sum(weights)
 
     @torch.no_grad()
     def solve(self, input_ids: torch.LongTensor, num_recurrences: int | None = None, **kwargs) -> torch.LongTensor:
