@@ -96,6 +96,9 @@ class DataTrainingArguments:
     dataset_name: str = field(
         default="palm-like", metadata={"help": f"Generated benchmark set: one of {sorted(SUDOKU_BENCHMARKS)}."}
     )
+    eval_dataset_name: str | None = field(
+        default=None, metadata={"help": "Generated set to evaluate on (default: the test split of --dataset_name)."}
+    )
     train_file: str | None = field(default=None, metadata={"help": "Palm/RRN CSV file of training puzzles."})
     validation_file: str | None = field(default=None, metadata={"help": "Palm/RRN CSV file of test puzzles."})
     cache_dir: str | None = field(default=None, metadata={"help": "Where generated sets are cached."})
@@ -201,7 +204,8 @@ def load_splits(data_args: DataTrainingArguments):
     else:
         kwargs = dict(cache_dir=data_args.cache_dir, num_proc=data_args.preprocessing_num_workers)
         train = load_sudoku_benchmark(data_args.dataset_name, "train", num_train=data_args.max_train_samples, **kwargs)
-        test = load_sudoku_benchmark(data_args.dataset_name, "test", num_test=data_args.max_eval_samples, **kwargs)
+        test_name = data_args.eval_dataset_name or data_args.dataset_name
+        test = load_sudoku_benchmark(test_name, "test", num_test=data_args.max_eval_samples, **kwargs)
     if data_args.max_train_samples is not None:
         train = train.select(range(min(len(train), data_args.max_train_samples)))
     if data_args.max_eval_samples is not None:
