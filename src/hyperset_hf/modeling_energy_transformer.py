@@ -488,6 +488,7 @@ class EnergyTransformerPreTrainedModel(PreTrainedModel):
     main_input_name = "pixel_values"
     input_modalities = ("image",)
     supports_gradient_checkpointing = True
+    accepts_loss_kwargs = False  # the losses are batch means: Trainer must not pass `num_items_in_batch`
     _no_split_modules = ["EnergyTransformerEmbeddings", "EnergyTransformerLayer"]
     # The attention is the gradient of a log-sum-exp energy (query AND key terms): eager only.
     _supports_sdpa = False
