@@ -29,6 +29,26 @@ def tiny_config(**overrides):
     return HyperSETConfig(**values)
 
 
+def tiny_sudoku_config(**overrides):
+    """The `sudoku` preset shrunk to d=16, 2 heads, FF width 32, 4 iterations, no embedding dropout."""
+    from hyperset_hf import HyperSETConfig
+
+    values = dict(
+        hidden_size=16, num_attention_heads=2, intermediate_size=32, time_embedding_size=8, num_recurrences=4,
+        embedding_dropout_prob=0.0,
+    )  # fmt: skip
+    values.update(overrides)
+    return HyperSETConfig.from_preset("sudoku", **values)
+
+
+def tiny_sudoku_model(**overrides):
+    """A seeded tiny Sudoku model whose step sizes move the state (see `activate_step_sizes`)."""
+    from hyperset_hf import HyperSETForSudoku
+
+    torch.manual_seed(0)
+    return activate_step_sizes(HyperSETForSudoku(tiny_sudoku_config(**overrides)), std=0.1)
+
+
 def activate_step_sizes(model, std=0.05, seed=0):
     """Give the zero-initialised step-size network random weights so that iterations actually move the state
     (RMSNorm gains stay at 1)."""

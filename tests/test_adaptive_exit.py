@@ -3,7 +3,7 @@ iterations each sample used; batch results equal single-sample results; a thresh
 
 import pytest
 import torch
-from conftest import activate_step_sizes, tiny_config
+from conftest import activate_step_sizes, tiny_config, tiny_sudoku_model
 
 from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETForSudoku
 
@@ -12,12 +12,7 @@ MAX_ITERATIONS = 8
 
 
 def _sudoku_model(**overrides):
-    torch.manual_seed(0)
-    config = HyperSETConfig.from_preset(
-        "sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32, time_embedding_size=8,
-        num_recurrences=MAX_ITERATIONS, embedding_dropout_prob=0.0, **overrides,
-    )  # fmt: skip
-    return activate_step_sizes(HyperSETForSudoku(config), std=0.1).double().eval()
+    return tiny_sudoku_model(num_recurrences=MAX_ITERATIONS, **overrides).double().eval()
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ front, half precision accumulates energies in float32."""
 
 import pytest
 import torch
-from conftest import activate_step_sizes, tiny_config
+from conftest import activate_step_sizes, tiny_config, tiny_sudoku_model
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETForSudoku, HyperSETModel
+from hyperset_hf import HyperSETForImageClassification, HyperSETModel
 from hyperset_hf.modeling_hyperset import (
     ATTENTION_ENERGIES,
     FEEDFORWARD_ENERGIES,
@@ -88,19 +88,10 @@ def test_feedforward_registry_entry_direction_is_minus_the_energy_gradient(feedf
     torch.testing.assert_close(entry.direction(hidden), -gradient, rtol=1e-10, atol=1e-10)
 
 
-def _sudoku_model(**overrides):
-    torch.manual_seed(0)
-    config = HyperSETConfig.from_preset(
-        "sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32, time_embedding_size=8,
-        num_recurrences=3, embedding_dropout_prob=0.0, **overrides,
-    )  # fmt: skip
-    return activate_step_sizes(HyperSETForSudoku(config), std=0.1).eval()
-
-
 @pytest.mark.parametrize("kind", ["sudoku", "image"])
 def test_the_fixed_depth_loop_compiles_without_graph_breaks(kind, pixel_values):
     if kind == "sudoku":
-        model = _sudoku_model()
+        model = tiny_sudoku_model(num_recurrences=3).eval()
         inputs = {"input_ids": torch.randint(0, 10, (2, 81), generator=torch.Generator().manual_seed(0))}
     else:
         torch.manual_seed(0)

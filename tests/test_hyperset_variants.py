@@ -4,10 +4,10 @@ as specified; parameter counts match the paper; truncated backpropagation and sa
 
 import pytest
 import torch
-from conftest import activate_step_sizes, tiny_config
+from conftest import activate_step_sizes, tiny_config, tiny_sudoku_model
 from torch import nn
 
-from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETForSudoku, HyperSETModel
+from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETModel
 from hyperset_hf.configuration_hyperset import FEATURE_MAPS
 from hyperset_hf.modeling_hyperset import FEATURE_MAPS as FEATURE_MAP_FUNCTIONS
 from hyperset_hf.modeling_hyperset import HyperSETLayer
@@ -277,12 +277,7 @@ def test_bad_variant_values_are_refused(overrides, message):
 
 
 def _sudoku_model(**overrides):
-    torch.manual_seed(0)
-    config = HyperSETConfig.from_preset(
-        "sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32, time_embedding_size=8,
-        num_recurrences=4, embedding_dropout_prob=0.0, **overrides,
-    )  # fmt: skip
-    return activate_step_sizes(HyperSETForSudoku(config), std=0.1).double()
+    return tiny_sudoku_model(**overrides).double()
 
 
 def test_truncated_backpropagation_equals_a_detached_prefix():

@@ -3,19 +3,13 @@ initial value, segment-wise training with detached states."""
 
 import pytest
 import torch
-from conftest import activate_step_sizes
+from conftest import activate_step_sizes, tiny_sudoku_config
 
-from hyperset_hf import HyperSETConfig, HyperSETForSudoku
+from hyperset_hf import HyperSETForSudoku
 from hyperset_hf.sudoku_data import generate_sudoku_dataset, to_model_inputs
 
 
-def _config(**overrides):
-    values = dict(
-        hidden_size=16, num_attention_heads=2, intermediate_size=32, time_embedding_size=8, num_recurrences=4,
-        embedding_dropout_prob=0.0,
-    )  # fmt: skip
-    values.update(overrides)
-    return HyperSETConfig.from_preset("sudoku", **values)
+_config = tiny_sudoku_config
 
 
 def _boards(num_boards=3, seed=0):
