@@ -56,29 +56,13 @@ from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
 @dataclass
 class HyperSETModelOutput(BaseModelOutputWithPooling):
     r"""
-    Output of [`HyperSETModel`].
-
-    Args:
-        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`):
-            Token states after the last iteration of the last layer (not normalised).
-        pooler_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`):
-            State of the CLS token after the last iteration.
-        hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
-            The initial state followed by the state after every iteration of every layer: `num_layers *
-            num_recurrences + 1` tensors of shape `(batch_size, sequence_length, hidden_size)`.
-        attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
-            The bi-softmax matrix `softmax_rows(A) + softmax_columns(A)` of every iteration: `num_layers *
-            num_recurrences` tensors of shape `(batch_size, num_heads, sequence_length, sequence_length)`.
-        energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
-            Total energy `attention_energies + feedforward_energies`, one tensor per layer of shape
-            `(batch_size, num_recurrences + 1)`: the energy of the layer's input state, then after every iteration.
-        attention_energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
-            Attention energy (Eq. 2-4), one tensor per layer of shape `(batch_size, num_recurrences + 1)`.
-        feedforward_energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
-            Feedforward energy (Eq. 5), one tensor per layer of shape `(batch_size, num_recurrences + 1)`.
-        iterations_used (`torch.LongTensor` of shape `(batch_size,)`, *optional*, returned with adaptive exit):
-            Iterations each sample actually ran, summed over the layers (at most `num_layers * num_recurrences`).
-            After its exit a sample's state, energies and attention stay constant in the per-iteration outputs.
+    Output of [`HyperSETModel`]: `last_hidden_state` (batch, tokens, hidden_size), the states after the last iteration
+    (not normalised); `pooler_output` (batch, hidden_size), the CLS state (images); on request `hidden_states`, the
+    initial state and the state after every iteration (`num_layers * num_recurrences + 1` tensors), and `attentions`,
+    the attention matrix of every iteration, (batch, heads, tokens, tokens) each; with `output_energies=True`,
+    `energies` = `attention_energies` (Eq. 2-4) + `feedforward_energies` (Eq. 5), one (batch, num_recurrences + 1)
+    tensor per layer (the layer's input, then after every iteration); with adaptive exit, `iterations_used` (batch,),
+    the iterations every sample ran over all layers (its per-iteration outputs stay constant after its exit).
     """
 
     energies: tuple[torch.FloatTensor, ...] | None = None
@@ -1055,31 +1039,19 @@ class HyperSETModel(HyperSETPreTrainedModel):
     ) -> HyperSETModelOutput:
         r"""
         Args:
-            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`):
-                Normalised images (see [`transformers.ViTImageProcessor`]); for `input_type="image"`.
-            bool_masked_pos (`torch.BoolTensor` of shape `(batch_size, num_patches)`, *optional*):
-                Patches to replace by the mask token (1) or keep (0); needs `use_mask_token=True`.
-            num_recurrences (`int`, *optional*):
-                Iterations of every layer for this call (the maximum with adaptive exit); defaults to
-                `config.num_recurrences`, or in training mode to a draw from [`config.training_num_recurrences_min`,
-                `config.training_num_recurrences_max`] when those are set. More iterations than in training run the
-                same energy descent further (not with depth-wise LoRA). Memory grows only with what is returned.
-            interpolate_pos_encoding (`bool`, *optional*):
-                Accept images of another size divisible by the patch size.
-            output_energies (`bool`, *optional*):
-                Return the attention, feedforward and total energy of the initial state and after every iteration.
-            input_ids (`torch.LongTensor` of shape `(batch_size, 81)`):
-                Sudoku cells in row-major order, 0 = blank, 1-9 = given digit; for `input_type="sudoku"`.
-            adaptive_exit_threshold (`float`, *optional*):
-                Adaptive test-time compute (defaults to `config.adaptive_exit_threshold`; `None` = fixed depth): each
-                sample stops after the first iteration whose relative change is below the threshold, and
-                `iterations_used` reports its iterations. Inference only (runs without gradient); 0 = fixed depth.
-            adaptive_exit_criterion (`str`, *optional*):
-                `"energy"` (relative change of the total energy) or `"state"`; defaults to the config's.
-            adaptive_exit_min_recurrences (`int`, *optional*):
-                Iterations of every layer before a sample may exit; defaults to the config's.
-            kwargs: `output_hidden_states` (the initial state and the state after every iteration),
-                `output_attentions` (the attention matrix of every iteration), `return_dict`.
+            pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`): normalised images
+                (`input_type="image"`); `bool_masked_pos` (batch_size, num_patches) marks patches to replace by the
+                mask token (needs `use_mask_token=True`); `interpolate_pos_encoding` accepts other image sizes.
+            input_ids (`torch.LongTensor` of shape `(batch_size, 81)`): Sudoku cells, row-major, 0 = blank
+                (`input_type="sudoku"`).
+            num_recurrences (`int`, *optional*): iterations of every layer for this call (default
+                `config.num_recurrences`, or a draw from `config.training_num_recurrences_min/max` in training);
+                more than trained runs the same descent further (not with depth-wise LoRA). Costs no memory up front.
+            output_energies (`bool`, *optional*): return the energies of the initial state and after every iteration.
+            adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences: adaptive test-time
+                compute (defaults: the config's; inference only, see [`HyperSETModel.adaptive_exit`]): a sample stops
+                after the first iteration whose relative change (`"energy"` or `"state"`) is below the threshold.
+            kwargs: `output_hidden_states`, `output_attentions`, `return_dict`; anything else is refused.
 
         Example:
 
