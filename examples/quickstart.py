@@ -2,11 +2,12 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Quickstart: solve Sudoku with the Hyper-SET checkpoint that ships with the package.
 
-Loads the shipped checkpoint with the Auto classes, solves held-out puzzles of the generated `palm-like` test set
-(23-34 givens; built on first use, a few seconds for 100 puzzles), prints board and cell accuracy against the number of
-iterations (the same weights, run longer at test time) and the energy trajectory of one puzzle.
+Loads the shipped checkpoint with the Auto classes, solves held-out puzzles of a generated test set (default `mixed`:
+27-63 givens, from easy to hard; `satnet-like`: 31-42; `palm-like`: 23-34; built on first use, a few seconds for 100
+puzzles), prints the boards solved and the cell accuracy against the number of iterations (the same weights, run
+longer at test time) and the energy trajectory of a solved puzzle.
 
-    python examples/quickstart.py [--model DIR] [--num_puzzles 100] [--iterations 8,16,24,32,48]
+    python examples/quickstart.py [--model DIR] [--dataset mixed] [--num_puzzles 100] [--iterations 8,16,32,64]
 
 Everything runs offline on CPU in well under a minute.
 """
@@ -26,6 +27,7 @@ from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="Checkpoint folder or Hub id (default: the shipped checkpoint).")
+    parser.add_argument("--dataset", default="mixed", help="Generated test set: mixed, satnet-like or palm-like.")
     parser.add_argument("--num_puzzles", type=int, default=100)
     parser.add_argument("--iterations", default=None, help="Comma-separated iteration counts (default: T/2 ... 3T).")
     args = parser.parse_args()
@@ -40,36 +42,48 @@ def main():
         f"{config.num_layers} layer x {trained} iterations (trained depth T={trained})"
     )
 
-    test = load_sudoku_benchmark("palm-like", "test", num_test=args.num_puzzles)
+    test = load_sudoku_benchmark(args.dataset, "test", num_test=args.num_puzzles)
     inputs = to_model_inputs(test[:])
     puzzles = inputs["input_ids"]
     solutions = torch.where(inputs["labels"] >= 0, inputs["labels"] + 1, puzzles)
-    print(f"{len(test)} held-out palm-like puzzles, {int((puzzles > 0).sum(1).min())}-{int((puzzles > 0).sum(1).max())} givens")
+    givens = (puzzles > 0).sum(1)
+    print(f"{len(test)} held-out {args.dataset} puzzles, {int(givens.min())}-{int(givens.max())} givens")
 
     if args.iterations:
         counts = [int(value) for value in args.iterations.split(",")]
     else:
-        counts = sorted({max(1, trained // 2), trained, (3 * trained) // 2, 2 * trained, 3 * trained})
-    print("\niterations  board accuracy  cell accuracy  valid grids")
+        counts = sorted({max(1, trained // 2), trained, 2 * trained, 4 * trained})
+    print("\niterations  boards solved  board accuracy  cell accuracy  valid grids")
+    correct = {}
     for count in counts:
         with torch.no_grad():
             grids = model.solve(puzzles, num_recurrences=count)
+        correct[count] = (grids == solutions).all(dim=1)
         scores = sudoku_metrics(grids.numpy(), solutions.numpy(), puzzles.numpy())
         marker = "  <- trained depth" if count == trained else ""
         print(
-            f"{count:>10}  {100 * scores['board_accuracy']:>13.1f}%  {100 * scores['cell_accuracy']:>12.1f}%  "
-            f"{100 * scores['validity']:>10.1f}%{marker}"
+            f"{count:>10}  {int(correct[count].sum()):>8} / {len(puzzles):<4} {100 * scores['board_accuracy']:>13.1f}%  "
+            f"{100 * scores['cell_accuracy']:>12.1f}%  {100 * scores['validity']:>10.1f}%{marker}"
         )
+    deepest = max(counts)
+    print(f"more iterations, same weights: {int(correct[deepest].sum()) - int(correct.get(trained, correct[deepest]).sum()):+d} "
+          f"boards at {deepest} iterations against the trained depth {trained}")
 
+    # a puzzle the model solves at twice its trained depth (the hardest such), else the first one
     with torch.no_grad():
-        outputs = model(puzzles[:1], num_recurrences=2 * trained, output_energies=True)
-    solved = torch.where(puzzles[0] > 0, puzzles[0], outputs.logits[0].argmax(-1) + 1)
-    print("\npuzzle 0:")
-    print(format_grid(puzzles[0].numpy()))
-    print(f"\nsolved with {2 * trained} iterations ({'correct' if torch.equal(solved, solutions[0]) else 'not correct'}):")
+        solved_twice = (model.solve(puzzles, num_recurrences=2 * trained) == solutions).all(dim=1)
+    candidates = solved_twice.nonzero().flatten()
+    index = int(candidates[givens[candidates].argmin()]) if len(candidates) else 0
+    with torch.no_grad():
+        outputs = model(puzzles[index : index + 1], num_recurrences=2 * trained, output_energies=True)
+    solved = torch.where(puzzles[index] > 0, puzzles[index], outputs.logits[0].argmax(-1) + 1)
+    print(f"\npuzzle {index} ({int(givens[index])} givens):")
+    print(format_grid(puzzles[index].numpy()))
+    verdict = "correct" if torch.equal(solved, solutions[index]) else "not correct"
+    print(f"\nsolved with {2 * trained} iterations ({verdict}):")
     print(format_grid(solved.numpy()))
     energies = outputs.energies[0][0]
-    print("\nenergy of puzzle 0 per iteration (0 = embeddings; attention + feedforward):")
+    print(f"\nenergy of puzzle {index} per iteration (0 = embeddings; attention + feedforward):")
     for iteration in range(0, len(energies), max(1, len(energies) // 16)):
         attention = outputs.attention_energies[0][0, iteration].item()
         feedforward = outputs.feedforward_energies[0][0, iteration].item()

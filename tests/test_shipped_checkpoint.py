@@ -1,6 +1,7 @@
 """The Sudoku checkpoint that ships with the package: card, size, loading, pipeline, console command, quickstart."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,5 +77,6 @@ def test_quickstart_main_job_runs(tmp_path):
         env=dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", **environment_cache),
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "board accuracy" in result.stdout and "<- trained depth" in result.stdout
-    assert "energy of puzzle 0 per iteration" in result.stdout
+    assert "boards solved" in result.stdout and "<- trained depth" in result.stdout
+    assert re.search(r"energy of puzzle \d+ per iteration", result.stdout)
+    assert "more iterations, same weights" in result.stdout
