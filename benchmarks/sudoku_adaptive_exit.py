@@ -58,6 +58,7 @@ def parse_floats(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="Checkpoint folder or Hub id (default: the shipped checkpoint).")
+    parser.add_argument("--dataset", default="palm-like", help="Generated test set: palm-like, satnet-like or mixed.")
     parser.add_argument("--num_puzzles", type=int, default=1000)
     parser.add_argument("--batch_size", type=int, default=250)
     parser.add_argument("--energy_thresholds", default="3e-2,1e-2,5e-3,3e-3,1e-3")
@@ -74,7 +75,7 @@ def main(argv=None):
     model = AutoModelForTokenClassification.from_pretrained(model_dir).eval()
     trained = model.config.num_recurrences
     budget = 2 * trained
-    test = load_sudoku_benchmark("palm-like", "test", num_test=args.num_puzzles, cache_dir=args.cache_dir)
+    test = load_sudoku_benchmark(args.dataset, "test", num_test=args.num_puzzles, cache_dir=args.cache_dir)
     inputs = to_model_inputs(test[:])
     puzzles = inputs["input_ids"]
     solutions = torch.where(inputs["labels"] >= 0, inputs["labels"] + 1, puzzles)
