@@ -106,7 +106,7 @@ def main(argv=None):
     reference = next(result for result in results if result["name"] == f"fixed T={budget}")
     print(
         f"# Sudoku adaptive exit: {model_dir} (d={model.config.hidden_size}, trained T={trained}), "
-        f"{len(puzzles)} palm-like test puzzles"
+        f"{len(puzzles)} {args.dataset} test puzzles"
     )
     print(
         f"\nCPU: {platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}; "
@@ -147,7 +147,7 @@ def main(argv=None):
             ax.set_ylabel(label)
             ax.axvline(trained, color="grey", linestyle="--", linewidth=1)
         axes[0].legend(fontsize=8)
-        figure.suptitle(f"{len(puzzles)} palm-like test puzzles; trained depth T={trained} (dashed)", fontsize=10)
+        figure.suptitle(f"{len(puzzles)} {args.dataset} test puzzles; trained depth T={trained} (dashed)", fontsize=10)
         figure.tight_layout()
         figure.savefig(args.figure, dpi=110)
         print(f"\nwrote {args.figure}")
