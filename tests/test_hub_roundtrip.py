@@ -22,7 +22,7 @@ from conftest import activate_step_sizes, tiny_config
 
 
 REPO_ID = "org/hyperset-sudoku"
-PUZZLE = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
 EXTRAPOLATION = [
     {"multiplier": 1.0, "iterations": 3, "board_accuracy": 1.5, "cell_accuracy": 40.25, "validity": 2.0},
     {"multiplier": 2.0, "iterations": 6, "board_accuracy": 2.5, "cell_accuracy": 41.75, "validity": 3.0},

@@ -19,7 +19,7 @@ from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
 
 CHECKPOINT = Path(hyperset_hf.__file__).parent / "checkpoints" / "hyperset-sudoku"
 REPOSITORY = Path(__file__).resolve().parents[1]
-PUZZLE = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
 
 
 def test_checkpoint_files_card_and_size():
@@ -42,7 +42,7 @@ def test_shipped_model_is_above_chance_on_held_out_puzzles(tmp_path):
     solutions = torch.where(inputs["labels"] >= 0, inputs["labels"] + 1, inputs["input_ids"])
     grids = model.solve(inputs["input_ids"])
     scores = sudoku_metrics(grids.numpy(), solutions.numpy(), inputs["input_ids"].numpy())
-    assert scores["cell_accuracy"] > 0.14, scores  # chance is 1/9 = 0.111; the shipped model reaches 0.17 on the full test set
+    assert scores["cell_accuracy"] > 0.40, scores  # chance is 1/9 = 0.111; the shipped model reaches 0.52 on 1000
     outputs = model(inputs["input_ids"][:2], num_recurrences=2 * model.config.num_recurrences, output_energies=True)
     assert outputs.energies[0].shape == (2, 2 * model.config.num_recurrences + 1)
 
@@ -52,7 +52,8 @@ def test_pipeline_on_the_shipped_checkpoint():
     result = solver(PUZZLE, num_recurrences=20)
     assert len(result["solution"]) == 81 and result["num_recurrences"] == 20 and len(result["energies"]) == 21
     assert all(a == b for a, b in zip(PUZZLE, result["solution"]) if a != ".")  # givens kept
-    assert isinstance(result["is_valid"], bool)
+    assert result["is_valid"]  # the README's puzzle: the shipped model solves it
+    assert solver(PUZZLE, num_recurrences=32)["is_valid"]
 
 
 def _run(arguments, timeout=300):

@@ -48,7 +48,7 @@ MIM_ENV = "HYPERSET_MIM_MODEL"
 SUDOKU_HUB_ID = "hyperset-hf/hyperset-sudoku"
 MIM_HUB_ID = "hyperset-hf/hyperset-mim"
 MAX_ITERATIONS = 64
-EXAMPLE_PUZZLE = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+EXAMPLE_PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
 DISPLAY_SIZE = 224  # images are shown enlarged (nearest neighbour): Fashion-MNIST is 28x28
 MASK_GRAY = 0.5
 

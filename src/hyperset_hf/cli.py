@@ -118,7 +118,7 @@ exit status:
      a digit), or no model found / the model could not be loaded
 
 example:
-  hyperset-hf solve 8........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4.. \\
+  hyperset-hf solve .147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61 \\
       --model checkpoints/{CHECKPOINT_NAME} --num-recurrences 32
 """
 

@@ -152,7 +152,7 @@ model = AutoModelForTokenClassification.from_pretrained("{repo_id}")
 # without the package: AutoModelForTokenClassification.from_pretrained("{repo_id}", trust_remote_code=True)
 
 solver = pipeline("sudoku-solving", model="{repo_id}")
-result = solver("53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79",
+result = solver(".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61",
                 num_recurrences={2 * trained})
 print(result["grid"], result["is_valid"], result["energies"])
 ```

@@ -9,7 +9,7 @@ import hyperset_hf  # registers the Hyper-SET models and the "sudoku-solving" ta
 from transformers import pipeline
 
 solver = pipeline("sudoku-solving", model="path/to/hyperset-sudoku")
-result = solver("8........36......7..9.2...5...7.......457.....1...3...1....68..85...1..9....4..", num_recurrences=32)
+result = solver(".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61", num_recurrences=32)
 result["solution"], result["is_valid"], result["energies"]  # 81 digits, bool, num_recurrences + 1 floats
 print(result["grid"])
 ```
