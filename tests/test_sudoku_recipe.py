@@ -124,7 +124,7 @@ def test_trained_model_with_small_non_negative_steps_lowers_its_energy_at_every_
     torch.manual_seed(0)
     config = _config(hidden_size=32, intermediate_size=64, num_recurrences=8, step_size_activation="softplus",
                      step_size_initial_value=0.02)  # fmt: skip
-    model = HyperSETForSudoku(config)
+    model = HyperSETForSudoku(config).double()  # float64: the same trajectory on any number of threads
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(40):
@@ -136,4 +136,37 @@ def test_trained_model_with_small_non_negative_steps_lowers_its_energy_at_every_
     assert losses[-1] < losses[0] - 0.05  # it learned something
     with torch.no_grad():
         energies = model.eval()(puzzles[32:], output_energies=True).energies[0]
-    assert (energies[:, 1:] < energies[:, :-1]).all(), energies
+    assert (energies[:, 1:] - energies[:, :-1]).max() < -1.0, energies  # every iteration, with a margin
+
+
+def test_energy_descent_loss_adds_the_weighted_mean_energy_rise():
+    torch.manual_seed(0)
+    model = activate_step_sizes(HyperSETForSudoku(_config(energy_descent_loss_weight=0.5)), std=0.3).double().train()
+    puzzles, labels = _boards()
+    outputs = model(puzzles, labels=labels)
+    assert outputs.energies is None  # computed for the loss, returned only when asked for
+    with torch.no_grad():
+        plain = model(puzzles, output_energies=True)
+        energies = plain.energies[0]
+        cross_entropy = torch.nn.functional.cross_entropy(plain.logits.reshape(-1, 9), labels.reshape(-1))
+    rises = (energies[:, 1:] - energies[:, :-1]).clamp(min=0)
+    assert rises.max() > 0  # this random model does raise its energy somewhere
+    torch.testing.assert_close(outputs.loss.detach(), cross_entropy + 0.5 * rises.mean() / 81)
+    # the term reaches the weights, and evaluation reports the plain cross-entropy
+    outputs.loss.backward()
+    assert model.hyperset.encoder.layers[0].attention.projection.weight.grad.abs().sum() > 0
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()(puzzles, labels=labels).loss, cross_entropy)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"energy_descent_loss_weight": -0.1}, "energy_descent_loss_weight` must be a finite number >= 0, got -0.1"),
+        ({"energy_descent_loss_weight": float("nan")}, "finite number >= 0, got nan"),
+        ({"energy_descent_loss_weight": 1.0, "layer_type": "transformer"}, "layer_type='transformer'"),
+    ],
+)
+def test_energy_descent_loss_weight_is_validated(overrides, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        _config(**overrides)

@@ -217,6 +217,11 @@ class HyperSETConfig(PreTrainedConfig):
             Segment-wise training when positive: in training mode the state is detached from the graph every
             `detach_interval` iterations, so gradients flow within a segment only (pair it with deep supervision
             to give every segment a loss). 0 back-propagates through all iterations.
+        energy_descent_loss_weight (`float`, *optional*, defaults to 0.0):
+            Sudoku training only: when positive, the training loss adds this weight times the mean energy RISE per
+            iteration and token, mean over the batch and iterations of ReLU(E(x_{t+1}) - E(x_t)) / 81, E the total
+            energy the model reports (attention + feedforward). It teaches the trained map to descend its energy at
+            every iteration, which small non-negative steps alone do not guarantee. Needs `layer_type="hyperset"`.
 
     Example:
 
@@ -274,6 +279,7 @@ class HyperSETConfig(PreTrainedConfig):
     deep_supervision_num_iterations: int = 1
     deep_supervision_weighting: str = "uniform"
     detach_interval: int = 0
+    energy_descent_loss_weight: float = 0.0
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
@@ -393,6 +399,14 @@ class HyperSETConfig(PreTrainedConfig):
                         f"`{name}={getattr(self, name)!r}` is a Sudoku option; this config has input_type="
                         f"{self.input_type!r} (use {name}={default!r})."
                     )
+        weight = self.energy_descent_loss_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"`energy_descent_loss_weight` must be a finite number >= 0, got {weight!r}.")
+        if weight and (self.input_type != "sudoku" or self.layer_type != "hyperset"):
+            raise ValueError(
+                f"`energy_descent_loss_weight={weight!r}` is a Sudoku option of the energy-based model; this config "
+                f"has input_type={self.input_type!r}, layer_type={self.layer_type!r} (use 0.0)."
+            )
         value = self.step_size_initial_value
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):

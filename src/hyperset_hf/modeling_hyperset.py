@@ -1331,9 +1331,13 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
 
         ```"""
         deep_supervision = labels is not None and self.training and self.config.deep_supervision != "last"
+        energy_descent = labels is not None and self.training and self.config.energy_descent_loss_weight > 0
         wants_states = kwargs.get("output_hidden_states", self.config.output_hidden_states)
+        wants_energies = kwargs.get("output_energies", False)
         if deep_supervision:
             kwargs["output_hidden_states"] = True
+        if energy_descent:
+            kwargs["output_energies"] = True
         outputs = self.hyperset(input_ids=input_ids, **kwargs)
         logits = self.classifier(self.readout_norm(outputs.last_hidden_state))
         loss = None
@@ -1355,6 +1359,10 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                     outputs.hidden_states = None
             else:
                 loss = self.cell_loss(logits, labels)
+            if energy_descent:
+                loss = loss + self.config.energy_descent_loss_weight * self.energy_rise(outputs.energies)
+                if not wants_energies:
+                    outputs.energies = outputs.attention_energies = outputs.feedforward_energies = None
         return HyperSETSudokuOutput(loss=loss, logits=logits, **_energy_fields(outputs))
 
     @staticmethod
@@ -1363,6 +1371,13 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         return F.cross_entropy(
             upcast(logits.reshape(-1, SUDOKU_NUM_DIGITS)), labels.reshape(-1).to(logits.device), ignore_index=-100
         )
+
+    @staticmethod
+    def energy_rise(energies: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Mean energy rise per iteration and cell, ReLU(E_{t+1} - E_t) / 81 averaged over boards, iterations and
+        layers, from the per-layer total energies (batch, iterations + 1) (the `energy_descent_loss_weight` term)."""
+        rises = [F.relu(layer_energies[:, 1:] - layer_energies[:, :-1]).mean() for layer_energies in energies]
+        return sum(rises) / (len(rises) * SUDOKU_NUM_CELLS)
 
     def deep_supervision_iterations(self, num_states: int) -> list[int]:
         """0-based indices of the supervised states among the `num_states` states after every iteration."""
