@@ -8,6 +8,7 @@ from conftest import activate_step_sizes, tiny_config, tiny_sudoku_model
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from hyperset_hf import HyperSETForImageClassification, HyperSETModel
+from hyperset_hf.input_checks import MAX_NUM_RECURRENCES
 from hyperset_hf.modeling_hyperset import (
     ATTENTION_ENERGIES,
     FEEDFORWARD_ENERGIES,
@@ -126,7 +127,7 @@ class _FirstIteration(Exception):
     pass
 
 
-def test_a_million_iterations_start_without_allocating_for_all_of_them(pixel_values):
+def test_the_largest_iteration_count_starts_without_allocating_for_all_of_them(pixel_values):
     model = activate_step_sizes(HyperSETModel(tiny_config())).eval()
     state_size = pixel_values.shape[0] * 17 * 32
 
@@ -135,7 +136,7 @@ def test_a_million_iterations_start_without_allocating_for_all_of_them(pixel_val
 
     model.encoder.layers[0].register_forward_pre_hook(stop)
     with torch.no_grad(), _LargestAllocation() as tracker, pytest.raises(_FirstIteration):
-        model(pixel_values, num_recurrences=10**6)
+        model(pixel_values, num_recurrences=MAX_NUM_RECURRENCES)
     assert 0 < tracker.largest <= 4 * state_size  # nothing of size num_recurrences before the first iteration
 
 

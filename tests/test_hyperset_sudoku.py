@@ -123,7 +123,8 @@ def test_loss_is_cross_entropy_over_blank_cells_only():
 
 def test_solve_keeps_the_givens():
     model = activate_step_sizes(HyperSETForSudoku(small_config())).eval()
-    input_ids, _ = random_boards()
+    puzzle = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
+    input_ids = torch.tensor([[int(c) if c != "." else 0 for c in puzzle]] * 2)
     grids = model.solve(input_ids)
     given = input_ids > 0
     assert torch.equal(grids[given], input_ids[given])

@@ -259,6 +259,37 @@ def test_mim_no_trainer_resumed_run_equals_uninterrupted_run(image_folders, tmp_
     assert max((weights_a[k] - weights_step_2[k]).abs().max().item() for k in weights_a) > 1e-4
 
 
+def test_mim_no_trainer_killed_during_a_save_resumes_from_the_newest_complete_checkpoint(
+    image_folders, tmp_path, monkeypatch
+):
+    """A run killed while writing step_4 (files half written) leaves step_2 as the newest complete checkpoint;
+    `--resume_from_checkpoint latest` resumes from it and ends with the uninterrupted run's weights."""
+    module = load_script(MIM_NO_TRAINER_SCRIPT)
+    cache = tmp_path / "cache"
+    batch = ("--per_device_train_batch_size", "4")
+    uninterrupted = module.main(no_trainer_arguments(image_folders, tmp_path / "a", cache, *batch))
+
+    original_save_state = module.Accelerator.save_state
+
+    def killed_while_saving_step_4(self, output_dir=None, **kwargs):
+        original_save_state(self, output_dir, **kwargs)
+        if output_dir.endswith("step_4"):
+            (Path(output_dir) / "model.safetensors").unlink()  # half written
+            raise KeyboardInterrupt("killed during the save")
+
+    run = tmp_path / "b"
+    monkeypatch.setattr(module.Accelerator, "save_state", killed_while_saving_step_4)
+    with pytest.raises(KeyboardInterrupt):
+        module.main(no_trainer_arguments(image_folders, run, cache, *batch))
+    monkeypatch.setattr(module.Accelerator, "save_state", original_save_state)
+    assert (run / "step_2").is_dir() and not (run / "step_4").exists()  # only the complete one has the final name
+    resumed = module.main(no_trainer_arguments(image_folders, run, cache, *batch, "--resume_from_checkpoint", "latest"))
+    assert resumed["completed_steps"] == 4 and (run / "step_4" / "model.safetensors").is_file()
+    weights_a, weights_b = load_file(tmp_path / "a" / "model.safetensors"), load_file(run / "model.safetensors")
+    assert max((weights_a[k] - weights_b[k]).abs().max().item() for k in weights_a) <= 1e-6
+    assert resumed["eval_loss"] == pytest.approx(uninterrupted["eval_loss"], abs=1e-6)
+
+
 def test_label_smoothing_matches_the_reference_definition():
     module = load_script(CLASSIFICATION_SCRIPT)
     logits, labels = torch.randn(6, 5, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 3, 4, 0])

@@ -50,6 +50,7 @@ import logging
 import math
 import os
 import re
+import shutil
 from pathlib import Path
 
 import datasets
@@ -488,7 +489,7 @@ def main(argv=None):
             api = HfApi(token=args.hub_token)
             repo_id = api.create_repo(args.hub_model_id or Path(args.output_dir).absolute().name, exist_ok=True).repo_id
             with open(os.path.join(args.output_dir, ".gitignore"), "w") as gitignore:
-                gitignore.write("step_*\nepoch_*\n")
+                gitignore.write("step_*\nepoch_*\nincomplete-*\n")
     accelerator.wait_for_everyone()
 
     # 1. Data
@@ -626,7 +627,17 @@ def main(argv=None):
         resume_batches = (completed_steps % num_update_steps_per_epoch) * args.gradient_accumulation_steps
 
     def save_state(name):
-        accelerator.save_state(os.path.join(args.output_dir, name))
+        """Atomic checkpoint: every process writes into `incomplete-<name>`, which the main process renames to `<name>`
+        once all are done, so a run killed during a save leaves no half-written step_N / epoch_E folder for
+        `--resume_from_checkpoint latest` to pick."""
+        final, pending = os.path.join(args.output_dir, name), os.path.join(args.output_dir, f"incomplete-{name}")
+        accelerator.save_state(pending)
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            if os.path.isdir(final):
+                shutil.rmtree(final)
+            os.replace(pending, final)
+        accelerator.wait_for_everyone()
 
     progress_bar = tqdm(range(args.max_train_steps), disable=not accelerator.is_local_main_process)
     progress_bar.update(completed_steps)

@@ -1,6 +1,10 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Energy Transformer model configuration."""
 
+import dataclasses
+import difflib
+import math
+
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
@@ -152,7 +156,10 @@ class EnergyTransformerConfig(PreTrainedConfig):
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
-        self._validate()
+        for name in kwargs:  # a misspelt field would otherwise become an unused extra attribute
+            if close := difflib.get_close_matches(name, [field.name for field in dataclasses.fields(self)], 1, 0.85):
+                raise ValueError(f"Unknown {type(self).__name__} field {name!r}; did you mean {close[0]!r}?")
+        self.validate_architecture()
         if self.auto_map is None:
             self.auto_map = dict(ENERGY_TRANSFORMER_AUTO_MAP)
         super().__post_init__(**kwargs)
@@ -186,7 +193,17 @@ class EnergyTransformerConfig(PreTrainedConfig):
         """The inverse temperature beta of the attention energy."""
         return self.head_dim**-0.5 if self.attention_beta is None else self.attention_beta
 
-    def _validate(self):
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        """As `PreTrainedConfig.from_dict` (used by `from_pretrained` and `AutoConfig`), then validates the config
+        again: transformers sets keyword overrides such as `from_pretrained(path, num_recurrences=0)` afterwards."""
+        loaded = super().from_dict(config_dict, **kwargs)
+        (loaded[0] if isinstance(loaded, tuple) else loaded).validate_architecture()
+        return loaded
+
+    def validate_architecture(self):
+        """The `@strict` class validator (run on construction, after `from_pretrained` overrides, on save): every
+        field in range and the fields consistent with each other; raises `ValueError` naming the bad value."""
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -194,8 +211,8 @@ class EnergyTransformerConfig(PreTrainedConfig):
 
         def positive_float(name):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"`{name}` must be a positive number, got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ValueError(f"`{name}` must be a finite positive number, got {value!r}.")
 
         for name in (
             "hidden_size",
@@ -224,10 +241,13 @@ class EnergyTransformerConfig(PreTrainedConfig):
             raise ValueError(
                 f"`image_size` ({self.image_size}) must be divisible by `patch_size` ({self.patch_size})."
             )
+        if not math.isfinite(self.memory_beta_init):
+            raise ValueError(f"`memory_beta_init` must be a finite number, got {self.memory_beta_init!r}.")
         if self.memory_type == "softmax" and self.memory_beta_init == 0:
             raise ValueError("`memory_beta_init` must be non-zero for softmax memories (the energy divides by it).")
         if not 0.0 <= self.visible_loss_ratio < 1.0:
             raise ValueError(f"`visible_loss_ratio` must be in [0, 1), got {self.visible_loss_ratio}.")
+        super().validate_architecture()
 
 
 __all__ = ["ENERGY_TRANSFORMER_PRESETS", "EnergyTransformerConfig"]

@@ -1,6 +1,8 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Hyper-SET model configuration."""
 
+import dataclasses
+import difflib
 import math
 
 from huggingface_hub.dataclasses import strict
@@ -283,7 +285,10 @@ class HyperSETConfig(PreTrainedConfig):
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):
-        self._validate()
+        for name in kwargs:  # a misspelt field would otherwise become an unused extra attribute
+            if close := difflib.get_close_matches(name, [field.name for field in dataclasses.fields(self)], 1, 0.85):
+                raise ValueError(f"Unknown {type(self).__name__} field {name!r}; did you mean {close[0]!r}?")
+        self.validate_architecture()
         if self.auto_map is None:
             self.auto_map = dict(HYPERSET_AUTO_MAP)
         super().__post_init__(**kwargs)
@@ -316,7 +321,17 @@ class HyperSETConfig(PreTrainedConfig):
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
-    def _validate(self):
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        """As `PreTrainedConfig.from_dict` (used by `from_pretrained` and `AutoConfig`), then validates the config
+        again: transformers sets keyword overrides such as `from_pretrained(path, num_recurrences=0)` afterwards."""
+        loaded = super().from_dict(config_dict, **kwargs)
+        (loaded[0] if isinstance(loaded, tuple) else loaded).validate_architecture()
+        return loaded
+
+    def validate_architecture(self):
+        """The `@strict` class validator (run on construction, after `from_pretrained` overrides, on save): every
+        field in range and the fields consistent with each other; raises `ValueError` naming the bad value."""
         def positive(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -383,6 +398,7 @@ class HyperSETConfig(PreTrainedConfig):
         if self.rms_norm_eps is not None and not self.rms_norm_eps > 0:
             raise ValueError(f"`rms_norm_eps` must be positive or None, got {self.rms_norm_eps}.")
         self._validate_variants()
+        super().validate_architecture()
 
     def _validate_variants(self):
         def non_negative(name):
@@ -424,8 +440,10 @@ class HyperSETConfig(PreTrainedConfig):
             value = self.adaptive_exit_min_recurrences
             raise ValueError(f"`adaptive_exit_min_recurrences` must be a positive integer, got {value!r}.")
         non_negative("num_gradient_free_iterations")
-        if not math.isfinite(self.fixed_step_size) or self.fixed_step_size == 0:
-            raise ValueError(f"`fixed_step_size` must be a finite non-zero number, got {self.fixed_step_size}.")
+        if not (math.isfinite(self.fixed_step_size) and self.fixed_step_size > 0):
+            raise ValueError(
+                f"`fixed_step_size` must be a finite positive number (a descent step), got {self.fixed_step_size}."
+            )
         if not math.isfinite(self.depthwise_lora_scale):
             raise ValueError(f"`depthwise_lora_scale` must be finite, got {self.depthwise_lora_scale}.")
         if self.adaptive_exit_threshold is not None and not self.adaptive_exit_threshold >= 0:

@@ -21,12 +21,13 @@ token as a query and as a key, from one softmax over the keys P_h = softmax(beta
 The energy decreases along the continuous dynamics because the Jacobian of the EnergyLayerNorm is symmetric positive
 semi-definite when its scalar gain gamma is >= 0 (paper Eq. 7).
 
-This file is self-contained (it imports only torch, transformers and `configuration_energy_transformer`) so that it
-also works as Hub remote code.
+This file imports only torch, transformers, `configuration_energy_transformer` and `input_checks` (the input
+validation shared with Hyper-SET), so that it also works as Hub remote code (`save_pretrained` copies all three).
 """
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -44,6 +45,7 @@ from transformers.utils.generic import can_return_tuple
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
+from .input_checks import as_count, check_mask, check_pixel_values, load_checked
 
 
 logger = logging.get_logger(__name__)
@@ -120,12 +122,6 @@ class EnergyTransformerMaskedImageModelingOutput(MaskedImageModelingOutput):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def check_num_recurrences(num_recurrences) -> int:
-    if isinstance(num_recurrences, bool) or not isinstance(num_recurrences, int) or num_recurrences < 1:
-        raise ValueError(f"`num_recurrences` must be a positive integer, got {num_recurrences!r}.")
-    return num_recurrences
-
-
 def patchify(pixel_values: torch.Tensor, patch_size: int) -> torch.Tensor:
     """`(batch_size, num_channels, height, width)` -> `(batch_size, num_patches, num_channels * patch_size**2)`,
     patches in row-major order, each flattened channel-first ("c h w", as the official code)."""
@@ -182,28 +178,7 @@ class EnergyTransformerEmbeddings(nn.Module):
         self.position_embeddings = nn.Parameter(torch.zeros(1, num_patches + 1, config.hidden_size))
 
     def check_pixel_values(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
-        config = self.config
-        if not isinstance(pixel_values, torch.Tensor) or pixel_values.ndim != 4:
-            shape = tuple(pixel_values.shape) if isinstance(pixel_values, torch.Tensor) else type(pixel_values)
-            raise ValueError(
-                f"`pixel_values` must be a tensor of shape (batch_size, num_channels, height, width), got {shape}."
-            )
-        _, num_channels, height, width = pixel_values.shape
-        if num_channels != config.num_channels:
-            raise ValueError(
-                f"`pixel_values` has {num_channels} channels but the model expects {config.num_channels} "
-                f"(config.num_channels)."
-            )
-        if interpolate_pos_encoding:
-            if height % config.patch_size or width % config.patch_size:
-                raise ValueError(
-                    f"Image size ({height}x{width}) must be divisible by the patch size ({config.patch_size})."
-                )
-        elif height != config.image_size or width != config.image_size:
-            raise ValueError(
-                f"Input image size ({height}x{width}) doesn't match model ({config.image_size}x{config.image_size}). "
-                "Pass `interpolate_pos_encoding=True` to run on another size divisible by the patch size."
-            )
+        check_pixel_values(pixel_values, self.config, interpolate_pos_encoding)
 
     def interpolate_pos_encoding(self, height: int, width: int) -> torch.Tensor:
         """Position embeddings for a `height x width` image: the learned patch grid resized bicubically (as ViT), the
@@ -242,14 +217,9 @@ class EnergyTransformerEmbeddings(nn.Module):
                     "`EnergyTransformerModel(config, use_mask_token=True)` or use "
                     "`EnergyTransformerForMaskedImageModeling`."
                 )
-            if tuple(bool_masked_pos.shape) != (batch_size, num_patches):
-                raise ValueError(
-                    f"`bool_masked_pos` must have shape (batch_size, num_patches) = {(batch_size, num_patches)}, got "
-                    f"{tuple(bool_masked_pos.shape)}."
-                )
             # the masked tokens are replaced (not blended) by the mask token
             embeddings = torch.where(
-                bool_masked_pos.to(embeddings.device, torch.bool).unsqueeze(-1),
+                check_mask(bool_masked_pos, (batch_size, num_patches)).to(embeddings.device).unsqueeze(-1),
                 self.mask_token.to(embeddings.dtype),
                 embeddings,
             )
@@ -500,6 +470,12 @@ class EnergyTransformerPreTrainedModel(PreTrainedModel):
         "attentions": OutputRecorder(EnergyTransformerLayer, index=1),
     }
 
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, refusing unreadable or non-finite weights with the folder named."""
+        load = partial(super().from_pretrained, pretrained_model_name_or_path, *args, **kwargs)
+        return load_checked(load, pretrained_model_name_or_path)
+
     @torch.no_grad()
     def _init_weights(self, module):
         config = self.config
@@ -596,8 +572,8 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
         unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions"})
         if unknown:  # a typo must not be silently ignored
             raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
-        num_recurrences = check_num_recurrences(
-            self.config.num_recurrences if num_recurrences is None else num_recurrences
+        num_recurrences = as_count(
+            self.config.num_recurrences if num_recurrences is None else num_recurrences, "num_recurrences"
         )
         embeddings = self.embeddings(
             pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
@@ -767,6 +743,10 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
         ```"""
         if pixel_values is None:
             raise ValueError("The Energy Transformer is an image model: pass `pixel_values`.")
+        if bool_masked_pos is not None:  # bools or 0/1 (a fractional mask is refused, not rounded)
+            bool_masked_pos = check_mask(bool_masked_pos, tuple(getattr(bool_masked_pos, "shape", ())))
+        if visible_loss_pos is not None:
+            visible_loss_pos = check_mask(visible_loss_pos, tuple(getattr(visible_loss_pos, "shape", ())))
         masked = bool_masked_pos
         loss_patches = None
         if bool_masked_pos is not None or visible_loss_pos is not None:

@@ -20,11 +20,12 @@ energy whose negative gradient is the update: each is one entry of `ATTENTION_EN
 holds the energy and its gradient side by side. One loop (`HyperSETEncoder.forward`) runs the iterations; adaptive exit
 (`adaptive_exit_recurrence`) is a separate no-grad evaluator that reuses the same per-iteration step.
 
-This file is self-contained (it imports only torch, transformers and `configuration_hyperset`) so that it also works as
-Hub remote code.
+This file imports only torch, transformers, `configuration_hyperset` and `input_checks` (the input validation shared
+with the Energy Transformer), so that it also works as Hub remote code (`save_pretrained` copies all three).
 """
 
 import math
+import operator
 from dataclasses import dataclass
 from functools import partial
 
@@ -46,6 +47,7 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
+from .input_checks import as_count, check_class_labels, check_mask, check_pixel_values, load_checked
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -167,8 +169,7 @@ def upcast(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def check_num_recurrences(num_recurrences, maximum: int | None = None) -> int:
-    if isinstance(num_recurrences, bool) or not isinstance(num_recurrences, int) or num_recurrences < 1:
-        raise ValueError(f"`num_recurrences` must be a positive integer, got {num_recurrences!r}.")
+    num_recurrences = as_count(num_recurrences, "num_recurrences")
     if maximum is not None and num_recurrences > maximum:
         raise ValueError(
             f"This model has depth-wise LoRA weight deltas for {maximum} iterations (config.num_recurrences); it "
@@ -185,8 +186,9 @@ def check_adaptive_exit(threshold, criterion, min_recurrences=1) -> None:
         raise ValueError(f"`adaptive_exit_threshold` must be a non-negative number or None, got {threshold!r}.")
     if criterion not in ADAPTIVE_EXIT_CRITERIA:
         raise ValueError(f"`adaptive_exit_criterion` must be one of {ADAPTIVE_EXIT_CRITERIA}, got {criterion!r}.")
-    if isinstance(min_recurrences, bool) or not isinstance(min_recurrences, int) or min_recurrences < 1:
-        raise ValueError(f"`adaptive_exit_min_recurrences` must be a positive integer, got {min_recurrences!r}.")
+    as_count(min_recurrences, "adaptive_exit_min_recurrences")
+
+
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -232,28 +234,7 @@ class HyperSETEmbeddings(nn.Module):
         return sinusoidal_position_embedding(num_tokens, self.config.hidden_size)
 
     def check_pixel_values(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
-        config = self.config
-        if not isinstance(pixel_values, torch.Tensor) or pixel_values.ndim != 4:
-            shape = tuple(pixel_values.shape) if isinstance(pixel_values, torch.Tensor) else type(pixel_values)
-            raise ValueError(
-                f"`pixel_values` must be a tensor of shape (batch_size, num_channels, height, width), got {shape}."
-            )
-        _, num_channels, height, width = pixel_values.shape
-        if num_channels != config.num_channels:
-            raise ValueError(
-                f"`pixel_values` has {num_channels} channels but the model expects {config.num_channels} "
-                f"(config.num_channels)."
-            )
-        if interpolate_pos_encoding:
-            if height % config.patch_size or width % config.patch_size:
-                raise ValueError(
-                    f"Image size ({height}x{width}) must be divisible by the patch size ({config.patch_size})."
-                )
-        elif height != config.image_size or width != config.image_size:
-            raise ValueError(
-                f"Input image size ({height}x{width}) doesn't match model ({config.image_size}x{config.image_size}). "
-                "Pass `interpolate_pos_encoding=True` to run on another size divisible by the patch size."
-            )
+        check_pixel_values(pixel_values, self.config, interpolate_pos_encoding)
 
     def forward(
         self,
@@ -272,12 +253,7 @@ class HyperSETEmbeddings(nn.Module):
                     "`bool_masked_pos` was given but this model has no mask token; build it with "
                     "`HyperSETModel(config, use_mask_token=True)` or use `HyperSETForMaskedImageModeling`."
                 )
-            if tuple(bool_masked_pos.shape) != (batch_size, num_patches):
-                raise ValueError(
-                    f"`bool_masked_pos` must have shape (batch_size, num_patches) = {(batch_size, num_patches)}, got "
-                    f"{tuple(bool_masked_pos.shape)}."
-                )
-            mask = bool_masked_pos.unsqueeze(-1).to(embeddings.dtype)
+            mask = check_mask(bool_masked_pos, (batch_size, num_patches)).unsqueeze(-1).to(embeddings.dtype)
             embeddings = embeddings * (1.0 - mask) + self.mask_token.expand(batch_size, num_patches, -1) * mask
 
         cls_tokens = self.cls_token.expand(batch_size, -1, -1)
@@ -322,8 +298,15 @@ class HyperSETSudokuEmbeddings(nn.Module):
 
     @staticmethod
     def check_input_ids(input_ids: torch.Tensor) -> None:
-        if not isinstance(input_ids, torch.Tensor) or input_ids.ndim != 2 or input_ids.shape[1] != SUDOKU_NUM_CELLS:
-            shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids)
+        if not isinstance(input_ids, torch.Tensor):
+            raise ValueError(
+                f"`input_ids` must be a tensor of shape (batch_size, {SUDOKU_NUM_CELLS}), got a "
+                f"{type(input_ids).__name__}: convert it with torch.tensor(...)."
+            )
+        if input_ids.shape[0] == 0:
+            raise ValueError("`input_ids` is an empty batch; pass at least one puzzle.")
+        if input_ids.ndim != 2 or input_ids.shape[1] != SUDOKU_NUM_CELLS:
+            shape = tuple(input_ids.shape)
             raise ValueError(
                 f"`input_ids` must be a tensor of shape (batch_size, {SUDOKU_NUM_CELLS}) with one digit per cell, "
                 f"got {shape}."
@@ -878,7 +861,8 @@ def energy_change(state, new_state, energy, new_energy):
 
 
 def state_change(state, new_state, energy, new_energy):
-    """||x_t - x_{t-1}|| / ||x_{t-1}|| over all tokens of a sample."""
+    """||x_t - x_{t-1}|| / ||x_{t-1}|| over all tokens of a sample (in float32 for half-precision states)."""
+    state, new_state = upcast(state), upcast(new_state)
     norm = torch.linalg.vector_norm(state, dim=(1, 2)).clamp_min(torch.finfo(state.dtype).tiny)
     return torch.linalg.vector_norm(new_state - state, dim=(1, 2)) / norm
 
@@ -969,6 +953,12 @@ class HyperSETPreTrainedModel(PreTrainedModel):
         "hidden_states": [HyperSETLayer, HyperSETTransformerLayer],
         "attentions": [OutputRecorder(HyperSETAttention, index=1), OutputRecorder(HyperSETTransformerAttention, index=1)],
     }
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, refusing unreadable or non-finite weights with the folder named."""
+        load = partial(super().from_pretrained, pretrained_model_name_or_path, *args, **kwargs)
+        return load_checked(load, pretrained_model_name_or_path)
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -1066,10 +1056,11 @@ class HyperSETModel(HyperSETPreTrainedModel):
 
         ```"""
         is_sudoku = self.config.input_type == "sudoku"
-        if is_sudoku and (input_ids is None or pixel_values is not None or bool_masked_pos is not None):
+        if is_sudoku and (input_ids is None or pixel_values is not None or bool_masked_pos is not None
+                          or interpolate_pos_encoding):  # fmt: skip
             raise ValueError(
                 "This is a Sudoku model (config.input_type='sudoku'): pass `input_ids` of shape (batch_size, 81) and "
-                "no `pixel_values` / `bool_masked_pos`."
+                "no `pixel_values` / `bool_masked_pos` / `interpolate_pos_encoding` (images only)."
             )
         if not is_sudoku and (pixel_values is None or input_ids is not None):
             raise ValueError("This is an image model (config.input_type='image'): pass `pixel_values`, not `input_ids`.")
@@ -1100,12 +1091,19 @@ class HyperSETModel(HyperSETPreTrainedModel):
             )
         threshold = config.adaptive_exit_threshold if adaptive_exit_threshold is None else adaptive_exit_threshold
         if threshold is not None:
+            min_recurrences = (
+                config.adaptive_exit_min_recurrences if adaptive_exit_min_recurrences is None
+                else adaptive_exit_min_recurrences
+            )  # fmt: skip
+            if as_count(min_recurrences, "adaptive_exit_min_recurrences") > num_recurrences:
+                raise ValueError(
+                    f"`adaptive_exit_min_recurrences` ({min_recurrences}) must not exceed the number of iterations "
+                    f"of this call, `num_recurrences` ({num_recurrences})."
+                )
             return self.adaptive_exit(
                 embeddings, num_recurrences, threshold,
                 config.adaptive_exit_criterion if adaptive_exit_criterion is None else adaptive_exit_criterion,
-                config.adaptive_exit_min_recurrences if adaptive_exit_min_recurrences is None
-                else adaptive_exit_min_recurrences,
-                output_energies, **kwargs,
+                min_recurrences, output_energies, **kwargs,
             )  # fmt: skip
         return self._recurrence(embeddings, num_recurrences, output_energies, **kwargs)
 
@@ -1218,7 +1216,10 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         ```"""
         outputs = self.hyperset(pixel_values, **kwargs)
         logits = self.classifier(self.classifier_norm(outputs.pooler_output))
-        loss = self.loss_function(labels, logits, self.config) if labels is not None else None
+        loss = None
+        if labels is not None:
+            check_class_labels(labels, logits)
+            loss = self.loss_function(labels, logits, self.config)
         return HyperSETImageClassifierOutput(loss=loss, logits=logits, **_energy_fields(outputs))
 
 
@@ -1275,6 +1276,20 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
             pixel_loss = F.l1_loss(pixel_values.to(reconstruction.dtype), reconstruction, reduction="none")
             loss = (pixel_loss * mask).sum() / (mask.sum() + 1e-5) / self.config.num_channels
         return HyperSETMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction, **_energy_fields(outputs))
+
+
+def check_givens(input_ids: torch.Tensor) -> None:
+    """Raises for the first board whose givens repeat a digit in a row, column or box (it has no solution)."""
+    grid = input_ids.reshape(-1, 9, 9)
+    boxes = grid.reshape(-1, 3, 3, 3, 3).transpose(2, 3).reshape(-1, 9, 9)
+    counts = F.one_hot(torch.cat((grid, grid.transpose(1, 2), boxes), 1).long(), 10)[..., 1:].sum(2)  # (B, 27, 9)
+    clashes = (counts > 1).nonzero()
+    if len(clashes):
+        board, unit, digit = (int(i) for i in clashes[0])
+        raise ValueError(
+            f"board {board}: digit {digit + 1} repeated in {('row', 'column', 'box')[unit // 9]} {unit % 9 + 1}; a "
+            "puzzle whose givens clash has no solution."
+        )
 
 
 class HyperSETForSudoku(HyperSETPreTrainedModel):
@@ -1346,6 +1361,14 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 raise ValueError(
                     f"`labels` must have the shape of `input_ids` {tuple(input_ids.shape)}, got {tuple(labels.shape)}."
                 )
+            if labels.is_floating_point():
+                raise ValueError(f"`labels` must be an integer tensor (digit minus one, -100 = ignored), got dtype "
+                                 f"{labels.dtype}.")  # fmt: skip
+            if not is_torchdynamo_compiling() and (labels == -100).all():
+                raise ValueError(
+                    "`labels` are -100 (ignored) in every cell: there is no cell to score, the loss would be nan. Pass "
+                    "puzzles with at least one blank cell."
+                )
             bad = (labels != -100) & ((labels < 0) | (labels >= SUDOKU_NUM_DIGITS))
             if not is_torchdynamo_compiling() and bad.any():
                 board, cell = (int(i) for i in bad.nonzero()[0])
@@ -1400,6 +1423,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
     def solve(self, input_ids: torch.LongTensor, num_recurrences: int | None = None, **kwargs) -> torch.LongTensor:
         """Fills the blanks with the most likely digits and keeps the givens: `(batch_size, 81)` puzzles ->
         `(batch_size, 81)` grids of digits 1-9. `kwargs` (`adaptive_exit_*`) go to `forward`."""
+        HyperSETSudokuEmbeddings.check_input_ids(input_ids)
+        check_givens(input_ids)
         predicted = self(input_ids=input_ids, num_recurrences=num_recurrences, **kwargs).logits.argmax(dim=-1) + 1
         return torch.where(input_ids > 0, input_ids, predicted)
 

@@ -39,7 +39,7 @@ from transformers.pipelines.base import Pipeline
 from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
 from .modeling_hyperset import check_num_recurrences
-from .sudoku_data import check_puzzle, check_solution, grid_to_string, parse_grid
+from .sudoku_data import _first_repetition, check_puzzle, check_solution, grid_to_string, parse_grid, solve
 
 
 __all__ = [
@@ -344,6 +344,9 @@ class SudokuSolvingPipeline(Pipeline):
         puzzle_array = puzzle.numpy().astype(np.int8)
         solution_array = solution.numpy().astype(np.int8)
         is_valid, problem = validate_solution(solution_array, puzzle_array)
+        if not is_valid and _first_repetition(puzzle_array) is None and solve(puzzle_array) is None:
+            # not the model's fault: no grid completes these (non-clashing) givens
+            problem = "the puzzle has no solution (its givens do not clash, but no valid grid completes them)"
         num_recurrences = model_outputs.get("num_recurrences")
         if num_recurrences is not None:
             num_recurrences = int(torch.as_tensor(num_recurrences).reshape(-1)[0])

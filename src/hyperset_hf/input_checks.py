@@ -1,0 +1,128 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Input validation shared by the Hyper-SET and Energy Transformer models: bad input at the public boundary (forward,
+loading) raises a `ValueError` naming the bad value and what was expected, instead of a torch error from deep inside
+or a silently wrong result. Imported relatively by both modeling files, so it travels with them as Hub remote code."""
+
+import operator
+
+import torch
+from transformers.utils.import_utils import is_torchdynamo_compiling
+
+
+MAX_NUM_RECURRENCES = 10_000  # a guard against effectively endless loops (the paper trains with 12-24)
+
+
+def as_count(value, name: str, limit: int = MAX_NUM_RECURRENCES) -> int:
+    """`value` as a positive int (Python, NumPy and 0-d tensor integers accepted) of at most `limit`, else a
+    `ValueError` naming it."""
+    if isinstance(value, bool) or isinstance(value, float) or getattr(value, "is_floating_point", lambda: False)():
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.") from None
+    if count < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    if count > limit:
+        raise ValueError(f"`{name}` must be at most {limit:,} (a guard against endless runs), got {value!r}.")
+    return count
+
+
+def check_class_labels(labels: torch.Tensor, logits: torch.Tensor) -> None:
+    """Class indices (batch_size,) in [0, num_labels) for single-label classification (other problem types: the
+    shape of `logits`), so that a bad label is named instead of failing inside the loss."""
+    batch_size, num_labels = logits.shape
+    if not isinstance(labels, torch.Tensor) or labels.shape[0] != batch_size:
+        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"`labels` must have one entry per image, shape ({batch_size},) or {(batch_size, num_labels)}, "
+                         f"got {shape}.")  # fmt: skip
+    if labels.is_floating_point() or num_labels == 1 or is_torchdynamo_compiling():
+        return
+    bad = (labels < 0) | (labels >= num_labels)
+    if labels.ndim == 1 and bad.any():
+        index = int(bad.nonzero()[0])
+        raise ValueError(f"`labels` must be class indices in 0-{num_labels - 1}; image {index} has {int(labels[index])}.")
+
+
+def check_batch(pixel_values: torch.Tensor, name: str = "pixel_values") -> None:
+    """A non-empty batch of finite floating-point values (the value check is skipped inside a compiled graph)."""
+    if pixel_values.shape[0] == 0:
+        raise ValueError(f"`{name}` is an empty batch; pass at least one image.")
+    if not pixel_values.is_floating_point():
+        raise ValueError(f"`{name}` must be a float tensor (normalised pixel values), got dtype {pixel_values.dtype}.")
+    if not is_torchdynamo_compiling() and not torch.isfinite(pixel_values).all():
+        position = tuple(int(i) for i in (~torch.isfinite(pixel_values)).nonzero()[0])
+        raise ValueError(
+            f"`{name}` must be finite; it holds {pixel_values[position].item()} at index {position} (nan or inf "
+            "pixels would make every output nan)."
+        )
+
+
+def check_mask(bool_masked_pos: torch.Tensor, expected_shape: tuple[int, int]) -> torch.Tensor:
+    """`bool_masked_pos` of shape (batch_size, num_patches), bool or 0/1 integers -> a bool tensor."""
+    if not isinstance(bool_masked_pos, torch.Tensor) or tuple(bool_masked_pos.shape) != expected_shape:
+        shape = tuple(bool_masked_pos.shape) if isinstance(bool_masked_pos, torch.Tensor) else type(bool_masked_pos)
+        raise ValueError(
+            f"`bool_masked_pos` must have shape (batch_size, num_patches) = {expected_shape}, got {shape}."
+        )
+    if bool_masked_pos.is_floating_point() or bool_masked_pos.is_complex():
+        raise ValueError(
+            f"`bool_masked_pos` must be a bool tensor (True = masked patch), got dtype {bool_masked_pos.dtype}: a "
+            "fractional mask would blend patches with the mask token."
+        )
+    if bool_masked_pos.dtype != torch.bool and not is_torchdynamo_compiling():
+        bad = (bool_masked_pos != 0) & (bool_masked_pos != 1)
+        if bad.any():
+            position = tuple(int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"`bool_masked_pos` must hold 0 or 1 (or bools); it holds {bool_masked_pos[position].item()} at index "
+                f"{position}."
+            )
+    return bool_masked_pos.bool()
+
+
+def check_pixel_values(pixel_values: torch.Tensor, config, interpolate_pos_encoding: bool) -> None:
+    """Images `(batch_size, config.num_channels, height, width)`: non-empty, finite floats, of `config.image_size`
+    (or, with `interpolate_pos_encoding`, any size divisible by `config.patch_size`)."""
+    if not isinstance(pixel_values, torch.Tensor) or pixel_values.ndim != 4:
+        shape = tuple(pixel_values.shape) if isinstance(pixel_values, torch.Tensor) else type(pixel_values)
+        raise ValueError(
+            f"`pixel_values` must be a tensor of shape (batch_size, num_channels, height, width), got {shape}."
+        )
+    check_batch(pixel_values, "pixel_values")
+    _, num_channels, height, width = pixel_values.shape
+    if num_channels != config.num_channels:
+        raise ValueError(
+            f"`pixel_values` has {num_channels} channels but the model expects {config.num_channels} "
+            "(config.num_channels)."
+        )
+    if interpolate_pos_encoding:
+        if height % config.patch_size or width % config.patch_size:
+            raise ValueError(f"Image size ({height}x{width}) must be divisible by the patch size ({config.patch_size}).")
+    elif height != config.image_size or width != config.image_size:
+        raise ValueError(
+            f"Input image size ({height}x{width}) doesn't match model ({config.image_size}x{config.image_size}). "
+            "Pass `interpolate_pos_encoding=True` to run on another size divisible by the patch size."
+        )
+
+
+def load_checked(load, pretrained_model_name_or_path):
+    """Runs `load()` (a `from_pretrained`) and checks the result: an unreadable weights file is reported with the
+    folder it came from, and weights holding nan or inf (a corrupted file of the right size) are refused."""
+    try:
+        loaded = load()
+    except Exception as error:  # safetensors raises its own error type for truncated or garbled headers
+        if type(error).__name__ != "SafetensorError":
+            raise
+        raise OSError(
+            f"The weights file (model.safetensors) of {str(pretrained_model_name_or_path)!r} cannot be read: {error}. "
+            "It is truncated or corrupted; download or save it again."
+        ) from error
+    model = loaded[0] if isinstance(loaded, tuple) else loaded
+    for name, parameter in model.named_parameters():
+        if not parameter.is_meta and not torch.isfinite(parameter).all():
+            raise ValueError(
+                f"The weight {name!r} loaded from {str(pretrained_model_name_or_path)!r} (model.safetensors) holds "
+                "nan or inf values; the file is corrupted: download or save it again."
+            )
+    return loaded
