@@ -543,6 +543,48 @@ cases(
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# The command line: exit status 2 (usage) or 1 (the Hub refused), one line naming the problem, no traceback
+# ---------------------------------------------------------------------------------------------------------------------
+
+CLI_CASES = {
+    "solve-short-puzzle": (["solve", PUZZLE[:-3]], 2, ["expected 81 cells", "78"]),
+    "solve-bad-character": (["solve", PUZZLE[:-1] + "x"], 2, ["'x'"]),
+    "solve-clashing-givens": (["solve", "11" + "." * 79], 2, ["digit 1", "repeated"]),
+    "solve-zero-recurrences": (["solve", PUZZLE, "--num-recurrences", "0"], 2, ["positive integer", "0"]),
+    "solve-float-recurrences": (["solve", PUZZLE, "--num-recurrences", "1e20"], 2, ["positive integer", "1e20"]),
+    "solve-huge-recurrences": (["solve", PUZZLE, "--num-recurrences", str(10**20)], 2, ["at most", str(10**20)]),
+    "solve-missing-model": (["solve", PUZZLE, "--model", "/no/such/folder"], 2, ["/no/such/folder", "not found"]),
+    "solve-bad-device": (["solve", PUZZLE, "--device", "cuda:7"], 2, ["cuda"]),
+    "unknown-command": (["train"], 2, ["invalid choice", "'train'"]),
+    "card-wrong-kind": (["card", "--model-dir", "{image}", "--kind", "sudoku"], 2, ["image-classification", "sudoku"]),
+    "card-missing-folder": (["card", "--model-dir", "/no/such/folder"], 2, ["/no/such/folder"]),
+    "push-repo-id-without-namespace": (["push", "--model-dir", "{sudoku}", "--repo-id", "noslash"], 2, ["ORG/NAME", "'noslash'"]),
+    "push-repo-id-two-slashes": (["push", "--model-dir", "{sudoku}", "--repo-id", "a/b/c"], 2, ["'a/b/c'"]),
+    "push-offline": (["push", "--model-dir", "{sudoku}", "--repo-id", "org/name"], 1, ["could not upload", "offline"]),
+    "push-missing-folder": (["push", "--model-dir", "/no/such/folder", "--repo-id", "org/name"], 2, ["/no/such/folder"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLI_CASES))
+def test_command_line_bad_input(name, saved, capsys, monkeypatch):
+    from hyperset_hf.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    argv, status, fragments = CLI_CASES[name]
+    argv = [item.format(sudoku=saved / "sudoku", image=saved / "image") for item in argv]
+    if argv[0] == "solve" and "--model" not in argv:
+        argv += ["--model", str(saved / "sudoku")]
+    with _no_hang(), pytest.raises(SystemExit) as info:
+        main(argv)
+    error = capsys.readouterr().err
+    assert info.value.code == status, error
+    assert "Traceback" not in error
+    missing = [fragment for fragment in fragments if fragment.lower() not in error.lower()]
+    assert not missing, f"{error!r} does not name {missing}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # The runner
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -596,4 +638,4 @@ def test_pipeline_says_when_a_puzzle_has_no_solution():
 
 
 def test_the_table_is_large():
-    assert len(CASES) + len(LOADING) >= 250, len(CASES) + len(LOADING)
+    assert len(CASES) + len(LOADING) + len(CLI_CASES) >= 250

@@ -350,6 +350,8 @@ def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .hub import FileSystemHfApi, push_model_folder
 
     api = getattr(args, "hf_api", None)
+    if args.repo_id.count("/") != 1 or not all(args.repo_id.split("/")):
+        parser.error(f"--repo-id must look like ORG/NAME (a namespace and a name), got {args.repo_id!r}")
     if api is None and args.local_hub:
         api = FileSystemHfApi(args.local_hub)
     try:
@@ -369,6 +371,10 @@ def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
+    except Exception as error:  # offline, no token, no permission, network: the Hub's own message, no traceback
+        if not (isinstance(error, OSError) or type(error).__module__.startswith("huggingface_hub")):
+            raise
+        parser.exit(1, f"hyperset-hf push: could not upload to {args.repo_id!r}: {error}\n")
     where = f"{args.local_hub}/{args.repo_id}" if args.local_hub and getattr(args, "hf_api", None) is None else None
     print(f"pushed {args.model_dir} to {args.repo_id}: {where or getattr(info, 'commit_url', info)}")
     return 0
@@ -399,7 +405,9 @@ def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .model_card import model_card_from_output_dir
 
     try:
-        kind = args.kind or infer_card_kind(read_model_config(args.model_dir))
+        kind = infer_card_kind(read_model_config(args.model_dir))
+        if args.kind not in (None, kind):
+            raise ValueError(f"{args.model_dir} holds a {kind!r} model; --kind {args.kind} does not describe it")
         card = model_card_from_output_dir(args.model_dir, kind, repo_id=args.repo_id, **_card_kwargs(args))
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
