@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from transformers import AutoModelForTokenClassification
 
-from hyperset_hf import HyperSETForSudoku
+
+from hyperset_hf import HyperSETConfig, HyperSETForSudoku
+from hyperset_hf.configuration_hyperset import config_overrides
 
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "sudoku" / "run_sudoku.py"
@@ -63,11 +65,20 @@ def test_trains_saves_and_reports_extrapolation(preset, tmp_path):
 
 def test_bad_arguments_raise(tmp_path):
     module = load_script()
+    preset = HyperSETConfig.from_preset("sudoku")
     with pytest.raises(ValueError, match="key=value"):
-        module.parse_overrides("hidden_size")
-    assert module.parse_overrides("hidden_size=8,hidden_act=relu,share_qkv_norm=false") == {
-        "hidden_size": 8, "hidden_act": "relu", "share_qkv_norm": False,
-    }
+        config_overrides("hidden_size", preset)
+    with pytest.raises(ValueError, match="has no field 'hiden_size'"):
+        config_overrides("hiden_size=8", preset)
+    with pytest.raises(ValueError, match="cannot set 'hidden_size=abc'"):
+        config_overrides("hidden_size=abc", preset)
+    # typed by the config's fields (transformers' update_from_string); None-valued fields take numbers
+    assert config_overrides(
+        "hidden_size=8,hidden_act=relu,share_qkv_norm=false,embedding_dropout_prob=0,step_size_initial_value=0.5", preset
+    ) == {"hidden_size": 8, "hidden_act": "relu", "share_qkv_norm": False, "embedding_dropout_prob": 0.0,
+          "step_size_initial_value": 0.5}  # fmt: skip
+    with pytest.raises(ValueError, match="`num_recurrences` must be a positive integer, got 0"):
+        module.main(["--config_overrides", "num_recurrences=0", "--output_dir", str(tmp_path), "--do_train"])
     with pytest.raises(ValueError, match="--eval_iteration_multipliers"):
         module.main(["--eval_iteration_multipliers", "0", "--output_dir", str(tmp_path)])
 

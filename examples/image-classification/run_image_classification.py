@@ -76,6 +76,7 @@ import transformers
 from datasets import ClassLabel, DatasetDict, load_dataset
 from PIL import Image, ImageEnhance, ImageOps
 from transformers import (
+    AutoConfig,
     AutoImageProcessor,
     AutoModelForImageClassification,
     HfArgumentParser,
@@ -94,6 +95,7 @@ from hyperset_hf import (
     HyperSETConfig,
     HyperSETForImageClassification,
 )
+from hyperset_hf.configuration_hyperset import config_overrides
 
 
 logger = logging.getLogger(__name__)
@@ -249,28 +251,6 @@ class ImageClassificationTrainingArguments(TrainingArguments):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Data
-
-
-def parse_overrides(text: str | None) -> dict:
-    """`"hidden_size=64,hidden_act=relu"` -> {"hidden_size": 64, "hidden_act": "relu"} (ints, floats, bools, None)."""
-    overrides = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        if "=" not in item:
-            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
-        key, value = (piece.strip() for piece in item.split("=", 1))
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                pass
-        else:
-            if value.lower() in ("true", "false"):
-                value = value.lower() == "true"
-            elif value.lower() == "none":
-                value = None
-        overrides[key] = value
-    return overrides
 
 
 def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
@@ -669,7 +649,13 @@ def main(argv=None):
     label2id = {label: index for index, label in id2label.items()}
 
     # 2. Model
-    overrides = parse_overrides(model_args.config_overrides)
+    if model_args.model_name_or_path:
+        base_config = AutoConfig.from_pretrained(
+            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
+        )
+    else:
+        base_config = {"vit": ViTConfig, "energy_transformer": EnergyTransformerConfig}.get(model_args.model_type, HyperSETConfig)()
+    overrides = config_overrides(model_args.config_overrides, base_config)
     if data_args.image_size is not None:
         overrides["image_size"] = data_args.image_size
     if model_args.model_name_or_path:

@@ -55,6 +55,7 @@ import transformers
 from datasets import DatasetDict, load_dataset
 from PIL import Image
 from transformers import (
+    AutoConfig,
     AutoImageProcessor,
     AutoModelForMaskedImageModeling,
     HfArgumentParser,
@@ -73,6 +74,7 @@ from hyperset_hf import (
     HyperSETConfig,
     HyperSETForMaskedImageModeling,
 )
+from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.metrics import image_reconstruction_metrics
 
 
@@ -201,28 +203,6 @@ class MIMTrainingArguments(TrainingArguments):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Data (the same helpers as run_image_classification.py)
-
-
-def parse_overrides(text: str | None) -> dict:
-    """`"hidden_size=64,hidden_act=relu"` -> {"hidden_size": 64, "hidden_act": "relu"} (ints, floats, bools, None)."""
-    overrides = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        if "=" not in item:
-            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
-        key, value = (piece.strip() for piece in item.split("=", 1))
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                pass
-        else:
-            if value.lower() in ("true", "false"):
-                value = value.lower() == "true"
-            elif value.lower() == "none":
-                value = None
-        overrides[key] = value
-    return overrides
 
 
 def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
@@ -521,7 +501,13 @@ def main(argv=None):
     image_column = find_image_column(reference_split, data_args.image_column_name)
 
     # 2. Model
-    overrides = parse_overrides(model_args.config_overrides)
+    if model_args.model_name_or_path:
+        base_config = AutoConfig.from_pretrained(
+            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
+        )
+    else:
+        base_config = {"vit": ViTConfig, "energy_transformer": EnergyTransformerConfig}.get(model_args.model_type, HyperSETConfig)()
+    overrides = config_overrides(model_args.config_overrides, base_config)
     if data_args.image_size is not None:
         overrides["image_size"] = data_args.image_size
     if model_args.model_name_or_path:

@@ -65,6 +65,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 from transformers import (
+    AutoConfig,
     AutoImageProcessor,
     AutoModelForMaskedImageModeling,
     SchedulerType,
@@ -78,6 +79,7 @@ from hyperset_hf import (
     HyperSETConfig,
     HyperSETForMaskedImageModeling,
 )
+from hyperset_hf.configuration_hyperset import config_overrides
 
 
 logger = logging.getLogger(__name__)
@@ -192,28 +194,6 @@ def parse_args(argv=None):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Data (the same helpers as run_mim.py)
-
-
-def parse_overrides(text: str | None) -> dict:
-    """`"hidden_size=64,hidden_act=relu"` -> {"hidden_size": 64, "hidden_act": "relu"} (ints, floats, bools, None)."""
-    overrides = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        if "=" not in item:
-            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
-        key, value = (piece.strip() for piece in item.split("=", 1))
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                pass
-        else:
-            if value.lower() in ("true", "false"):
-                value = value.lower() == "true"
-            elif value.lower() == "none":
-                value = None
-        overrides[key] = value
-    return overrides
 
 
 def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
@@ -503,7 +483,11 @@ def main(argv=None):
     image_column = find_image_column(dataset["train"], args.image_column_name)
 
     # 2. Model
-    overrides = parse_overrides(args.config_overrides)
+    if args.model_name_or_path:
+        base_config = AutoConfig.from_pretrained(args.model_name_or_path, trust_remote_code=args.trust_remote_code)
+    else:
+        base_config = {"energy_transformer": EnergyTransformerConfig}.get(args.model_type, HyperSETConfig)()
+    overrides = config_overrides(args.config_overrides, base_config)
     if args.image_size is not None:
         overrides["image_size"] = args.image_size
     if args.model_name_or_path:

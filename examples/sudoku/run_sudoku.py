@@ -52,6 +52,7 @@ import numpy as np
 import torch
 import transformers
 from transformers import (
+    AutoConfig,
     AutoModelForTokenClassification,
     HfArgumentParser,
     Trainer,
@@ -63,6 +64,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku
+from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.metrics import load_sudoku_metric
 from hyperset_hf.sudoku_data import (
     SUDOKU_BENCHMARKS,
@@ -174,28 +176,6 @@ def read_history(model_name_or_path: str | None) -> list:
     return []
 
 
-def parse_overrides(text: str | None) -> dict:
-    """`"hidden_size=128,hidden_act=relu"` -> {"hidden_size": 128, "hidden_act": "relu"} (ints, floats, bools)."""
-    overrides = {}
-    for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        if "=" not in item:
-            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
-        key, value = (piece.strip() for piece in item.split("=", 1))
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                pass
-        else:
-            if value.lower() in ("true", "false"):
-                value = value.lower() == "true"
-            elif value.lower() == "none":
-                value = None
-        overrides[key] = value
-    return overrides
-
-
 def load_splits(data_args: DataTrainingArguments):
     if data_args.train_file or data_args.validation_file:
         if not (data_args.train_file and data_args.validation_file):
@@ -265,7 +245,11 @@ def main(argv=None):
         train = train.with_transform(to_model_inputs)
     test = test.with_transform(to_model_inputs)
 
-    overrides = parse_overrides(model_args.config_overrides)
+    base_config = (
+        AutoConfig.from_pretrained(model_args.model_name_or_path) if model_args.model_name_or_path
+        else HyperSETConfig.from_preset(model_args.preset)
+    )  # fmt: skip
+    overrides = config_overrides(model_args.config_overrides, base_config)
     if model_args.model_name_or_path:
         model = AutoModelForTokenClassification.from_pretrained(model_args.model_name_or_path, **overrides)
     else:

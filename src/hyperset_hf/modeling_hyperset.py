@@ -25,7 +25,6 @@ with the Energy Transformer), so that it also works as Hub remote code (`save_pr
 """
 
 import math
-import operator
 from dataclasses import dataclass
 from functools import partial
 
