@@ -9,11 +9,9 @@
 - `load_image_reconstruction_metric()`: the same metrics as an `evaluate` module, loaded from the folder
   `IMAGE_RECONSTRUCTION_METRIC_PATH` installed with the package.
 
-The `evaluate` modules (`sudoku_accuracy/sudoku_accuracy.py`, `image_reconstruction/image_reconstruction.py`) must be
-self-contained because `evaluate.load` copies the script alone into its modules cache, so each carries a copy of the
-functions (and constants) below that it uses, each function marked `# Copied from hyperset_hf.metrics.<name>`;
-`tests/test_sudoku_metric.py` and `tests/test_image_reconstruction_metric.py` check that the copies stay identical. Only
-numpy is imported here; `evaluate` is imported inside the `load_*` functions.
+The `evaluate` modules (`sudoku_accuracy/sudoku_accuracy.py`, `image_reconstruction/image_reconstruction.py`) wrap
+the functions below (one copy of the computation). Only numpy is imported here; `evaluate` is imported inside the
+`load_*` functions.
 """
 
 from __future__ import annotations
@@ -61,7 +59,6 @@ def _load_evaluate_module(path: str, **kwargs):
     return evaluate.load(path, **kwargs)
 
 
-# Copied into sudoku_accuracy/sudoku_accuracy.py: keep the two identical (checked by the tests).
 def _parse_grid(grid: Any, name: str, index: int, allow_blank: bool) -> np.ndarray:
     """One grid (81-character string or 81 integers, flat or 9x9) -> `int8` array of shape `(81,)`, or a `ValueError`
     that names the input and the board index."""
@@ -105,7 +102,6 @@ def _parse_grid(grid: Any, name: str, index: int, allow_blank: bool) -> np.ndarr
     return flat.astype(np.int8)
 
 
-# Copied into sudoku_accuracy/sudoku_accuracy.py: keep the two identical (checked by the tests).
 def _parse_grids(grids: Any, name: str, allow_blank: bool) -> np.ndarray:
     """A batch of grids -> `int8` array of shape `(num_boards, 81)`. Integer arrays of shape `(N, 81)` or `(N, 9, 9)`
     are checked in one vectorised pass; anything else (strings, ragged lists) board by board."""
@@ -131,7 +127,6 @@ def _parse_grids(grids: Any, name: str, allow_blank: bool) -> np.ndarray:
     return np.stack(parsed) if parsed else np.zeros((0, 81), dtype=np.int8)
 
 
-# Copied into sudoku_accuracy/sudoku_accuracy.py: keep the two identical (checked by the tests).
 def sudoku_metrics(predictions: Any, references: Any, puzzles: Any) -> dict[str, float]:
     """Cell accuracy, board accuracy and validity of predicted Sudoku solutions.
 
@@ -233,14 +228,12 @@ def load_image_reconstruction_metric(**kwargs):
     return _load_evaluate_module(IMAGE_RECONSTRUCTION_METRIC_PATH, **kwargs)
 
 
-# Copied into image_reconstruction/image_reconstruction.py: keep the constants identical (checked by the tests).
 _SSIM_WINDOW_SIZE = 11
 _SSIM_SIGMA = 1.5
 _SSIM_K1 = 0.01
 _SSIM_K2 = 0.03
 
 
-# Copied into image_reconstruction/image_reconstruction.py: keep the two identical (checked by the tests).
 def _parse_images(predictions: Any, references: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """Checks the image pairs -> a list of `(prediction, reference)` `float64` arrays of shape `(C, H, W)`, or a
     `ValueError` that names the input and the image index."""
@@ -285,7 +278,6 @@ def _parse_images(predictions: Any, references: Any) -> list[tuple[np.ndarray, n
     return pairs
 
 
-# Copied into image_reconstruction/image_reconstruction.py: keep the two identical (checked by the tests).
 def _gaussian_filter_valid(images: np.ndarray) -> np.ndarray:
     """Filters the last two axes with the normalised 11x11 Gaussian window (sigma 1.5), as two separable 1-D
     correlations in 'valid' mode: an `(..., H, W)` array -> `(..., H - 10, W - 10)`."""
@@ -298,7 +290,6 @@ def _gaussian_filter_valid(images: np.ndarray) -> np.ndarray:
     return sum(weight * rows[..., :, shift : shift + width] for shift, weight in enumerate(window))
 
 
-# Copied into image_reconstruction/image_reconstruction.py: keep the two identical (checked by the tests).
 def image_reconstruction_metrics(predictions: Any, references: Any, data_range: float = 1.0) -> dict[str, float]:
     """PSNR and SSIM between predicted and reference images.
 
