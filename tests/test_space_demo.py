@@ -110,7 +110,7 @@ def test_generated_puzzles_and_bad_input(app, models):
     assert app.solve_puzzle(models["sudoku"], puzzle, 2)["reference"] is not None
     with pytest.raises(ValueError, match="invalid character 'x' at position 3"):
         app.solve_puzzle(models["sudoku"], "53.x" + PUZZLE[4:], 2)
-    with pytest.raises(ValueError, match="expected 81 cells, got 80"):
+    with pytest.raises(ValueError, match="expected 81 cells, got a string of 80 characters"):
         app.solve_puzzle(models["sudoku"], PUZZLE[:-1], 2)
     with pytest.raises(ValueError, match="num_recurrences"):
         app.solve_puzzle(models["sudoku"], PUZZLE, 0)

@@ -332,8 +332,8 @@ def malformed_cases(good_puzzle, good_solution):
     b = "1" if a != "1" else "2"
     swapped = "".join(b if c == a else a if c == b else c for c in good_solution)
     return [
-        (17, good_puzzle[:80], good_solution, "puzzle 17: expected 81 cells, got 80"),
-        (3, good_puzzle[:12] + "x" + good_puzzle[13:], good_solution, "puzzle 3: invalid character 'x' at position 12"),
+        (17, good_puzzle[:80], good_solution, "puzzle 17: expected 81 cells, got a string of 80 characters"),
+        (3, good_puzzle[:12] + "x" + good_puzzle[13:], good_solution, "puzzle 3: expected digits 0-9 ('0' or '.' = blank), got 'x' at cell 12 (row 2, column 4)"),
         (5, repeated, None, "puzzle 5: digit 4 repeated in row 2"),
         (8, NO_SOLUTION_PUZZLE, None, "puzzle 8: has no solution"),
         (
@@ -353,9 +353,9 @@ def test_check_puzzle_raises_with_index(small_dataset):
     for index, puzzle, solution, message in malformed_cases(good_puzzle, good_solution):
         with pytest.raises(ValueError, match="^" + re.escape(message)):
             sd.check_puzzle(puzzle, index, solution=solution)
-    with pytest.raises(ValueError, match=r"^puzzle: expected 81 cells, got 3"):
+    with pytest.raises(ValueError, match=r"^puzzle: expected 81 cells, got a string of 3 characters"):
         sd.parse_grid("123")
-    with pytest.raises(ValueError, match=r"^puzzle 2: invalid value 10 at position 0"):
+    with pytest.raises(ValueError, match=r"^puzzle 2: expected digits 0-9 \(0 = blank\), got 10 at cell 0 \(row 1, column 1\)"):
         sd.parse_grid([10] + [0] * 80, 2)
 
 

@@ -6,6 +6,7 @@ or a silently wrong result. Imported relatively by both modeling files, so it tr
 import operator
 
 import torch
+from torch.nn import functional as F
 from transformers.utils.import_utils import is_torchdynamo_compiling
 
 
@@ -126,3 +127,25 @@ def load_checked(load, pretrained_model_name_or_path):
                 "nan or inf values; the file is corrupted: download or save it again."
             )
     return loaded
+
+
+SUDOKU_UNIT_NAMES = ("row", "column", "box")
+
+
+def sudoku_unit_counts(grids: torch.Tensor) -> torch.Tensor:
+    """`(N, 81)` digits 0-9 (0 = blank) -> `(N, 27, 9)`: how often each digit 1-9 stands in each of the 9 rows, 9
+    columns and 9 boxes (in that order). The package's one Sudoku rule check: a grid's givens clash where a count
+    exceeds 1, and a complete grid is valid where every count is 1."""
+    grid = grids.reshape(-1, 9, 9).long()
+    boxes = grid.reshape(-1, 3, 3, 3, 3).transpose(2, 3).reshape(-1, 9, 9)
+    return F.one_hot(torch.cat((grid, grid.transpose(1, 2), boxes), 1), 10)[..., 1:].sum(2)
+
+
+def first_clash(grids) -> tuple[int, int, str, int] | None:
+    """(board, digit, unit name, unit number from 1) of the first digit repeated in a row, column or box of `grids`
+    (`(N, 81)` or `(81,)`, a tensor or an array), or None."""
+    clashes = (sudoku_unit_counts(torch.as_tensor(grids)) > 1).nonzero()
+    if not len(clashes):
+        return None
+    board, unit, digit = (int(i) for i in clashes[0])
+    return board, digit + 1, SUDOKU_UNIT_NAMES[unit // 9], unit % 9 + 1

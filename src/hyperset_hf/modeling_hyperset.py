@@ -46,7 +46,7 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
-from .input_checks import as_count, check_class_labels, check_mask, check_pixel_values, load_checked
+from .input_checks import as_count, check_class_labels, check_mask, check_pixel_values, first_clash, load_checked
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1279,16 +1279,11 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
 
 def check_givens(input_ids: torch.Tensor) -> None:
     """Raises for the first board whose givens repeat a digit in a row, column or box (it has no solution)."""
-    grid = input_ids.reshape(-1, 9, 9)
-    boxes = grid.reshape(-1, 3, 3, 3, 3).transpose(2, 3).reshape(-1, 9, 9)
-    counts = F.one_hot(torch.cat((grid, grid.transpose(1, 2), boxes), 1).long(), 10)[..., 1:].sum(2)  # (B, 27, 9)
-    clashes = (counts > 1).nonzero()
-    if len(clashes):
-        board, unit, digit = (int(i) for i in clashes[0])
-        raise ValueError(
-            f"board {board}: digit {digit + 1} repeated in {('row', 'column', 'box')[unit // 9]} {unit % 9 + 1}; a "
-            "puzzle whose givens clash has no solution."
-        )
+    clash = first_clash(input_ids)
+    if clash is not None:
+        board, digit, unit, number = clash
+        raise ValueError(f"board {board}: digit {digit} repeated in {unit} {number}; a puzzle whose givens clash has no "
+                         "solution.")  # fmt: skip
 
 
 class HyperSETForSudoku(HyperSETPreTrainedModel):

@@ -86,6 +86,7 @@ __all__ = [
     "load_satnet_tensors",
     "load_sudoku_benchmark",
     "parse_grid",
+    "parse_grids",
     "random_solution",
     "random_symmetry",
     "save_palm_csv",
@@ -620,60 +621,95 @@ def _prefix(index: int | None, what: str = "puzzle") -> str:
     return f"{what} {index}" if index is not None else what
 
 
-def parse_grid(text, index: int | None = None, what: str = "puzzle") -> np.ndarray:
-    """Parses an 81-cell grid.
+def parse_grid(grid, index: int | None = None, what: str = "puzzle", allow_blank: bool = True) -> np.ndarray:
+    """Parses one 81-cell grid: the package's one grid parser (data loaders, the pipeline, the metric).
 
     Args:
-        text (`str`, or array-like of 81 integers, or of shape `(9, 9)`): digits 1-9, and `'0'` or `'.'` (strings) or
-            0 (arrays) for blanks. Surrounding whitespace of a string is ignored.
-        index (`int`, *optional*): the puzzle's index, used in error messages.
-        what (`str`, *optional*, defaults to `"puzzle"`): the noun used in error messages.
+        grid (`str`, `bytes`, or array-like of 81 integers, flat or of shape `(9, 9)`): digits 1-9, and `'0'` or `'.'`
+            (strings) or 0 (arrays) for blanks. Surrounding whitespace of a string is ignored.
+        index (`int`, *optional*): the grid's index, used in error messages (`"puzzle 3: ..."`).
+        what (`str`, *optional*, defaults to `"puzzle"`): what the grid is, used in error messages.
+        allow_blank (`bool`, *optional*, defaults to True): whether blanks are allowed (False for complete grids).
 
     Returns:
-        `np.ndarray` of dtype `int8` and shape `(81,)`.
+        `np.ndarray` of dtype `int8` and shape `(81,)`, 0 = blank.
 
     Raises:
-        `ValueError`: `"puzzle 17: expected 81 cells, got 80"` or `"puzzle 3: invalid character 'x' at position 12"`.
+        `ValueError`: naming the grid, the bad value and its cell, e.g. `"puzzle 17: expected 81 cells, got a string of
+            80 characters"` or `"puzzle 3: expected digits 0-9 (0 = blank), got 12 at cell 7 (row 1, column 8)"`.
     """
-    prefix = _prefix(index, what)
-    if isinstance(text, bytes):
-        text = text.decode("ascii", errors="replace")
-    if isinstance(text, str):
-        text = text.strip()
+    where = _prefix(index, what)
+    expected = "digits 0-9 (0 = blank)" if allow_blank else "digits 1-9"
+    if isinstance(grid, bytes):
+        grid = grid.decode("ascii", errors="replace")
+    if isinstance(grid, str):
+        text = grid.strip()
         if len(text) != NUM_CELLS:
-            raise ValueError(f"{prefix}: expected {NUM_CELLS} cells, got {len(text)}")
-        if _GRID_PATTERN.fullmatch(text) is None:
-            for position, character in enumerate(text):
-                if character not in "0123456789.":
-                    raise ValueError(f"{prefix}: invalid character {character!r} at position {position}")
-        return np.frombuffer(text.replace(".", "0").encode("ascii"), dtype=np.uint8).astype(np.int8) - ord("0")
-    array = np.asarray(text)
+            raise ValueError(f"{where}: expected {NUM_CELLS} cells, got a string of {len(text)} characters")
+        if (_GRID_PATTERN if allow_blank else _COMPLETE_GRID_PATTERN).fullmatch(text) is None:
+            allowed = "0123456789." if allow_blank else "123456789"
+            position = next(position for position, character in enumerate(text) if character not in allowed)
+            expected_text = "digits 0-9 ('0' or '.' = blank)" if allow_blank else expected
+            raise ValueError(f"{where}: expected {expected_text}, got {text[position]!r} at {_cell(position)}")
+        return (np.frombuffer(text.replace(".", "0").encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8)
+    try:
+        array = np.asarray(grid)
+    except (ValueError, TypeError):
+        raise ValueError(f"{where}: expected 81 cells (a sequence of integers or an 81-character string)") from None
+    if array.ndim == 0:
+        raise ValueError(f"{where}: expected a grid of 81 cells, got the scalar {grid!r} (pass one grid per board)")
     if array.size != NUM_CELLS:
-        raise ValueError(f"{prefix}: expected {NUM_CELLS} cells, got {array.size}")
-    flat = array.reshape(-1)
-    if not (np.issubdtype(flat.dtype, np.integer) or np.issubdtype(flat.dtype, np.floating)):
-        raise ValueError(f"{prefix}: expected integer cells, got dtype {flat.dtype}")
-    bad = np.flatnonzero((flat < 0) | (flat > 9) | (flat != np.round(flat)))
+        raise ValueError(f"{where}: expected {NUM_CELLS} cells, got {array.size}")
+    if array.shape not in ((NUM_CELLS,), (9, 9)):
+        raise ValueError(f"{where}: expected {NUM_CELLS} cells of shape (81,) or (9, 9), got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"{where}: expected integer cells ({expected}), got dtype {array.dtype}")
+    flat = array.reshape(NUM_CELLS)
+    bad = np.flatnonzero((flat < (0 if allow_blank else 1)) | (flat > 9) | (flat != np.round(flat)))
     if bad.size:
-        raise ValueError(f"{prefix}: invalid value {flat[bad[0]].item()!r} at position {int(bad[0])}")
+        raise ValueError(f"{where}: expected {expected}, got {flat[bad[0]].item()!r} at {_cell(int(bad[0]))}")
     return flat.astype(np.int8)
 
 
-_UNIT_NAMES = ("row", "column", "box")
+def parse_grids(grids, what: str, allow_blank: bool = True) -> np.ndarray:
+    """A batch of grids -> `int8` array of shape `(num_grids, 81)`; errors name the grid as `what[index]`. Integer
+    arrays of shape `(N, 81)` or `(N, 9, 9)` are checked in one vectorised pass; anything else grid by grid."""
+    if isinstance(grids, (str, bytes)):
+        raise ValueError(f"{what}: expected a list of grids (one per board), got a single string")
+    try:
+        array = np.asarray(grids)
+    except (ValueError, TypeError):
+        array = None
+    if (
+        array is not None
+        and array.ndim in (2, 3)
+        and array.shape[1:] in ((NUM_CELLS,), (9, 9))
+        and (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating))
+    ):
+        flat = array.reshape(len(array), NUM_CELLS)
+        bad = ((flat < (0 if allow_blank else 1)) | (flat > 9) | (flat != np.round(flat))).any(axis=1)
+        if bad.any():
+            index = int(np.argmax(bad))
+            parse_grid(flat[index], what=f"{what}[{index}]", allow_blank=allow_blank)  # raises the detailed error
+        return flat.astype(np.int8)
+    parsed = [parse_grid(grid, what=f"{what}[{index}]", allow_blank=allow_blank) for index, grid in enumerate(grids)]
+    return np.stack(parsed) if parsed else np.zeros((0, NUM_CELLS), dtype=np.int8)
+
+
+def _cell(position: int) -> str:
+    return f"cell {position} (row {position // 9 + 1}, column {position % 9 + 1})"
+
+
 _GRID_PATTERN = re.compile(r"[0-9.]{81}")
+_COMPLETE_GRID_PATTERN = re.compile(r"[1-9]{81}")
 
 
 def _first_repetition(grid: np.ndarray) -> tuple[int, str, int] | None:
-    """(digit, unit name, unit number from 1) of the first repeated digit, or None."""
-    cells = grid.reshape(9, 9)
-    boxes = cells.reshape(3, 3, 3, 3).transpose(0, 2, 1, 3).reshape(9, 9)
-    for name, lines in zip(_UNIT_NAMES, (cells, cells.T, boxes)):
-        for number, line in enumerate(lines, start=1):
-            digits = line[line > 0]
-            counts = np.bincount(digits, minlength=10)
-            if counts.max(initial=0) > 1:
-                return int(np.argmax(counts > 1)), name, number
-    return None
+    """(digit, unit name, unit number from 1) of the first repeated digit of one grid, or None."""
+    from .input_checks import first_clash  # the one rule check, shared with the models and the metric
+
+    clash = first_clash(np.asarray(grid)[None])
+    return None if clash is None else clash[1:]
 
 
 def check_puzzle(puzzle, index: int | None = None, solution=None, require_solvable: bool = True) -> np.ndarray:

@@ -10,7 +10,7 @@
   `IMAGE_RECONSTRUCTION_METRIC_PATH` installed with the package.
 
 The `evaluate` modules (`sudoku_accuracy/sudoku_accuracy.py`, `image_reconstruction/image_reconstruction.py`) wrap
-the functions below (one copy of the computation). Only numpy is imported here; `evaluate` is imported inside the
+the functions below (one copy of the computation). Only numpy and torch are imported here; `evaluate` is imported inside the
 `load_*` functions.
 """
 
@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+
+from ..sudoku_data import parse_grids
 
 
 __all__ = [
@@ -57,74 +60,6 @@ def _load_evaluate_module(path: str, **kwargs):
     import evaluate  # optional for model code, so imported here
 
     return evaluate.load(path, **kwargs)
-
-
-def _parse_grid(grid: Any, name: str, index: int, allow_blank: bool) -> np.ndarray:
-    """One grid (81-character string or 81 integers, flat or 9x9) -> `int8` array of shape `(81,)`, or a `ValueError`
-    that names the input and the board index."""
-    where = f"{name}[{index}]"
-    expected = "digits 0-9 (0 = blank)" if allow_blank else "digits 1-9"
-    if isinstance(grid, bytes):
-        grid = grid.decode("ascii", errors="replace")
-    if isinstance(grid, str):
-        text = grid.strip()
-        if len(text) != 81:
-            raise ValueError(f"{where}: expected 81 cells, got a string of {len(text)} characters")
-        allowed = "0123456789." if allow_blank else "123456789"
-        for position, character in enumerate(text):
-            if character not in allowed:
-                expected_text = "digits 0-9 ('0' or '.' = blank)" if allow_blank else expected
-                raise ValueError(
-                    f"{where}: expected {expected_text}, got {character!r} at cell {position} "
-                    f"(row {position // 9 + 1}, column {position % 9 + 1})"
-                )
-        return (np.frombuffer(text.replace(".", "0").encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8)
-    try:
-        array = np.asarray(grid)
-    except (ValueError, TypeError):
-        raise ValueError(f"{where}: expected 81 cells (a sequence of integers or an 81-character string)") from None
-    if array.ndim == 0:
-        raise ValueError(f"{where}: expected a grid of 81 cells, got the scalar {grid!r} (pass one grid per board)")
-    if array.size != 81:
-        raise ValueError(f"{where}: expected 81 cells, got {array.size}")
-    if array.shape not in ((81,), (9, 9)):
-        raise ValueError(f"{where}: expected 81 cells of shape (81,) or (9, 9), got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise ValueError(f"{where}: expected integer cells ({expected}), got dtype {array.dtype}")
-    flat = array.reshape(81)
-    bad = np.flatnonzero((flat < (0 if allow_blank else 1)) | (flat > 9) | (flat != np.round(flat)))
-    if bad.size:
-        position = int(bad[0])
-        raise ValueError(
-            f"{where}: expected {expected}, got {flat[position].item()!r} at cell {position} "
-            f"(row {position // 9 + 1}, column {position % 9 + 1})"
-        )
-    return flat.astype(np.int8)
-
-
-def _parse_grids(grids: Any, name: str, allow_blank: bool) -> np.ndarray:
-    """A batch of grids -> `int8` array of shape `(num_boards, 81)`. Integer arrays of shape `(N, 81)` or `(N, 9, 9)`
-    are checked in one vectorised pass; anything else (strings, ragged lists) board by board."""
-    if isinstance(grids, (str, bytes)):
-        raise ValueError(f"{name}: expected a list of grids (one per board), got a single string")
-    try:
-        array = np.asarray(grids)
-    except (ValueError, TypeError):
-        array = None
-    if (
-        array is not None
-        and array.ndim in (2, 3)
-        and array.shape[1:] in ((81,), (9, 9))
-        and (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating))
-    ):
-        flat = array.reshape(len(array), 81)
-        bad = ((flat < (0 if allow_blank else 1)) | (flat > 9) | (flat != np.round(flat))).any(axis=1)
-        if bad.any():
-            index = int(np.argmax(bad))
-            _parse_grid(flat[index], name, index, allow_blank)  # raises the detailed error
-        return flat.astype(np.int8)
-    parsed = [_parse_grid(grid, name, index, allow_blank) for index, grid in enumerate(grids)]
-    return np.stack(parsed) if parsed else np.zeros((0, 81), dtype=np.int8)
 
 
 def sudoku_metrics(predictions: Any, references: Any, puzzles: Any) -> dict[str, float]:
@@ -178,9 +113,9 @@ def sudoku_metrics(predictions: Any, references: Any, puzzles: Any) -> dict[str,
         )
     if counts[0] == 0:
         raise ValueError("expected at least one board, got 0 predictions, references and puzzles")
-    predicted = _parse_grids(inputs["predictions"], "predictions", allow_blank=False)
-    solution = _parse_grids(inputs["references"], "references", allow_blank=False)
-    puzzle = _parse_grids(inputs["puzzles"], "puzzles", allow_blank=True)
+    predicted = parse_grids(inputs["predictions"], "predictions", allow_blank=False)
+    solution = parse_grids(inputs["references"], "references", allow_blank=False)
+    puzzle = parse_grids(inputs["puzzles"], "puzzles", allow_blank=True)
 
     given = puzzle > 0
     disagreement = (given & (solution != puzzle)).any(axis=1)
@@ -198,12 +133,10 @@ def sudoku_metrics(predictions: Any, references: Any, puzzles: Any) -> dict[str,
     cell_accuracy = float((correct & blank).sum() / num_blank) if num_blank else 1.0
     board_accuracy = float((correct | given).all(axis=1).mean())
 
-    # A complete grid is valid iff each of its 27 units (9 rows, 9 columns, 9 boxes) sorts to 1..9.
-    rows = predicted.reshape(-1, 9, 9)
-    columns = rows.transpose(0, 2, 1)
-    boxes = rows.reshape(-1, 3, 3, 3, 3).transpose(0, 1, 3, 2, 4).reshape(-1, 9, 9)
-    units = np.concatenate([rows, columns, boxes], axis=1)
-    is_complete_sudoku = (np.sort(units, axis=-1) == np.arange(1, 10, dtype=units.dtype)).all(axis=(1, 2))
+    # A complete grid is valid iff each of its 27 units (9 rows, 9 columns, 9 boxes) holds every digit once.
+    from ..input_checks import sudoku_unit_counts  # the one rule check, shared with the models and the data module
+
+    is_complete_sudoku = (sudoku_unit_counts(torch.from_numpy(predicted)) == 1).all(dim=(1, 2)).numpy()
     keeps_givens = (~given | (predicted == puzzle)).all(axis=1)
     validity = float((is_complete_sudoku & keeps_givens).mean())
 
