@@ -16,9 +16,10 @@ from huggingface_hub import ModelCard
 
 from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETForSudoku, modeling_hyperset
 from hyperset_hf.cli import main as cli_main
-from hyperset_hf.hub import FileSystemHfApi, collect_upload_files, push_model_folder, push_trainer_output
+from hyperset_hf.hub import push_model_folder, push_trainer_output, stage_model_folder
 
 from conftest import activate_step_sizes, tiny_config
+from hub_stand_in import FileSystemHfApi
 
 
 REPO_ID = "org/hyperset-sudoku"
@@ -148,31 +149,33 @@ def test_folder_card_is_kept_and_remote_code_is_supplied(tmp_path):
     assert len(api.commits) == 2 and api.commits[0]["oid"] != api.commits[1]["oid"]
 
 
-def test_bad_folders_are_refused_with_clear_errors(tmp_path):
+def test_bad_folders_are_refused_before_a_repository_is_created(tmp_path):
+    api = FileSystemHfApi(tmp_path / "hub")
     with pytest.raises(FileNotFoundError, match="has no config.json"):
-        collect_upload_files(tmp_path)
+        stage_model_folder(tmp_path, tmp_path / "staging", "card")
     HyperSETForImageClassification(tiny_config()).save_pretrained(tmp_path / "run")
     (tmp_path / "run" / "model.safetensors").unlink()
-    with pytest.raises(FileNotFoundError, match="has no model.safetensors"):
-        collect_upload_files(tmp_path / "run")
+    with pytest.raises(ValueError, match="has no model.safetensors"):
+        push_model_folder(tmp_path / "run", "org/broken", api=api, kind="image-classification")
+    assert not api.repo_exists("org/broken")  # nothing was created for a folder that cannot be pushed
     other = tmp_path / "other"
     other.mkdir()
-    (other / "config.json").write_text(json.dumps({"model_type": "something", "auto_map": {"AutoModel": "mine.M"}}))
-    (other / "model.safetensors").write_bytes(b"")
-    with pytest.raises(ValueError, match="auto_map names mine.py"):
-        collect_upload_files(other)
+    (other / "config.json").write_text(json.dumps({"model_type": "vit", "architectures": ["ViTModel"]}))
+    with pytest.raises(ValueError, match="not a hyperset-hf model"):
+        stage_model_folder(other, tmp_path / "staging", "card")
     with pytest.raises(Exception, match="repo"):
-        push_model_folder(tmp_path / "run", "not a repo id!", api=FileSystemHfApi(tmp_path / "hub"))
+        push_model_folder(tmp_path / "run", "not a repo id!", api=api)
 
 
-def test_cli_push_uses_the_injected_api_and_the_local_hub(tmp_path, capsys):
+def test_cli_push_uses_the_injected_api_and_dry_runs(tmp_path, capsys):
     tiny_sudoku_folder(tmp_path / "run")
     api = FileSystemHfApi(tmp_path / "injected")
     assert cli_main(["push", "--model-dir", str(tmp_path / "run"), "--repo-id", REPO_ID], hf_api=api) == 0
     assert "model.safetensors" in api.list_repo_files(REPO_ID)
-    assert cli_main(["push", "--model-dir", str(tmp_path / "run"), "--repo-id", "org/copy",
-                     "--local-hub", str(tmp_path / "local")]) == 0
-    assert (tmp_path / "local" / "org" / "copy" / "model.safetensors").is_file()
+    capsys.readouterr()
+    assert cli_main(["push", "--model-dir", str(tmp_path / "run"), "--repo-id", "org/copy", "--dry-run"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert set(api.list_repo_files(REPO_ID)) <= set(listed) and "optimizer.pt" not in listed
     with pytest.raises(SystemExit):
         cli_main(["push", "--model-dir", str(tmp_path / "missing"), "--repo-id", REPO_ID], hf_api=api)
     assert "does not exist" in capsys.readouterr().err

@@ -8,8 +8,8 @@ Subcommands:
   valid and the energy of every iteration.
 
 - `hyperset-hf push --model-dir DIR --repo-id ORG/NAME [...]`: uploads a saved model folder to the Hub (weights,
-  config, remote code, image processor and model card) with `hyperset_hf.hub.push_model_folder`; `--local-hub ROOT`
-  writes the repository under ROOT instead (a filesystem stand-in for the Hub, to check what would be pushed).
+  config, remote code, image processor and model card) with `hyperset_hf.hub.push_model_folder`; `--dry-run` only
+  lists the files it would upload.
 - `hyperset-hf card --model-dir DIR --kind KIND [--results-file MD] [--output PATH]`: renders the model card of a
   training output folder with `hyperset_hf.model_card.model_card_from_output_dir` (e.g. to regenerate
   `model_cards/*.md`).
@@ -339,21 +339,21 @@ def add_push_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
     parser.add_argument("--commit-message", default=None)
     parser.add_argument("--token", default=None, help="Hub token (default: $HF_TOKEN or the stored login)")
-    parser.add_argument("--local-hub", metavar="ROOT", default=None,
-                        help="do not upload: write the repository to ROOT/ORG/NAME (a filesystem stand-in for the Hub)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="do not upload: list the files the commit would hold (no network, no token needed)")
     _add_card_options(parser)
     parser.set_defaults(handler=lambda args: run_push(args, parser))
     return parser
 
 
 def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .hub import FileSystemHfApi, push_model_folder
+    from .hub import push_model_folder
 
     api = getattr(args, "hf_api", None)
     if args.repo_id.count("/") != 1 or not all(args.repo_id.split("/")):
         parser.error(f"--repo-id must look like ORG/NAME (a namespace and a name), got {args.repo_id!r}")
-    if api is None and args.local_hub:
-        api = FileSystemHfApi(args.local_hub)
+    if args.dry_run:
+        api = _DryRunApi()
     try:
         info = push_model_folder(
             args.model_dir,
@@ -375,9 +375,23 @@ def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not (isinstance(error, OSError) or type(error).__module__.startswith("huggingface_hub")):
             raise
         parser.exit(1, f"hyperset-hf push: could not upload to {args.repo_id!r}: {error}\n")
-    where = f"{args.local_hub}/{args.repo_id}" if args.local_hub and getattr(args, "hf_api", None) is None else None
-    print(f"pushed {args.model_dir} to {args.repo_id}: {where or getattr(info, 'commit_url', info)}")
+    if args.dry_run:
+        print(f"would push {args.model_dir} to {args.repo_id} in one commit:\n  " + "\n  ".join(info))
+    else:
+        print(f"pushed {args.model_dir} to {args.repo_id}: {getattr(info, 'commit_url', info)}")
     return 0
+
+
+class _DryRunApi:
+    """`push --dry-run`: takes the calls `push_model_folder` makes and returns the files the commit would hold."""
+
+    def create_repo(self, repo_id, **kwargs):
+        return None
+
+    def upload_folder(self, *, folder_path, ignore_patterns=None, **kwargs):
+        from huggingface_hub.utils import filter_repo_objects
+
+        return list(filter_repo_objects(sorted(os.listdir(folder_path)), ignore_patterns=ignore_patterns))
 
 
 def add_card_parser(subparsers) -> argparse.ArgumentParser:
@@ -428,7 +442,7 @@ def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def main(argv: Sequence[str] | None = None, *, hf_api=None) -> int:
     """Runs the command line with `argv` (default: `sys.argv[1:]`) and returns the exit status. `hf_api` replaces
-    the `HfApi` that `push` uploads with (tests pass a `hyperset_hf.hub.FileSystemHfApi`)."""
+    the `HfApi` that `push` uploads with (the tests pass a filesystem-backed stand-in)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     args.hf_api = hf_api
