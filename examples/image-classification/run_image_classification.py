@@ -73,16 +73,14 @@ from functools import partial
 import numpy as np
 import torch
 import transformers
-from datasets import ClassLabel, DatasetDict, load_dataset
+from datasets import ClassLabel
 from PIL import Image, ImageEnhance, ImageOps
 from transformers import (
     AutoConfig,
-    AutoImageProcessor,
     AutoModelForImageClassification,
     HfArgumentParser,
     Trainer,
     TrainingArguments,
-    ViTImageProcessor,
     ViTConfig,
     ViTForImageClassification,
     set_seed,
@@ -96,29 +94,19 @@ from hyperset_hf import (
     HyperSETForImageClassification,
 )
 from hyperset_hf.configuration_hyperset import config_overrides
+from hyperset_hf.image_data import (
+    build_image_processor,
+    CHANNEL_MODES,
+    channels_of,
+    FASHION_MNIST_LOCAL,
+    find_image_column,
+    load_image_datasets,
+)
 
 
 logger = logging.getLogger(__name__)
 
-FASHION_MNIST_LOCAL = "fashion-mnist-local"
-
 # Per-dataset normalisation statistics (the reference normalises with per-dataset mean/std); anything else uses 0.5.
-DATASET_STATISTICS = {
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "fashion_mnist": ((0.2860,), (0.3530,)),
-    "mnist": ((0.1307,), (0.3081,)),
-}
-DATASET_ALIASES = {
-    "uoft-cs/cifar10": "cifar10",
-    "uoft-cs/cifar100": "cifar100",
-    "zalando-datasets/fashion_mnist": "fashion_mnist",
-    FASHION_MNIST_LOCAL: "fashion_mnist",
-    "ylecun/mnist": "mnist",
-}
-CHANNEL_MODES = {1: "L", 3: "RGB"}
-
-
 @dataclass
 class ModelArguments:
     model_name_or_path: str | None = field(
@@ -251,109 +239,6 @@ class ImageClassificationTrainingArguments(TrainingArguments):
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Data
-
-
-def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
-    """Returns a DatasetDict with `train` and (when available) `validation` splits."""
-    if data_args.dataset_name == FASHION_MNIST_LOCAL:
-        try:
-            from hyperset_hf.image_data import load_fashion_mnist
-        except ImportError as error:  # pragma: no cover - depends on the installed package version
-            raise ImportError(f"--dataset_name {FASHION_MNIST_LOCAL} needs hyperset_hf.image_data: {error}") from error
-        dataset = DatasetDict(
-            train=load_fashion_mnist("train", data_dir=data_args.data_dir),
-            validation=load_fashion_mnist("test", data_dir=data_args.data_dir),
-        )
-    elif data_args.dataset_name is not None:
-        dataset = load_dataset(
-            data_args.dataset_name,
-            data_args.dataset_config_name,
-            data_dir=data_args.data_dir,
-            cache_dir=cache_dir,
-            token=token,
-        )
-    else:
-        data_files = {}
-        if data_args.train_dir is not None:
-            data_files["train"] = os.path.join(data_args.train_dir, "**")
-        if data_args.validation_dir is not None:
-            data_files["validation"] = os.path.join(data_args.validation_dir, "**")
-        dataset = load_dataset("imagefolder", data_files=data_files, cache_dir=cache_dir)
-
-    if data_args.eval_split_name != "validation" and data_args.eval_split_name in dataset:
-        dataset["validation"] = dataset[data_args.eval_split_name]
-    # No evaluation split: hold out a fraction of the training images.
-    if "validation" not in dataset and "train" in dataset and data_args.train_val_split > 0.0:
-        split = dataset["train"].train_test_split(data_args.train_val_split, seed=seed)
-        dataset["train"], dataset["validation"] = split["train"], split["test"]
-    if data_args.max_train_samples is not None and "train" in dataset:
-        count = min(data_args.max_train_samples, len(dataset["train"]))
-        dataset["train"] = dataset["train"].shuffle(seed=seed).select(range(count))
-    if data_args.max_eval_samples is not None and "validation" in dataset:
-        count = min(data_args.max_eval_samples, len(dataset["validation"]))
-        dataset["validation"] = dataset["validation"].shuffle(seed=seed).select(range(count))
-    return dataset
-
-
-def find_image_column(dataset, name: str | None) -> str:
-    columns = dataset.column_names
-    if name is not None:
-        if name not in columns:
-            raise ValueError(f"--image_column_name {name!r} is not a column of the dataset ({columns}).")
-        return name
-    for candidate in ("image", "img"):
-        if candidate in columns:
-            return candidate
-    raise ValueError(f"No `image` or `img` column in {columns}; pass --image_column_name.")
-
-
-def channels_of(image: Image.Image) -> int:
-    """1 for grayscale images (modes 1, L, LA, I, I;16, F), 3 otherwise."""
-    return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
-
-
-def normalization_statistics(dataset_name: str | None, num_channels: int) -> tuple[list, list]:
-    key = DATASET_ALIASES.get(dataset_name, dataset_name)
-    mean, std = DATASET_STATISTICS.get(key, ((0.5,), (0.5,)))
-    return adapt_to_channels(mean, num_channels), adapt_to_channels(std, num_channels)
-
-
-def adapt_to_channels(values, num_channels: int) -> list:
-    values = [float(value) for value in (values if isinstance(values, (list, tuple)) else [values])]
-    if len(values) == num_channels:
-        return values
-    if len(values) == 1:
-        return values * num_channels
-    if num_channels == 1:
-        return [sum(values) / len(values)]
-    raise ValueError(f"Cannot adapt normalisation statistics {values} to {num_channels} channels.")
-
-
-def build_image_processor(model_args, data_args, image_size: int, num_channels: int):
-    """The checkpoint's (or --image_processor_name's) processor, else a ViTImageProcessor for the data; its size and
-    channel statistics are made to match the model."""
-    kwargs = dict(cache_dir=model_args.cache_dir, revision=model_args.model_revision, token=model_args.token)
-    processor = None
-    for source in (model_args.image_processor_name, model_args.model_name_or_path):
-        if source is None:
-            continue
-        try:
-            try:
-                processor = AutoImageProcessor.from_pretrained(source, **kwargs)
-            except ImportError:  # transformers 5.17's AutoImageProcessor insists on torchvision
-                processor = ViTImageProcessor.from_pretrained(source, **kwargs)
-            break
-        except (OSError, ValueError) as error:
-            if source == model_args.image_processor_name:
-                raise
-            logger.info(f"No image processor in {source} ({error}); building one.")
-    if processor is None:
-        mean, std = normalization_statistics(data_args.dataset_name, num_channels)
-        return ViTImageProcessor(size={"height": image_size, "width": image_size}, image_mean=mean, image_std=std)
-    processor.size = {"height": image_size, "width": image_size}
-    processor.image_mean = adapt_to_channels(processor.image_mean, num_channels)
-    processor.image_std = adapt_to_channels(processor.image_std, num_channels)
-    return processor
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -696,7 +581,7 @@ def main(argv=None):
     logger.info(f"{len(labels)} classes")
 
     # 3. Preprocessing
-    image_processor = build_image_processor(model_args, data_args, config.image_size, config.num_channels)
+    image_processor = build_image_processor(model_args, data_args.dataset_name, config.image_size, config.num_channels)
     if training_args.do_train:
         if "train" not in dataset:
             raise ValueError("--do_train needs a training split.")

@@ -52,16 +52,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import transformers
-from datasets import DatasetDict, load_dataset
 from PIL import Image
 from transformers import (
     AutoConfig,
-    AutoImageProcessor,
     AutoModelForMaskedImageModeling,
     HfArgumentParser,
     Trainer,
     TrainingArguments,
-    ViTImageProcessor,
     ViTConfig,
     ViTForMaskedImageModeling,
     set_seed,
@@ -75,27 +72,23 @@ from hyperset_hf import (
     HyperSETForMaskedImageModeling,
 )
 from hyperset_hf.configuration_hyperset import config_overrides
+from hyperset_hf.image_data import (
+    build_image_processor,
+    CHANNEL_MODES,
+    channels_of,
+    collate_fn,
+    describe_config,
+    FASHION_MNIST_LOCAL,
+    find_image_column,
+    load_image_datasets,
+    MaskGenerator,
+    random_resized_crop,
+    with_sample_index,
+)
 from hyperset_hf.metrics import image_reconstruction_metrics
 
 
 logger = logging.getLogger(__name__)
-
-FASHION_MNIST_LOCAL = "fashion-mnist-local"
-DATASET_STATISTICS = {
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "fashion_mnist": ((0.2860,), (0.3530,)),
-    "mnist": ((0.1307,), (0.3081,)),
-}
-DATASET_ALIASES = {
-    "uoft-cs/cifar10": "cifar10",
-    "uoft-cs/cifar100": "cifar100",
-    "zalando-datasets/fashion_mnist": "fashion_mnist",
-    FASHION_MNIST_LOCAL: "fashion_mnist",
-    "ylecun/mnist": "mnist",
-}
-CHANNEL_MODES = {1: "L", 3: "RGB"}
-
 
 @dataclass
 class ModelArguments:
@@ -205,153 +198,8 @@ class MIMTrainingArguments(TrainingArguments):
 # Data (the same helpers as run_image_classification.py)
 
 
-def load_image_datasets(data_args, cache_dir=None, token=None, seed=None) -> DatasetDict:
-    """Returns a DatasetDict with `train` and (when available) `validation` splits."""
-    if data_args.dataset_name == FASHION_MNIST_LOCAL:
-        try:
-            from hyperset_hf.image_data import load_fashion_mnist
-        except ImportError as error:  # pragma: no cover - depends on the installed package version
-            raise ImportError(f"--dataset_name {FASHION_MNIST_LOCAL} needs hyperset_hf.image_data: {error}") from error
-        dataset = DatasetDict(
-            train=load_fashion_mnist("train", data_dir=data_args.data_dir),
-            validation=load_fashion_mnist("test", data_dir=data_args.data_dir),
-        )
-    elif data_args.dataset_name is not None:
-        dataset = load_dataset(
-            data_args.dataset_name,
-            data_args.dataset_config_name,
-            data_dir=data_args.data_dir,
-            cache_dir=cache_dir,
-            token=token,
-        )
-    else:
-        data_files = {}
-        if data_args.train_dir is not None:
-            data_files["train"] = os.path.join(data_args.train_dir, "**")
-        if data_args.validation_dir is not None:
-            data_files["validation"] = os.path.join(data_args.validation_dir, "**")
-        dataset = load_dataset("imagefolder", data_files=data_files, cache_dir=cache_dir)
-
-    if data_args.eval_split_name != "validation" and data_args.eval_split_name in dataset:
-        dataset["validation"] = dataset[data_args.eval_split_name]
-    if "validation" not in dataset and "train" in dataset and data_args.train_val_split > 0.0:
-        split = dataset["train"].train_test_split(data_args.train_val_split, seed=seed)
-        dataset["train"], dataset["validation"] = split["train"], split["test"]
-    if data_args.max_train_samples is not None and "train" in dataset:
-        count = min(data_args.max_train_samples, len(dataset["train"]))
-        dataset["train"] = dataset["train"].shuffle(seed=seed).select(range(count))
-    if data_args.max_eval_samples is not None and "validation" in dataset:
-        count = min(data_args.max_eval_samples, len(dataset["validation"]))
-        dataset["validation"] = dataset["validation"].shuffle(seed=seed).select(range(count))
-    return dataset
-
-
-def find_image_column(dataset, name: str | None) -> str:
-    columns = dataset.column_names
-    if name is not None:
-        if name not in columns:
-            raise ValueError(f"--image_column_name {name!r} is not a column of the dataset ({columns}).")
-        return name
-    for candidate in ("image", "img"):
-        if candidate in columns:
-            return candidate
-    raise ValueError(f"No `image` or `img` column in {columns}; pass --image_column_name.")
-
-
-def channels_of(image: Image.Image) -> int:
-    """1 for grayscale images (modes 1, L, LA, I, I;16, F), 3 otherwise."""
-    return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
-
-
-def adapt_to_channels(values, num_channels: int) -> list:
-    values = [float(value) for value in (values if isinstance(values, (list, tuple)) else [values])]
-    if len(values) == num_channels:
-        return values
-    if len(values) == 1:
-        return values * num_channels
-    if num_channels == 1:
-        return [sum(values) / len(values)]
-    raise ValueError(f"Cannot adapt normalisation statistics {values} to {num_channels} channels.")
-
-
-def build_image_processor(model_args, dataset_name, image_size: int, num_channels: int):
-    """The checkpoint's (or --image_processor_name's) processor, else a ViTImageProcessor with the dataset's
-    statistics; its size and channel statistics are made to match the model."""
-    kwargs = dict(cache_dir=model_args.cache_dir, revision=model_args.model_revision, token=model_args.token)
-    processor = None
-    for source in (model_args.image_processor_name, model_args.model_name_or_path):
-        if source is None:
-            continue
-        try:
-            try:
-                processor = AutoImageProcessor.from_pretrained(source, **kwargs)
-            except ImportError:  # transformers 5.17's AutoImageProcessor insists on torchvision
-                processor = ViTImageProcessor.from_pretrained(source, **kwargs)
-            break
-        except (OSError, ValueError) as error:
-            if source == model_args.image_processor_name:
-                raise
-            logger.info(f"No image processor in {source} ({error}); building one.")
-    if processor is None:
-        mean, std = DATASET_STATISTICS.get(DATASET_ALIASES.get(dataset_name, dataset_name), ((0.5,), (0.5,)))
-        processor = ViTImageProcessor(image_mean=list(mean), image_std=list(std))
-    processor.size = {"height": image_size, "width": image_size}
-    processor.image_mean = adapt_to_channels(processor.image_mean, num_channels)
-    processor.image_std = adapt_to_channels(processor.image_std, num_channels)
-    return processor
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # Masking and transforms
-
-
-class MaskGenerator:
-    """Draws which model patches to mask, as transformers' run_mim.py: the image is cut into squares of
-    `mask_patch_size` pixels, `ceil(mask_ratio * #squares)` of them are masked, and every masked square covers
-    `(mask_patch_size / model_patch_size)**2` model patches. Returns a flat bool tensor of length `num_patches`."""
-
-    def __init__(self, input_size=32, mask_patch_size=4, model_patch_size=4, mask_ratio=0.4):
-        if input_size % mask_patch_size != 0:
-            raise ValueError(
-                f"The image size ({input_size}) must be divisible by the mask patch size ({mask_patch_size})."
-            )
-        if mask_patch_size % model_patch_size != 0:
-            raise ValueError(
-                f"The mask patch size ({mask_patch_size}) must be divisible by the model patch size "
-                f"({model_patch_size})."
-            )
-        self.input_size, self.mask_patch_size, self.model_patch_size = input_size, mask_patch_size, model_patch_size
-        self.mask_ratio = mask_ratio
-        self.rand_size = input_size // mask_patch_size
-        self.scale = mask_patch_size // model_patch_size
-        self.token_count = self.rand_size**2
-        self.mask_count = int(np.ceil(self.token_count * mask_ratio))
-
-    def __call__(self, rng: np.random.Generator | None = None) -> torch.Tensor:
-        rng = rng if rng is not None else np.random.default_rng()
-        mask = np.zeros(self.token_count, dtype=bool)
-        mask[rng.permutation(self.token_count)[: self.mask_count]] = True
-        mask = mask.reshape(self.rand_size, self.rand_size).repeat(self.scale, axis=0).repeat(self.scale, axis=1)
-        return torch.from_numpy(mask.flatten())
-
-
-def random_resized_crop(image: Image.Image, size: int, min_scale: float, rng: np.random.Generator) -> Image.Image:
-    """torchvision's RandomResizedCrop (scale (min_scale, 1), ratio (3/4, 4/3)) with PIL and a numpy generator."""
-    width, height = image.size
-    if min_scale < 1.0:
-        area = width * height
-        log_ratio = (np.log(3.0 / 4.0), np.log(4.0 / 3.0))
-        for _ in range(10):
-            target_area = area * rng.uniform(min_scale, 1.0)
-            aspect_ratio = float(np.exp(rng.uniform(*log_ratio)))
-            crop_width = int(round(np.sqrt(target_area * aspect_ratio)))
-            crop_height = int(round(np.sqrt(target_area / aspect_ratio)))
-            if 0 < crop_width <= width and 0 < crop_height <= height:
-                top = int(rng.integers(0, height - crop_height + 1))
-                left = int(rng.integers(0, width - crop_width + 1))
-                box = (left, top, left + crop_width, top + crop_height)
-                return image.resize((size, size), Image.Resampling.BILINEAR, box=box)
-    return image.resize((size, size), Image.Resampling.BILINEAR)
 
 
 class MIMTransform:
@@ -448,30 +296,7 @@ def build_compute_metrics(image_processor, patch_size: int):
     return compute_metrics
 
 
-def collate_fn(examples):
-    return {
-        "pixel_values": torch.stack([torch.as_tensor(example["pixel_values"]) for example in examples]),
-        "bool_masked_pos": torch.stack([torch.as_tensor(example["bool_masked_pos"]) for example in examples]),
-    }
-
-
-def with_sample_index(dataset):
-    return dataset.add_column("sample_index", list(range(len(dataset))))
-
-
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def describe_config(config) -> str:
-    """Depth/width/input summary of a Hyper-SET or ViT config, for the log line with the parameter count."""
-    if config.model_type == "vit":
-        depth = f"{config.num_hidden_layers} layer(s)"
-    else:
-        depth = f"{config.num_layers} layer(s) x {config.num_recurrences} iterations"
-    return (
-        f"{depth}, d={config.hidden_size}, {config.patch_size}-px patches, {config.image_size}px x "
-        f"{config.num_channels} channel(s)"
-    )
 
 
 def main(argv=None):
