@@ -1,12 +1,10 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Energy Transformer model configuration."""
 
-import dataclasses
-import difflib
 import math
 
 from huggingface_hub.dataclasses import strict
-from transformers.configuration_utils import PreTrainedConfig
+from .config_validation import ValidatedConfig
 
 
 # Written into every saved `config.json` so that a folder saved from any head loads with every Auto class through
@@ -48,7 +46,7 @@ ENERGY_TRANSFORMER_PRESETS = {
 
 
 @strict
-class EnergyTransformerConfig(PreTrainedConfig):
+class EnergyTransformerConfig(ValidatedConfig):
     r"""
     Configuration of an Energy Transformer (Hoover, Liang, Pham, Panda, Strobelt, Chau, Zaki & Krotov, "Energy
     Transformer", NeurIPS 2023, arXiv:2302.07253). Every step of an ET block is one gradient step on the energy
@@ -130,6 +128,7 @@ class EnergyTransformerConfig(PreTrainedConfig):
     ```"""
 
     model_type = "energy_transformer"
+    default_auto_map = ENERGY_TRANSFORMER_AUTO_MAP
 
     hidden_size: int = 768
     num_attention_heads: int = 12
@@ -154,15 +153,6 @@ class EnergyTransformerConfig(PreTrainedConfig):
     reconstruction_loss: str = "rmse"
     classifier_type: str = "linear"
     auto_map: dict[str, str] | None = None
-
-    def __post_init__(self, **kwargs):
-        for name in kwargs:  # a misspelt field would otherwise become an unused extra attribute
-            if close := difflib.get_close_matches(name, [field.name for field in dataclasses.fields(self)], 1, 0.85):
-                raise ValueError(f"Unknown {type(self).__name__} field {name!r}; did you mean {close[0]!r}?")
-        self.validate_architecture()
-        if self.auto_map is None:
-            self.auto_map = dict(ENERGY_TRANSFORMER_AUTO_MAP)
-        super().__post_init__(**kwargs)
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "EnergyTransformerConfig":
@@ -192,14 +182,6 @@ class EnergyTransformerConfig(PreTrainedConfig):
     def attention_scaling(self) -> float:
         """The inverse temperature beta of the attention energy."""
         return self.head_dim**-0.5 if self.attention_beta is None else self.attention_beta
-
-    @classmethod
-    def from_dict(cls, config_dict, **kwargs):
-        """As `PreTrainedConfig.from_dict` (used by `from_pretrained` and `AutoConfig`), then validates the config
-        again: transformers sets keyword overrides such as `from_pretrained(path, num_recurrences=0)` afterwards."""
-        loaded = super().from_dict(config_dict, **kwargs)
-        (loaded[0] if isinstance(loaded, tuple) else loaded).validate_architecture()
-        return loaded
 
     def validate_architecture(self):
         """The `@strict` class validator (run on construction, after `from_pretrained` overrides, on save): every

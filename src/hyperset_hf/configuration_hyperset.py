@@ -2,12 +2,12 @@
 """Hyper-SET model configuration."""
 
 import copy
-import dataclasses
-import difflib
 import math
 
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
+
+from .config_validation import ValidatedConfig
 
 
 # Written into every saved `config.json` so that a folder saved from any head loads with every Auto class through
@@ -85,7 +85,7 @@ PRESETS = {
 
 
 @strict
-class HyperSETConfig(PreTrainedConfig):
+class HyperSETConfig(ValidatedConfig):
     r"""
     Configuration of a Hyper-SET model (Hu, Zou & Xu, "Hyper-SET: Designing Transformers via Hyperspherical Energy
     Minimization", ICLR 2026). Every Hyper-SET iteration is one gradient step on a hyperspherical energy; the model
@@ -239,6 +239,7 @@ class HyperSETConfig(PreTrainedConfig):
     ```"""
 
     model_type = "hyperset"
+    default_auto_map = HYPERSET_AUTO_MAP
 
     hidden_size: int = 512
     num_attention_heads: int = 8
@@ -285,15 +286,6 @@ class HyperSETConfig(PreTrainedConfig):
     energy_descent_loss_weight: float = 0.0
     auto_map: dict[str, str] | None = None
 
-    def __post_init__(self, **kwargs):
-        for name in kwargs:  # a misspelt field would otherwise become an unused extra attribute
-            if close := difflib.get_close_matches(name, [field.name for field in dataclasses.fields(self)], 1, 0.85):
-                raise ValueError(f"Unknown {type(self).__name__} field {name!r}; did you mean {close[0]!r}?")
-        self.validate_architecture()
-        if self.auto_map is None:
-            self.auto_map = dict(HYPERSET_AUTO_MAP)
-        super().__post_init__(**kwargs)
-
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "HyperSETConfig":
         """Builds one of the paper's configurations (`"sudoku"`, `"sudoku-transformer"`, `"cifar10"`, `"cifar100"`,
@@ -321,14 +313,6 @@ class HyperSETConfig(PreTrainedConfig):
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
-
-    @classmethod
-    def from_dict(cls, config_dict, **kwargs):
-        """As `PreTrainedConfig.from_dict` (used by `from_pretrained` and `AutoConfig`), then validates the config
-        again: transformers sets keyword overrides such as `from_pretrained(path, num_recurrences=0)` afterwards."""
-        loaded = super().from_dict(config_dict, **kwargs)
-        (loaded[0] if isinstance(loaded, tuple) else loaded).validate_architecture()
-        return loaded
 
     def validate_architecture(self):
         """The `@strict` class validator (run on construction, after `from_pretrained` overrides, on save): every
