@@ -291,13 +291,17 @@ def test_mim_no_trainer_killed_during_a_save_resumes_from_the_newest_complete_ch
 
 
 def test_label_smoothing_matches_the_reference_definition():
+    """The reference's eps / (C - 1) smoothing runs as transformers' LabelSmoother with eps C / (C - 1)."""
+    from transformers.trainer_pt_utils import LabelSmoother
+
     module = load_script(CLASSIFICATION_SCRIPT)
     logits, labels = torch.randn(6, 5, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 3, 4, 0])
-    ours = module.smoothed_cross_entropy(logits, labels, 0.1)
-    # eps / (C - 1) on the other classes == torch's uniform smoothing with eps' = eps * C / (C - 1)
-    expected = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1 * 5 / 4)
-    assert torch.allclose(ours, expected, atol=1e-6)
-    assert torch.allclose(module.smoothed_cross_entropy(logits, labels, 0.1, num_items_in_batch=12), ours / 2)
+    target = torch.full((6, 5), 0.1 / 4).scatter_(1, labels[:, None], 0.9)  # the reference: 1 - eps, eps / (C - 1)
+    reference = -(target * logits.log_softmax(-1)).sum(-1).mean()
+    factor = module.reference_label_smoothing_factor(0.1, 5)
+    assert factor == pytest.approx(0.125)
+    smoothed = LabelSmoother(epsilon=factor)({"logits": logits}, labels)
+    assert torch.allclose(smoothed, reference, atol=1e-6)
 
 
 def test_pil_autoaugment_and_mask_generator():

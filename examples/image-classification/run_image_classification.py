@@ -54,8 +54,9 @@ Notes on the recipe: transformers' `--optim` has no plain Adam (only AdamW varia
 `torch.optim.Adam(model.parameters(), weight_decay=--weight_decay)` (coupled L2 on every parameter, as the
 reference); without it, `--optim adamw_torch --weight_decay 5e-5` is the closest stock setting (decoupled decay,
 biases and norms excluded), which is not the paper's optimiser. The warm-up ratio 0.025 = 5/200 epochs; the Trainer
-steps the schedule every optimisation step instead of once per epoch. `--label_smoothing` is the reference's
-variant; transformers' `--label_smoothing_factor` spreads eps / C over all classes instead (use one or the other).
+steps the schedule every optimisation step instead of once per epoch. `--label_smoothing eps` is the reference's
+variant (eps / (C - 1) on every other class); it runs as transformers' `--label_smoothing_factor` eps C / (C - 1),
+the same target distribution (use one or the other).
 CIFAR needs the Hub (`load_dataset`); offline, run the same recipe on `fashion-mnist-local` (add `--image_size 32
 --config_overrides num_channels=3` for the CIFAR-shaped model) and report it as Fashion-MNIST.
 
@@ -447,28 +448,11 @@ class Collator:
 # Loss and metric
 
 
-def smoothed_cross_entropy(logits, labels, smoothing: float, num_items_in_batch=None):
-    """The reference's label smoothing: target probability 1 - eps, eps / (C - 1) on every other class. Summed and
-    divided by `num_items_in_batch` (the Trainer's count over the accumulated batch) when given, else averaged."""
-    log_probs = logits.float().log_softmax(dim=-1)
-    num_classes = log_probs.shape[-1]
-    target = torch.full_like(log_probs, smoothing / max(num_classes - 1, 1))
-    target.scatter_(1, labels.view(-1, 1).long(), 1.0 - smoothing)
-    losses = -(target * log_probs).sum(dim=-1)
-    if num_items_in_batch is not None:
-        return losses.sum() / num_items_in_batch
-    return losses.mean()
-
-
-class LabelSmoothingLoss:
-    """`compute_loss_func` for Trainer."""
-
-    def __init__(self, smoothing: float):
-        self.smoothing = smoothing
-
-    def __call__(self, outputs, labels, num_items_in_batch=None):
-        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
-        return smoothed_cross_entropy(logits, labels, self.smoothing, num_items_in_batch)
+def reference_label_smoothing_factor(smoothing: float, num_labels: int) -> float:
+    """The reference's label smoothing (target 1 - eps, eps / (C - 1) on every other class) is transformers' uniform
+    label smoothing (`TrainingArguments.label_smoothing_factor`, eps' / C on every class) with eps' = eps C / (C - 1):
+    both give the target 1 - eps and the others eps / (C - 1)."""
+    return smoothing * num_labels / max(num_labels - 1, 1)
 
 
 def compute_metrics(eval_prediction):
@@ -608,6 +592,8 @@ def main(argv=None):
         )
         optimizers = (optimizer, None)
 
+    if data_args.label_smoothing > 0:
+        training_args.label_smoothing_factor = reference_label_smoothing_factor(data_args.label_smoothing, len(labels))
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -616,7 +602,6 @@ def main(argv=None):
         processing_class=image_processor,
         data_collator=Collator(label_column, None if is_class_label else label2id),
         compute_metrics=compute_metrics,
-        compute_loss_func=LabelSmoothingLoss(data_args.label_smoothing) if data_args.label_smoothing > 0 else None,
         optimizers=optimizers,
     )
 

@@ -8,7 +8,8 @@ data and masking are those of `run_mim.py` in this folder. Additions: `--mixed_p
 `--resume_from_checkpoint latest`, `--stop_after_steps` (stop early while keeping the schedule of
 `--max_train_steps`, e.g. for preemptible jobs and for testing resumption), `--cpu`, `--dataloader_num_workers`.
 
-Reproducibility: the order of the training images is a permutation drawn from `--seed` and the epoch, and every
+Reproducibility: the order of the training images is a permutation drawn from `--seed` and the epoch (Accelerate's
+seedable sampler, `DataLoaderConfiguration(use_seedable_sampler=True)`), and every
 random draw of the augmentation and of the mask of image `i` comes from a generator seeded with
 (seed, epoch, i). A run resumed from `step_N` (`accelerator.load_state` + `accelerator.skip_first_batches`) therefore
 sees exactly the batches of an uninterrupted run and ends with the same weights (given the same process count).
@@ -58,10 +59,10 @@ import numpy as np
 import torch
 import transformers
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import DataLoaderConfiguration, set_seed
 from huggingface_hub import HfApi
 from PIL import Image
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import (
     AutoConfig,
@@ -229,25 +230,6 @@ class MIMTransform:
         return batch
 
 
-class EpochSeededSampler(Sampler):
-    """A random permutation of the dataset drawn from (seed, epoch) only: every process computes the same order
-    (Accelerate then shards the batches), and it does not depend on any global RNG state, so a resumed run visits
-    the same batches as an uninterrupted one."""
-
-    def __init__(self, num_samples: int, seed: int):
-        self.num_samples, self.seed, self.epoch = num_samples, seed, 0
-
-    def set_epoch(self, epoch: int):
-        self.epoch = epoch
-
-    def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.num_samples, generator=generator).tolist())
-
-    def __len__(self):
-        return self.num_samples
-
-
 def find_latest_checkpoint(output_dir: str, steps_per_epoch: int) -> str | None:
     """The step_N / epoch_E folder of `output_dir` with the most completed optimisation steps."""
     best, best_steps = None, -1
@@ -280,6 +262,7 @@ def main(argv=None):
     if args.with_tracking:
         accelerator_kwargs.update(log_with=args.report_to, project_dir=args.output_dir)
     accelerator = Accelerator(
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=args.seed),
         mixed_precision=args.mixed_precision,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         cpu=args.cpu,
@@ -368,10 +351,9 @@ def main(argv=None):
     )
     train_transform = MIMTransform(train=True, **common)
     train_dataset = dataset["train"].with_transform(train_transform)
-    train_sampler = EpochSeededSampler(len(train_dataset), args.seed)
     train_dataloader = DataLoader(
         train_dataset,
-        sampler=train_sampler,
+        shuffle=True,  # Accelerate's seedable sampler: the order depends on (--seed, epoch) only
         collate_fn=collate_fn,
         batch_size=args.per_device_train_batch_size,
         num_workers=args.dataloader_num_workers,
@@ -475,9 +457,7 @@ def main(argv=None):
             active_dataloader = accelerator.skip_first_batches(train_dataloader, resume_batches)
         # Accelerate's dataloaders pass their own iteration counter to the sampler when iteration starts (a fresh
         # skipping dataloader would start at 0): set it to the epoch explicitly.
-        if hasattr(active_dataloader, "set_epoch"):
-            active_dataloader.set_epoch(epoch)
-        train_sampler.set_epoch(epoch)
+        active_dataloader.set_epoch(epoch)
         total_loss, num_batches = 0.0, 0
         for batch in active_dataloader:
             with accelerator.accumulate(model):
