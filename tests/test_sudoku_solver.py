@@ -430,3 +430,21 @@ def test_folder_saved_by_the_pipeline(model_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv(cli.MODEL_ENV_VARIABLE, raising=False)
     assert cli.main(["solve", HARD_SOLUTION, "--model", str(tmp_path), "--num-recurrences", "1"]) == 0
     assert "Valid: yes" in capsys.readouterr().out
+
+
+def test_command_help_imports_neither_torch_nor_transformers():
+    """`hyperset-hf --help` starts at once: the command imports the models only for the subcommands that need them."""
+    script = (
+        "import sys\n"
+        "sys.argv = ['hyperset-hf', '--help']\n"
+        "from hyperset_hf.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = sorted(name for name in ('torch', 'transformers') if name in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    assert "solve" in result.stdout  # the help itself was printed

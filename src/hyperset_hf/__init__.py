@@ -5,56 +5,83 @@ Importing this package registers every model with the transformers Auto classes,
 `AutoModel.from_pretrained(folder)` works for saved Hyper-SET checkpoints without `trust_remote_code`.
 """
 
-from transformers import (
-    AutoConfig,
-    AutoModel,
-    AutoModelForImageClassification,
-    AutoModelForMaskedImageModeling,
-    AutoModelForTokenClassification,
-)
-
-from .configuration_energy_transformer import ENERGY_TRANSFORMER_PRESETS, EnergyTransformerConfig
-from .configuration_hyperset import PRESETS, HyperSETConfig
-from .modeling_energy_transformer import (
-    EnergyTransformerForImageClassification,
-    EnergyTransformerForMaskedImageModeling,
-    EnergyTransformerImageClassifierOutput,
-    EnergyTransformerMaskedImageModelingOutput,
-    EnergyTransformerModel,
-    EnergyTransformerModelOutput,
-    EnergyTransformerPreTrainedModel,
-)
-from .modeling_hyperset import (
-    HyperSETForImageClassification,
-    HyperSETForMaskedImageModeling,
-    HyperSETForSudoku,
-    HyperSETImageClassifierOutput,
-    HyperSETMaskedImageModelingOutput,
-    HyperSETModel,
-    HyperSETModelOutput,
-    HyperSETPreTrainedModel,
-    HyperSETSudokuOutput,
-)
+import os
+import sys
 
 
 __version__ = "0.1.0"
 
-AutoConfig.register(HyperSETConfig.model_type, HyperSETConfig, exist_ok=True)
-AutoModel.register(HyperSETConfig, HyperSETModel, exist_ok=True)
-AutoModelForImageClassification.register(HyperSETConfig, HyperSETForImageClassification, exist_ok=True)
-AutoModelForMaskedImageModeling.register(HyperSETConfig, HyperSETForMaskedImageModeling, exist_ok=True)
-AutoModelForTokenClassification.register(HyperSETConfig, HyperSETForSudoku, exist_ok=True)
-AutoConfig.register(EnergyTransformerConfig.model_type, EnergyTransformerConfig, exist_ok=True)
-AutoModel.register(EnergyTransformerConfig, EnergyTransformerModel, exist_ok=True)
-AutoModelForImageClassification.register(
-    EnergyTransformerConfig, EnergyTransformerForImageClassification, exist_ok=True
-)
-AutoModelForMaskedImageModeling.register(
-    EnergyTransformerConfig, EnergyTransformerForMaskedImageModeling, exist_ok=True
-)
+_EXPORTS = {
+    "configuration_energy_transformer": ("ENERGY_TRANSFORMER_PRESETS", "EnergyTransformerConfig"),
+    "configuration_hyperset": ("PRESETS", "HyperSETConfig"),
+    "modeling_energy_transformer": (
+        "EnergyTransformerForImageClassification",
+        "EnergyTransformerForMaskedImageModeling",
+        "EnergyTransformerImageClassifierOutput",
+        "EnergyTransformerMaskedImageModelingOutput",
+        "EnergyTransformerModel",
+        "EnergyTransformerModelOutput",
+        "EnergyTransformerPreTrainedModel",
+    ),
+    "modeling_hyperset": (
+        "HyperSETForImageClassification",
+        "HyperSETForMaskedImageModeling",
+        "HyperSETForSudoku",
+        "HyperSETImageClassifierOutput",
+        "HyperSETMaskedImageModelingOutput",
+        "HyperSETModel",
+        "HyperSETModelOutput",
+        "HyperSETPreTrainedModel",
+        "HyperSETSudokuOutput",
+    ),
+    "pipeline_sudoku": ("SudokuSolvingPipeline",),
+}
 
-# Registers the "sudoku-solving" task with transformers.pipeline (needs the Auto registrations above).
-from .pipeline_sudoku import SudokuSolvingPipeline  # noqa: E402
+
+def register() -> None:
+    """Imports the models and registers them with the transformers Auto classes and the `"sudoku-solving"` pipeline
+    task (idempotent). `import hyperset_hf` does it, except inside the `hyperset-hf` command, which calls it only for
+    the subcommands that need a model, so that `hyperset-hf --help` starts at once."""
+    from importlib import import_module
+
+    from transformers import (
+        AutoConfig,
+        AutoModel,
+        AutoModelForImageClassification,
+        AutoModelForMaskedImageModeling,
+        AutoModelForTokenClassification,
+    )
+
+    for module_name, names in _EXPORTS.items():
+        module = import_module(f".{module_name}", __name__)
+        globals().update({name: getattr(module, name) for name in names})
+    hyperset, energy_transformer = globals()["HyperSETConfig"], globals()["EnergyTransformerConfig"]
+    AutoConfig.register(hyperset.model_type, hyperset, exist_ok=True)
+    AutoModel.register(hyperset, globals()["HyperSETModel"], exist_ok=True)
+    AutoModelForImageClassification.register(hyperset, globals()["HyperSETForImageClassification"], exist_ok=True)
+    AutoModelForMaskedImageModeling.register(hyperset, globals()["HyperSETForMaskedImageModeling"], exist_ok=True)
+    AutoModelForTokenClassification.register(hyperset, globals()["HyperSETForSudoku"], exist_ok=True)
+    AutoConfig.register(energy_transformer.model_type, energy_transformer, exist_ok=True)
+    AutoModel.register(energy_transformer, globals()["EnergyTransformerModel"], exist_ok=True)
+    AutoModelForImageClassification.register(
+        energy_transformer, globals()["EnergyTransformerForImageClassification"], exist_ok=True
+    )
+    AutoModelForMaskedImageModeling.register(
+        energy_transformer, globals()["EnergyTransformerForMaskedImageModeling"], exist_ok=True
+    )
+    globals()["pipeline_sudoku"].register_sudoku_pipeline()
+
+
+def __getattr__(name):
+    """The public classes, registered on first use when the import did not register them (inside the command)."""
+    if any(name in names for names in _EXPORTS.values()):
+        register()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0] != "hyperset-hf":
+    register()
 
 __all__ = [
     "ENERGY_TRANSFORMER_PRESETS",

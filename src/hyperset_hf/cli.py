@@ -235,6 +235,9 @@ def _looks_like_local_path(name: str) -> bool:
 
 
 def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import register
+
+    register()  # the models and the pipeline task (not imported for `--help`)
     from .pipeline_sudoku import SUDOKU_SOLVING_TASK, SudokuSolvingPipeline, parse_puzzle
 
     text = sys.stdin.read() if args.puzzle == "-" else args.puzzle
@@ -347,7 +350,10 @@ def add_push_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import register
     from .hub import push_model_folder
+
+    register()
 
     api = getattr(args, "hf_api", None)
     if args.repo_id.count("/") != 1 or not all(args.repo_id.split("/")):
@@ -414,7 +420,10 @@ def add_card_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import register
     from .hub import infer_card_kind
+
+    register()
     from .model_card import read_model_config
     from .model_card import model_card_from_output_dir
 
