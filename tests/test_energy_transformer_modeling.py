@@ -411,7 +411,7 @@ def test_mlp_classifier_head(pixel_values):
         outputs = model(pixel_values)
         cls_state = model.energy_transformer(pixel_values).pooler_output
         first, activation, second = model.classifier
-        expected = second(activation(first(model.classifier_norm(cls_state))))
+        expected = second(activation(first(model.readout_norm(cls_state))))
     assert isinstance(activation, torch.nn.ReLU) and first.out_features == second.in_features == 5
     torch.testing.assert_close(outputs.logits, expected)
 
@@ -519,8 +519,8 @@ def test_masked_image_modeling_checkpoint_loads_into_classifier(tmp_path):
     mim.save_pretrained(tmp_path)
     classifier, info = EnergyTransformerForImageClassification.from_pretrained(tmp_path, output_loading_info=True)
     assert set(info["missing_keys"]) == {
-        "classifier_norm.weight",
-        "classifier_norm.bias",
+        "readout_norm.weight",
+        "readout_norm.bias",
         "classifier.weight",
         "classifier.bias",
     }

@@ -290,7 +290,7 @@ def test_masked_image_modeling_checkpoint_loads_into_classifier(tmp_path):
     mim = _build(HyperSETForMaskedImageModeling)
     mim.save_pretrained(tmp_path)
     classifier, info = HyperSETForImageClassification.from_pretrained(tmp_path, output_loading_info=True)
-    assert set(info["missing_keys"]) == {"classifier_norm.weight", "classifier_norm.bias", "classifier.weight", "classifier.bias"}
+    assert set(info["missing_keys"]) == {"readout_norm.weight", "readout_norm.bias", "classifier.weight", "classifier.bias"}
     assert set(info["unexpected_keys"]) >= {"hyperset.embeddings.mask_token"}
     for name, parameter in classifier.hyperset.named_parameters():
         torch.testing.assert_close(parameter, mim.hyperset.get_parameter(name), msg=name)
@@ -505,3 +505,20 @@ def test_image_classification_pipeline_matches_the_model(tmp_path):
         scores = {entry["label"]: entry["score"] for entry in result}
         for index, probability in enumerate(expected.tolist()):
             assert abs(scores[model.config.id2label[index]] - probability) < 1e-5
+
+
+def test_checkpoints_saved_with_the_old_classifier_norm_name_load(tmp_path):
+    """The classifiers' LayerNorm was `classifier_norm` (it shared the prefix of the head `classifier`); checkpoints
+    saved under that name load into `readout_norm`."""
+    from safetensors.torch import load_file, save_file
+
+    HyperSETForImageClassification(tiny_config()).save_pretrained(tmp_path)
+    weights = {
+        key.replace("readout_norm", "classifier_norm"): value
+        for key, value in load_file(tmp_path / "model.safetensors").items()
+    }
+    weights["classifier_norm.weight"] = torch.randn_like(weights["classifier_norm.weight"])
+    save_file(weights, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    model, info = HyperSETForImageClassification.from_pretrained(tmp_path, output_loading_info=True)
+    assert torch.equal(model.readout_norm.weight, weights["classifier_norm.weight"])
+    assert not info["missing_keys"] and not info["unexpected_keys"]

@@ -107,6 +107,11 @@ def check_pixel_values(pixel_values: torch.Tensor, config, interpolate_pos_encod
         )
 
 
+# Weights renamed since checkpoints were first published: old name pattern -> new name (`from_pretrained(key_mapping=)`).
+# The classifiers' LayerNorm was `classifier_norm`, which shares the prefix of the head `classifier`.
+RENAMED_WEIGHTS = {r"^classifier_norm\.": "readout_norm."}
+
+
 def load_checked(load, pretrained_model_name_or_path):
     """Runs `load()` (a `from_pretrained`) and checks the result: an unreadable weights file is reported with the
     folder it came from, and weights holding nan or inf (a corrupted file of the right size) are refused."""

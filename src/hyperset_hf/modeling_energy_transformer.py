@@ -45,7 +45,7 @@ from transformers.utils.generic import can_return_tuple
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
-from .input_checks import as_count, check_mask, check_pixel_values, load_checked
+from .input_checks import RENAMED_WEIGHTS, as_count, check_mask, check_pixel_values, load_checked
 
 
 logger = logging.get_logger(__name__)
@@ -473,6 +473,7 @@ class EnergyTransformerPreTrainedModel(PreTrainedModel):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         """`PreTrainedModel.from_pretrained`, refusing unreadable or non-finite weights with the folder named."""
+        kwargs.setdefault("key_mapping", RENAMED_WEIGHTS)  # checkpoints saved before a weight was renamed
         load = partial(super().from_pretrained, pretrained_model_name_or_path, *args, **kwargs)
         return load_checked(load, pretrained_model_name_or_path)
 
@@ -592,7 +593,7 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.energy_transformer = EnergyTransformerModel(config)
-        self.classifier_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.readout_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         if config.num_labels <= 0:
             self.classifier = nn.Identity()
         elif config.classifier_type == "mlp":
@@ -646,7 +647,7 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
             output_energies=output_energies,
             **kwargs,
         )
-        logits = self.classifier(self.classifier_norm(outputs.pooler_output))
+        logits = self.classifier(self.readout_norm(outputs.pooler_output))
         loss = self.loss_function(labels, logits, self.config) if labels is not None else None
         return EnergyTransformerImageClassifierOutput(
             loss=loss,

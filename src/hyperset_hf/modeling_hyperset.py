@@ -46,7 +46,15 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
-from .input_checks import as_count, check_class_labels, check_mask, check_pixel_values, first_clash, load_checked
+from .input_checks import (
+    RENAMED_WEIGHTS,
+    as_count,
+    check_class_labels,
+    check_mask,
+    check_pixel_values,
+    first_clash,
+    load_checked,
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -956,6 +964,7 @@ class HyperSETPreTrainedModel(PreTrainedModel):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         """`PreTrainedModel.from_pretrained`, refusing unreadable or non-finite weights with the folder named."""
+        kwargs.setdefault("key_mapping", RENAMED_WEIGHTS)  # checkpoints saved before a weight was renamed
         load = partial(super().from_pretrained, pretrained_model_name_or_path, *args, **kwargs)
         return load_checked(load, pretrained_model_name_or_path)
 
@@ -1186,7 +1195,7 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.hyperset = HyperSETModel(config)
-        self.classifier_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.readout_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels) if config.num_labels > 0 else nn.Identity()
         self.post_init()
 
@@ -1214,7 +1223,7 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
 
         ```"""
         outputs = self.hyperset(pixel_values, **kwargs)
-        logits = self.classifier(self.classifier_norm(outputs.pooler_output))
+        logits = self.classifier(self.readout_norm(outputs.pooler_output))
         loss = None
         if labels is not None:
             check_class_labels(labels, logits)
