@@ -215,6 +215,11 @@ def _(root):
     AutoModel.from_pretrained(root / "image", attention_type="softmax")
 
 
+@loading_case("override-typo", TypeError, "num_recurrence")
+def _(root):
+    HyperSETForSudoku.from_pretrained(root / "sudoku", num_recurrence=4)
+
+
 @loading_case("missing-folder", OSError, "does-not-exist")
 def _(root):
     AutoModelForTokenClassification.from_pretrained(root / "does-not-exist")

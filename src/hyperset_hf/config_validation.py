@@ -4,10 +4,16 @@ loaded: misspelt field names are refused with a suggestion, and the `@strict` cl
 runs on construction and again after `from_pretrained` / `AutoConfig` keyword overrides (which transformers sets after
 construction). Imported relatively by both configuration files, so it travels with them as Hub remote code."""
 
+import contextvars
 import dataclasses
 import difflib
 
 from transformers.configuration_utils import PreTrainedConfig
+
+
+# Set while `from_dict` builds a config from a saved dict: extra keys written by other code (any attribute set on a
+# config is saved) must load, so the misspelling check only runs on direct construction.
+_LOADING = contextvars.ContextVar("hyperset_hf_loading_config", default=False)
 
 
 class ValidatedConfig(PreTrainedConfig):
@@ -18,7 +24,7 @@ class ValidatedConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         names = [field.name for field in dataclasses.fields(self)]
-        for name in kwargs:  # a misspelt field would otherwise become an unused extra attribute
+        for name in () if _LOADING.get() else kwargs:  # a misspelt field would become an unused extra attribute
             if close := difflib.get_close_matches(name, names, 1, 0.85):
                 raise ValueError(f"Unknown {type(self).__name__} field {name!r}; did you mean {close[0]!r}?")
         self.validate_architecture()
@@ -30,6 +36,10 @@ class ValidatedConfig(PreTrainedConfig):
     def from_dict(cls, config_dict, **kwargs):
         """As `PreTrainedConfig.from_dict` (used by `from_pretrained` and `AutoConfig`), then validates the config
         again: transformers sets keyword overrides such as `from_pretrained(path, num_recurrences=0)` afterwards."""
-        loaded = super().from_dict(config_dict, **kwargs)
+        token = _LOADING.set(True)
+        try:
+            loaded = super().from_dict(config_dict, **kwargs)
+        finally:
+            _LOADING.reset(token)
         (loaded[0] if isinstance(loaded, tuple) else loaded).validate_architecture()
         return loaded
