@@ -39,6 +39,8 @@ def main():
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--dataset_name", default="palm-like", choices=sorted(SUDOKU_BENCHMARKS),
                         help="The generated set the model was trained on (for the card).")  # fmt: skip
+    parser.add_argument("--test_set", default=None, choices=sorted(SUDOKU_BENCHMARKS),
+                        help="The generated test set of the card's results (default: --dataset_name).")  # fmt: skip
     parser.add_argument("--test_description", default="the test split of the same set",
                         help="What the card's results were measured on.")  # fmt: skip
     parser.add_argument("--results_dir", default=None,
@@ -77,6 +79,7 @@ def main():
         baseline_parameters=baseline_parameters,
         training_notes=args.notes + history_table(history),
         results_file=args.results_file,
+        test_set=args.test_set or args.dataset_name,
     )
     card.save(output_dir / "README.md")
     Path(args.card_path).parent.mkdir(parents=True, exist_ok=True)

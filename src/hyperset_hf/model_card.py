@@ -80,6 +80,7 @@ def sudoku_model_card(
     training_notes: str = "",
     repo_id: str = "hyperset-hf/hyperset-sudoku",
     results_file: str | None = None,
+    test_set: str = "palm-like",
 ) -> ModelCard:
     """Renders the model card of a Sudoku checkpoint.
 
@@ -93,7 +94,11 @@ def sudoku_model_card(
         training_notes (`str`): machine, wall time and anything a reader needs to judge the numbers.
         repo_id (`str`): the Hub id used in the usage snippets.
         results_file (`str`): where the full results live in the repository.
+        test_set (`str`): the generated test set (`hyperset_hf.sudoku_data.SUDOKU_BENCHMARKS`) the results are on.
     """
+    from .sudoku_data import SUDOKU_BENCHMARKS
+
+    benchmark = SUDOKU_BENCHMARKS[test_set]
     trained = config.num_recurrences
     eval_results = []
     for row in results:
@@ -102,8 +107,9 @@ def sudoku_model_card(
                 EvalResult(
                     task_type="sudoku-solving",
                     task_name="Sudoku solving",
-                    dataset_type="palm-like",
-                    dataset_name="palm-like (generated, 23-34 givens, 1k test puzzles)",
+                    dataset_type=test_set,
+                    dataset_name=f"{test_set} (generated, {benchmark['min_givens']}-{benchmark['max_givens']} givens, "
+                    f"{benchmark['num_test'] // 1000}k test puzzles)",
                     dataset_split="test",
                     metric_type=key,
                     metric_name=f"{name} at {row['iterations']} iterations",
