@@ -99,6 +99,7 @@ from hyperset_hf.image_data import (
     build_image_processor,
     CHANNEL_MODES,
     channels_of,
+    describe_config,
     FASHION_MNIST_LOCAL,
     find_image_column,
     load_image_datasets,
@@ -465,18 +466,6 @@ def compute_metrics(eval_prediction):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-
-
-def describe_config(config) -> str:
-    """Depth/width/input summary of a Hyper-SET or ViT config, for the log line with the parameter count."""
-    if config.model_type == "vit":
-        depth = f"{config.num_hidden_layers} layer(s)"
-    else:
-        depth = f"{config.num_layers} layer(s) x {config.num_recurrences} iterations"
-    return (
-        f"{depth}, d={config.hidden_size}, {config.patch_size}-px patches, {config.image_size}px x "
-        f"{config.num_channels} channel(s)"
-    )
 
 
 def main(argv=None):

@@ -83,27 +83,4 @@ def __getattr__(name):
 if os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0] != "hyperset-hf":
     register()
 
-__all__ = [
-    "ENERGY_TRANSFORMER_PRESETS",
-    "EnergyTransformerConfig",
-    "EnergyTransformerForImageClassification",
-    "EnergyTransformerForMaskedImageModeling",
-    "EnergyTransformerImageClassifierOutput",
-    "EnergyTransformerMaskedImageModelingOutput",
-    "EnergyTransformerModel",
-    "EnergyTransformerModelOutput",
-    "EnergyTransformerPreTrainedModel",
-    "HyperSETConfig",
-    "HyperSETForImageClassification",
-    "HyperSETForMaskedImageModeling",
-    "HyperSETForSudoku",
-    "HyperSETImageClassifierOutput",
-    "HyperSETMaskedImageModelingOutput",
-    "HyperSETModel",
-    "HyperSETModelOutput",
-    "HyperSETPreTrainedModel",
-    "HyperSETSudokuOutput",
-    "PRESETS",
-    "SudokuSolvingPipeline",
-    "__version__",
-]
+__all__ = ["__version__", "register", *sorted(name for names in _EXPORTS.values() for name in names)]
