@@ -77,28 +77,17 @@ import transformers
 from datasets import ClassLabel
 from PIL import Image, ImageEnhance, ImageOps
 from transformers import (
-    AutoConfig,
-    AutoModelForImageClassification,
     HfArgumentParser,
     Trainer,
     TrainingArguments,
-    ViTConfig,
-    ViTForImageClassification,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from hyperset_hf import (
-    EnergyTransformerConfig,
-    EnergyTransformerForImageClassification,
-    HyperSETConfig,
-    HyperSETForImageClassification,
-)
-from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.image_data import (
+    build_image_model,
     build_image_processor,
     CHANNEL_MODES,
-    channels_of,
     describe_config,
     FASHION_MNIST_LOCAL,
     find_image_column,
@@ -507,48 +496,11 @@ def main(argv=None):
     label2id = {label: index for index, label in id2label.items()}
 
     # 2. Model
-    if model_args.model_name_or_path:
-        base_config = AutoConfig.from_pretrained(
-            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
-        )
-    else:
-        base_config = {"vit": ViTConfig, "energy_transformer": EnergyTransformerConfig}.get(model_args.model_type, HyperSETConfig)()
-    overrides = config_overrides(model_args.config_overrides, base_config)
-    if data_args.image_size is not None:
-        overrides["image_size"] = data_args.image_size
-    if model_args.model_name_or_path:
-        model = AutoModelForImageClassification.from_pretrained(
-            model_args.model_name_or_path,
-            num_labels=len(labels),
-            id2label=id2label,
-            label2id=label2id,
-            ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
-            cache_dir=model_args.cache_dir,
-            revision=model_args.model_revision,
-            token=model_args.token,
-            trust_remote_code=model_args.trust_remote_code,
-            **overrides,
-        )
-    else:
-        first_image = reference_split[0][image_column]
-        config_values = dict(
-            image_size=max(first_image.size),
-            num_channels=channels_of(first_image),
-            id2label=id2label,
-            label2id=label2id,
-        )
-        if model_args.model_type == "vit":
-            # same-recipe baseline: Hyper-SET's default patch size unless overridden
-            config_values["patch_size"] = HyperSETConfig().patch_size
-            config_values.update(overrides)
-            model = ViTForImageClassification(ViTConfig(**config_values))
-        elif model_args.model_type == "energy_transformer":
-            config_values["patch_size"] = HyperSETConfig().patch_size  # same patches as the Hyper-SET default
-            config_values.update(overrides)
-            model = EnergyTransformerForImageClassification(EnergyTransformerConfig(**config_values))
-        else:
-            config_values.update(overrides)
-            model = HyperSETForImageClassification(HyperSETConfig(**config_values))
+    model = build_image_model(
+        "image-classification", model_args, reference_split[0][image_column], data_args.image_size,
+        num_labels=len(labels), id2label=id2label, label2id=label2id,
+        ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
+    )  # fmt: skip
     config = model.config
     logger.info(f"{type(model).__name__}: {model.num_parameters():,} parameters, {describe_config(config)}")
     logger.info(f"{len(labels)} classes")

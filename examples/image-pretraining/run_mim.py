@@ -54,28 +54,17 @@ import torch
 import transformers
 from PIL import Image
 from transformers import (
-    AutoConfig,
-    AutoModelForMaskedImageModeling,
     HfArgumentParser,
     Trainer,
     TrainingArguments,
-    ViTConfig,
-    ViTForMaskedImageModeling,
     set_seed,
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from hyperset_hf import (
-    EnergyTransformerConfig,
-    EnergyTransformerForMaskedImageModeling,
-    HyperSETConfig,
-    HyperSETForMaskedImageModeling,
-)
-from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.image_data import (
+    build_image_model,
     build_image_processor,
     CHANNEL_MODES,
-    channels_of,
     collate_fn,
     describe_config,
     FASHION_MNIST_LOCAL,
@@ -326,41 +315,7 @@ def main(argv=None):
     image_column = find_image_column(reference_split, data_args.image_column_name)
 
     # 2. Model
-    if model_args.model_name_or_path:
-        base_config = AutoConfig.from_pretrained(
-            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
-        )
-    else:
-        base_config = {"vit": ViTConfig, "energy_transformer": EnergyTransformerConfig}.get(model_args.model_type, HyperSETConfig)()
-    overrides = config_overrides(model_args.config_overrides, base_config)
-    if data_args.image_size is not None:
-        overrides["image_size"] = data_args.image_size
-    if model_args.model_name_or_path:
-        model = AutoModelForMaskedImageModeling.from_pretrained(
-            model_args.model_name_or_path,
-            cache_dir=model_args.cache_dir,
-            revision=model_args.model_revision,
-            token=model_args.token,
-            trust_remote_code=model_args.trust_remote_code,
-            **overrides,
-        )
-    else:
-        first_image = reference_split[0][image_column]
-        config_values = dict(image_size=max(first_image.size), num_channels=channels_of(first_image))
-        if model_args.model_type == "vit":
-            # same-recipe baseline: Hyper-SET's default patch size unless overridden; the decoder (conv + pixel
-            # shuffle by encoder_stride) must upsample by the patch size for the reconstruction to have the image size
-            config_values["patch_size"] = HyperSETConfig().patch_size
-            config_values.update(overrides)
-            config_values["encoder_stride"] = config_values["patch_size"]
-            model = ViTForMaskedImageModeling(ViTConfig(**config_values))
-        elif model_args.model_type == "energy_transformer":
-            config_values["patch_size"] = HyperSETConfig().patch_size  # same patches as the Hyper-SET default
-            config_values.update(overrides)
-            model = EnergyTransformerForMaskedImageModeling(EnergyTransformerConfig(**config_values))
-        else:
-            config_values.update(overrides)
-            model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
+    model = build_image_model("masked-image-modeling", model_args, reference_split[0][image_column], data_args.image_size)
     config = model.config
     logger.info(f"{type(model).__name__}: {model.num_parameters():,} parameters, {describe_config(config)}")
 

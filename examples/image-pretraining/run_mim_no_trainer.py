@@ -65,23 +65,14 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import (
-    AutoConfig,
-    AutoModelForMaskedImageModeling,
     SchedulerType,
     get_scheduler,
 )
 
-from hyperset_hf import (
-    EnergyTransformerConfig,
-    EnergyTransformerForMaskedImageModeling,
-    HyperSETConfig,
-    HyperSETForMaskedImageModeling,
-)
-from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.image_data import (
+    build_image_model,
     build_image_processor,
     CHANNEL_MODES,
-    channels_of,
     collate_fn,
     FASHION_MNIST_LOCAL,
     find_image_column,
@@ -304,32 +295,7 @@ def main(argv=None):
     image_column = find_image_column(dataset["train"], args.image_column_name)
 
     # 2. Model
-    if args.model_name_or_path:
-        base_config = AutoConfig.from_pretrained(args.model_name_or_path, trust_remote_code=args.trust_remote_code)
-    else:
-        base_config = {"energy_transformer": EnergyTransformerConfig}.get(args.model_type, HyperSETConfig)()
-    overrides = config_overrides(args.config_overrides, base_config)
-    if args.image_size is not None:
-        overrides["image_size"] = args.image_size
-    if args.model_name_or_path:
-        model = AutoModelForMaskedImageModeling.from_pretrained(
-            args.model_name_or_path,
-            cache_dir=args.cache_dir,
-            revision=args.model_revision,
-            token=args.token,
-            trust_remote_code=args.trust_remote_code,
-            **overrides,
-        )
-    else:
-        first_image = dataset["train"][0][image_column]
-        config_values = dict(image_size=max(first_image.size), num_channels=channels_of(first_image))
-        if args.model_type == "energy_transformer":
-            config_values["patch_size"] = HyperSETConfig().patch_size  # same patches as the Hyper-SET default
-            config_values.update(overrides)
-            model = EnergyTransformerForMaskedImageModeling(EnergyTransformerConfig(**config_values))
-        else:
-            config_values.update(overrides)
-            model = HyperSETForMaskedImageModeling(HyperSETConfig(**config_values))
+    model = build_image_model("masked-image-modeling", args, dataset["train"][0][image_column], args.image_size)
     config = model.config
 
     # 3. Transforms and dataloaders

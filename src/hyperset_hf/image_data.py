@@ -61,6 +61,7 @@ __all__ = [
     "FASHION_MNIST_LABELS",
     "FASHION_MNIST_LOCAL",
     "MaskGenerator",
+    "build_image_model",
     "build_image_processor",
     "channels_of",
     "collate_fn",
@@ -563,3 +564,64 @@ def describe_config(config) -> str:
         f"{depth}, d={config.hidden_size}, {config.patch_size}-px patches, {config.image_size}px x "
         f"{config.num_channels} channel(s)"
     )
+
+
+# The example scripts' models, by task and `--model_type` (the ViT is the same-size baseline).
+IMAGE_MODEL_CLASSES = {
+    "image-classification": {
+        "hyperset": "HyperSETForImageClassification",
+        "energy_transformer": "EnergyTransformerForImageClassification",
+        "vit": "ViTForImageClassification",
+    },
+    "masked-image-modeling": {
+        "hyperset": "HyperSETForMaskedImageModeling",
+        "energy_transformer": "EnergyTransformerForMaskedImageModeling",
+        "vit": "ViTForMaskedImageModeling",
+    },
+}
+
+
+def build_image_model(task: str, model_args, reference_image, image_size: int | None = None, **config_values):
+    """The example scripts' model for `task` (`"image-classification"` or `"masked-image-modeling"`): the checkpoint
+    `model_args.model_name_or_path` through the task's Auto class, or a new model of `model_args.model_type`
+    (`hyperset`, `energy_transformer`, `vit`) sized for `reference_image` (its side and channels). The
+    `model_args.config_overrides` string is typed against the config it changes (`config_overrides`); `image_size`
+    and `config_values` (e.g. the labels, `ignore_mismatched_sizes`) are passed on. New ET and ViT models use the
+    Hyper-SET default patch size unless overridden (the same patches for a same-recipe comparison)."""
+    import transformers
+
+    import hyperset_hf
+
+    from .configuration_hyperset import config_overrides
+
+    hub = dict(cache_dir=model_args.cache_dir, revision=model_args.model_revision, token=model_args.token)
+    overrides = {} if image_size is None else {"image_size": image_size}
+    if model_args.model_name_or_path:
+        config = transformers.AutoConfig.from_pretrained(
+            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code, **hub
+        )
+        overrides.update(config_overrides(model_args.config_overrides, config))
+        auto_class = {
+            "image-classification": transformers.AutoModelForImageClassification,
+            "masked-image-modeling": transformers.AutoModelForMaskedImageModeling,
+        }[task]
+        return auto_class.from_pretrained(
+            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code, **hub, **config_values,
+            **overrides,
+        )  # fmt: skip
+    model_class_name = IMAGE_MODEL_CLASSES[task].get(model_args.model_type)
+    if model_class_name is None:
+        raise ValueError(f"--model_type must be one of {sorted(IMAGE_MODEL_CLASSES[task])}, got {model_args.model_type!r}.")
+    module = transformers if model_args.model_type == "vit" else hyperset_hf
+    model_class = getattr(module, model_class_name)
+    config_class = model_class.config_class
+    config_values.pop("ignore_mismatched_sizes", None)
+    values = dict(image_size=max(reference_image.size), num_channels=channels_of(reference_image), **config_values)
+    if model_args.model_type != "hyperset":
+        values["patch_size"] = hyperset_hf.HyperSETConfig().patch_size
+    values.update(overrides)
+    values.update(config_overrides(model_args.config_overrides, config_class()))
+    if task == "masked-image-modeling" and model_args.model_type == "vit":
+        # the ViT decoder (conv + pixel shuffle by encoder_stride) must upsample by the patch size
+        values["encoder_stride"] = values["patch_size"]
+    return model_class(config_class(**values))
