@@ -82,7 +82,6 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from hyperset_hf.image_data import (
     build_image_model,
@@ -92,6 +91,7 @@ from hyperset_hf.image_data import (
     FASHION_MNIST_LOCAL,
     find_image_column,
     load_image_datasets,
+    train_evaluate_push,
 )
 
 
@@ -546,34 +546,8 @@ def main(argv=None):
         optimizers=optimizers,
     )
 
-    # 4. Training
-    if training_args.do_train:
-        # --resume_from_checkpoint PATH, or `true` for the last checkpoint in --output_dir
-        checkpoint = training_args.resume_from_checkpoint
-        if isinstance(checkpoint, str) and checkpoint.lower() == "true":
-            checkpoint = get_last_checkpoint(training_args.output_dir)
-            if checkpoint is None:
-                raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
-        train_result = trainer.train(resume_from_checkpoint=checkpoint)
-        trainer.save_model()  # model + image processor
-        train_result.metrics["model_num_parameters"] = model.num_parameters()  # for equal-parameter comparisons
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics)
-        trainer.save_state()
-
-    # 5. Evaluation
-    metrics = {}
-    if training_args.do_eval:
-        metrics = trainer.evaluate()
-        trainer.log_metrics("eval", metrics)
-        trainer.save_metrics("eval", metrics)
-
-    if training_args.push_to_hub:
-        # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
-        from hyperset_hf.hub import push_trainer_output
-
-        push_trainer_output(trainer, kind="image-classification", dataset=data_args.dataset_name)
-    return metrics
+    # 4. Training, evaluation, upload
+    return train_evaluate_push(trainer, kind="image-classification", dataset_name=data_args.dataset_name)
 
 
 if __name__ == "__main__":

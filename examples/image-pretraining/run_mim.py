@@ -59,7 +59,6 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from hyperset_hf.image_data import (
     build_image_model,
@@ -72,6 +71,7 @@ from hyperset_hf.image_data import (
     load_image_datasets,
     MaskGenerator,
     random_resized_crop,
+    train_evaluate_push,
     with_sample_index,
 )
 from hyperset_hf.metrics import image_reconstruction_metrics
@@ -362,33 +362,8 @@ def main(argv=None):
         ),
     )
 
-    # 4. Training
-    if training_args.do_train:
-        checkpoint = training_args.resume_from_checkpoint
-        if isinstance(checkpoint, str) and checkpoint.lower() == "true":
-            checkpoint = get_last_checkpoint(training_args.output_dir)
-            if checkpoint is None:
-                raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
-        train_result = trainer.train(resume_from_checkpoint=checkpoint)
-        trainer.save_model()  # model + image processor
-        train_result.metrics["model_num_parameters"] = model.num_parameters()  # for equal-parameter comparisons
-        trainer.log_metrics("train", train_result.metrics)
-        trainer.save_metrics("train", train_result.metrics)
-        trainer.save_state()
-
-    # 5. Evaluation
-    metrics = {}
-    if training_args.do_eval:
-        metrics = trainer.evaluate()
-        trainer.log_metrics("eval", metrics)
-        trainer.save_metrics("eval", metrics)
-
-    if training_args.push_to_hub:
-        # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
-        from hyperset_hf.hub import push_trainer_output
-
-        push_trainer_output(trainer, kind="mim", dataset=data_args.dataset_name)
-    return metrics
+    # 4. Training, evaluation, upload
+    return train_evaluate_push(trainer, kind="mim", dataset_name=data_args.dataset_name)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ __all__ = [
     "load_image_datasets",
     "random_resized_crop",
     "read_idx",
+    "train_evaluate_push",
 ]
 
 logger = logging.getLogger(__name__)
@@ -625,3 +626,36 @@ def build_image_model(task: str, model_args, reference_image, image_size: int | 
         # the ViT decoder (conv + pixel shuffle by encoder_stride) must upsample by the patch size
         values["encoder_stride"] = values["patch_size"]
     return model_class(config_class(**values))
+
+
+def train_evaluate_push(trainer, kind: str, dataset_name: str | None = None) -> dict:
+    """The example scripts' last steps with a `Trainer`: train (`--resume_from_checkpoint PATH`, or `true` for the
+    newest checkpoint in `--output_dir`), save the model, its processor, metrics (with the parameter count, for
+    equal-parameter comparisons) and state; evaluate; push with the generated card of `kind`. Returns the eval
+    metrics."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    args = trainer.args
+    if args.do_train:
+        checkpoint = args.resume_from_checkpoint
+        if isinstance(checkpoint, str) and checkpoint.lower() == "true":
+            checkpoint = get_last_checkpoint(args.output_dir)
+            if checkpoint is None:
+                raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {args.output_dir}.")
+        train_result = trainer.train(resume_from_checkpoint=checkpoint)
+        trainer.save_model()  # model + image processor
+        train_result.metrics["model_num_parameters"] = trainer.model.num_parameters()
+        trainer.log_metrics("train", train_result.metrics)
+        trainer.save_metrics("train", train_result.metrics)
+        trainer.save_state()
+    metrics = {}
+    if args.do_eval:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("eval", metrics)
+        trainer.save_metrics("eval", metrics)
+    if args.push_to_hub:
+        # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
+        from .hub import push_trainer_output
+
+        push_trainer_output(trainer, kind=kind, dataset=dataset_name)
+    return metrics
