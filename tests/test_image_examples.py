@@ -335,12 +335,13 @@ def test_pil_autoaugment_and_mask_generator():
         with pytest.raises(ImportError, match="--auto_augment_backend pil"):
             module.build_auto_augment("cifar10", "torchvision")
 
-    mim = load_script(MIM_SCRIPT)
-    generator = mim.MaskGenerator(input_size=16, mask_patch_size=8, model_patch_size=4, mask_ratio=0.4)
+    from hyperset_hf.image_data import MaskGenerator
+
+    generator = MaskGenerator(input_size=16, mask_patch_size=8, model_patch_size=4, mask_ratio=0.4)
     mask = generator(np.random.default_rng(0))
     assert mask.dtype == torch.bool and mask.shape == (16,) and int(mask.sum()) == 2 * 4  # 2 of 4 squares x 4 patches
     with pytest.raises(ValueError, match="divisible"):
-        mim.MaskGenerator(input_size=16, mask_patch_size=6, model_patch_size=4)
+        MaskGenerator(input_size=16, mask_patch_size=6, model_patch_size=4)
 
 
 VIT_TINY_CONFIG = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"

@@ -50,27 +50,23 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 import transformers
-from PIL import Image
 from transformers import (
     HfArgumentParser,
+    set_seed,
     Trainer,
     TrainingArguments,
-    set_seed,
 )
 
 from hyperset_hf.image_data import (
     build_image_model,
     build_image_processor,
-    CHANNEL_MODES,
     collate_fn,
     describe_config,
     FASHION_MNIST_LOCAL,
     find_image_column,
     load_image_datasets,
-    MaskGenerator,
-    random_resized_crop,
+    mim_transforms,
     train_evaluate_push,
     with_sample_index,
 )
@@ -191,62 +187,6 @@ class MIMTrainingArguments(TrainingArguments):
 # Masking and transforms
 
 
-class MIMTransform:
-    """`with_transform` callable -> `pixel_values` and `bool_masked_pos`.
-
-    Training (`train=True`): random resized crop + horizontal flip + a random mask. With `deterministic=True` every
-    random draw of sample `i` comes from `numpy.random.default_rng([seed, stream, epoch, i])` (set `epoch` before
-    each epoch), so data are a pure function of (seed, epoch, index) whatever the process count, worker count or
-    resumption point; otherwise one generator per batch is seeded from torch's global RNG (seeded by Trainer and in
-    every dataloader worker). Evaluation: no augmentation and a fixed mask per sample index.
-    """
-
-    def __init__(
-        self,
-        image_processor,
-        image_column,
-        num_channels,
-        mask_generator,
-        train=False,
-        min_crop_scale=0.67,
-        horizontal_flip=True,
-        deterministic=False,
-        seed=0,
-    ):
-        if num_channels not in CHANNEL_MODES:
-            raise ValueError(f"Images can be converted to 1 or 3 channels, the model has {num_channels}.")
-        self.image_processor, self.image_column = image_processor, image_column
-        self.mode = CHANNEL_MODES[num_channels]
-        self.size = image_processor.size["height"]
-        self.mask_generator = mask_generator
-        self.train, self.min_crop_scale, self.horizontal_flip = train, min_crop_scale, horizontal_flip
-        self.deterministic = deterministic or not train
-        self.seed, self.epoch = seed, 0
-
-    def generator(self, index: int) -> np.random.Generator:
-        stream, epoch = (1, self.epoch) if self.train else (0, 0)
-        return np.random.default_rng([self.seed, stream, epoch, int(index)])
-
-    def __call__(self, batch):
-        images = batch[self.image_column]
-        if self.deterministic:
-            generators = [self.generator(index) for index in batch["sample_index"]]
-        else:
-            shared = np.random.default_rng(int(torch.randint(0, 2**62, (1,))))
-            generators = [shared] * len(images)
-        prepared = []
-        for image, rng in zip(images, generators):
-            image = image.convert(self.mode)
-            if self.train:
-                image = random_resized_crop(image, self.size, self.min_crop_scale, rng)
-                if self.horizontal_flip and rng.random() < 0.5:
-                    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            prepared.append(image)
-        batch["pixel_values"] = self.image_processor(prepared, return_tensors="pt")["pixel_values"]
-        batch["bool_masked_pos"] = [self.mask_generator(rng) for rng in generators]
-        return batch
-
-
 def build_compute_metrics(image_processor, patch_size: int):
     """`Trainer` `compute_metrics` (with `include_for_metrics=["inputs"]`) -> `psnr`, `ssim` and `psnr_masked`.
 
@@ -321,32 +261,20 @@ def main(argv=None):
 
     # 3. Preprocessing and masking
     image_processor = build_image_processor(model_args, data_args.dataset_name, config.image_size, config.num_channels)
-    mask_generator = MaskGenerator(
-        input_size=config.image_size,
-        mask_patch_size=data_args.mask_patch_size or config.patch_size,
-        model_patch_size=config.patch_size,
-        mask_ratio=data_args.mask_ratio,
-    )
-    common = dict(
-        image_processor=image_processor,
-        image_column=image_column,
-        num_channels=config.num_channels,
-        mask_generator=mask_generator,
-        min_crop_scale=data_args.min_crop_scale,
-        horizontal_flip=data_args.horizontal_flip,
-        seed=training_args.seed,
+    train_transform, eval_transform = mim_transforms(
+        data_args, image_processor, image_column, config, training_args.seed
     )
     if training_args.do_train:
         if "train" not in dataset:
             raise ValueError("--do_train needs a training split.")
-        dataset["train"] = dataset["train"].with_transform(MIMTransform(train=True, **common))
+        dataset["train"] = dataset["train"].with_transform(train_transform)
     if training_args.do_eval:
         if "validation" not in dataset:
             raise ValueError(
                 "--do_eval needs an evaluation split (--validation_dir, --eval_split_name or --train_val_split)."
             )
         # evaluation masks are a fixed function of the sample index, so eval_loss is comparable between evaluations
-        dataset["validation"] = with_sample_index(dataset["validation"]).with_transform(MIMTransform(**common))
+        dataset["validation"] = with_sample_index(dataset["validation"]).with_transform(eval_transform)
 
     trainer = Trainer(
         model=model,

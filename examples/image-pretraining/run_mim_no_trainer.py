@@ -55,30 +55,26 @@ import shutil
 from pathlib import Path
 
 import datasets
-import numpy as np
 import torch
 import transformers
 from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, set_seed
 from huggingface_hub import HfApi
-from PIL import Image
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import (
-    SchedulerType,
     get_scheduler,
+    SchedulerType,
 )
 
 from hyperset_hf.image_data import (
     build_image_model,
     build_image_processor,
-    CHANNEL_MODES,
     collate_fn,
     FASHION_MNIST_LOCAL,
     find_image_column,
     load_image_datasets,
-    MaskGenerator,
-    random_resized_crop,
+    mim_transforms,
     with_sample_index,
 )
 
@@ -186,41 +182,6 @@ def parse_args(argv=None):
 # Masking, transforms and the seeded sampler
 
 
-class MIMTransform:
-    """`with_transform` callable -> `pixel_values` and `bool_masked_pos`. Every random draw for sample `i` comes from
-    `numpy.random.default_rng([seed, stream, epoch, i])` (stream 1 = training with crop/flip, 0 = evaluation without
-    augmentation and with a fixed mask), so the data are a pure function of (seed, epoch, index)."""
-
-    def __init__(self, image_processor, image_column, num_channels, mask_generator, train=False,
-                 min_crop_scale=0.67, horizontal_flip=True, seed=0):
-        if num_channels not in CHANNEL_MODES:
-            raise ValueError(f"Images can be converted to 1 or 3 channels, the model has {num_channels}.")
-        self.image_processor, self.image_column = image_processor, image_column
-        self.mode = CHANNEL_MODES[num_channels]
-        self.size = image_processor.size["height"]
-        self.mask_generator = mask_generator
-        self.train, self.min_crop_scale, self.horizontal_flip = train, min_crop_scale, horizontal_flip
-        self.seed, self.epoch = seed, 0
-
-    def generator(self, index: int) -> np.random.Generator:
-        stream, epoch = (1, self.epoch) if self.train else (0, 0)
-        return np.random.default_rng([self.seed, stream, epoch, int(index)])
-
-    def __call__(self, batch):
-        generators = [self.generator(index) for index in batch["sample_index"]]
-        prepared = []
-        for image, rng in zip(batch[self.image_column], generators):
-            image = image.convert(self.mode)
-            if self.train:
-                image = random_resized_crop(image, self.size, self.min_crop_scale, rng)
-                if self.horizontal_flip and rng.random() < 0.5:
-                    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            prepared.append(image)
-        batch["pixel_values"] = self.image_processor(prepared, return_tensors="pt")["pixel_values"]
-        batch["bool_masked_pos"] = [self.mask_generator(rng) for rng in generators]
-        return batch
-
-
 def find_latest_checkpoint(output_dir: str, steps_per_epoch: int) -> str | None:
     """The step_N / epoch_E folder of `output_dir` with the most completed optimisation steps."""
     best, best_steps = None, -1
@@ -300,22 +261,8 @@ def main(argv=None):
 
     # 3. Transforms and dataloaders
     image_processor = build_image_processor(args, args.dataset_name, config.image_size, config.num_channels)
-    mask_generator = MaskGenerator(
-        input_size=config.image_size,
-        mask_patch_size=args.mask_patch_size or config.patch_size,
-        model_patch_size=config.patch_size,
-        mask_ratio=args.mask_ratio,
-    )
-    common = dict(
-        image_processor=image_processor,
-        image_column=image_column,
-        num_channels=config.num_channels,
-        mask_generator=mask_generator,
-        min_crop_scale=args.min_crop_scale,
-        horizontal_flip=args.horizontal_flip,
-        seed=args.seed,
-    )
-    train_transform = MIMTransform(train=True, **common)
+    # deterministic: every draw is a function of (seed, epoch, sample index), so a resumed run sees the same data
+    train_transform, eval_transform = mim_transforms(args, image_processor, image_column, config, args.seed, True)
     train_dataset = dataset["train"].with_transform(train_transform)
     train_dataloader = DataLoader(
         train_dataset,
@@ -327,7 +274,7 @@ def main(argv=None):
     eval_dataloader = None
     if "validation" in dataset:
         eval_dataloader = DataLoader(
-            dataset["validation"].with_transform(MIMTransform(**common)),
+            dataset["validation"].with_transform(eval_transform),
             collate_fn=collate_fn,
             batch_size=args.per_device_eval_batch_size,
             num_workers=args.dataloader_num_workers,

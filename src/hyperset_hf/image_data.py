@@ -68,6 +68,7 @@ __all__ = [
     "find_image_column",
     "load_fashion_mnist",
     "load_image_datasets",
+    "mim_transforms",
     "random_resized_crop",
     "read_idx",
     "train_evaluate_push",
@@ -659,3 +660,80 @@ def train_evaluate_push(trainer, kind: str, dataset_name: str | None = None) -> 
 
         push_trainer_output(trainer, kind=kind, dataset=dataset_name)
     return metrics
+
+
+class MIMTransform:
+    """`with_transform` callable -> `pixel_values` and `bool_masked_pos`.
+
+    Training (`train=True`): random resized crop + horizontal flip + a random mask. With `deterministic=True` every
+    random draw of sample `i` comes from `numpy.random.default_rng([seed, stream, epoch, i])` (set `epoch` before
+    each epoch), so data are a pure function of (seed, epoch, index) whatever the process count, worker count or
+    resumption point; otherwise one generator per batch is seeded from torch's global RNG (seeded by Trainer and in
+    every dataloader worker). Evaluation: no augmentation and a fixed mask per sample index.
+    """
+
+    def __init__(
+        self,
+        image_processor,
+        image_column,
+        num_channels,
+        mask_generator,
+        train=False,
+        min_crop_scale=0.67,
+        horizontal_flip=True,
+        deterministic=False,
+        seed=0,
+    ):
+        if num_channels not in CHANNEL_MODES:
+            raise ValueError(f"Images can be converted to 1 or 3 channels, the model has {num_channels}.")
+        self.image_processor, self.image_column = image_processor, image_column
+        self.mode = CHANNEL_MODES[num_channels]
+        self.size = image_processor.size["height"]
+        self.mask_generator = mask_generator
+        self.train, self.min_crop_scale, self.horizontal_flip = train, min_crop_scale, horizontal_flip
+        self.deterministic = deterministic or not train
+        self.seed, self.epoch = seed, 0
+
+    def generator(self, index: int) -> np.random.Generator:
+        stream, epoch = (1, self.epoch) if self.train else (0, 0)
+        return np.random.default_rng([self.seed, stream, epoch, int(index)])
+
+    def __call__(self, batch):
+        import torch
+        from PIL import Image
+
+        images = batch[self.image_column]
+        if self.deterministic:
+            generators = [self.generator(index) for index in batch["sample_index"]]
+        else:
+            shared = np.random.default_rng(int(torch.randint(0, 2**62, (1,))))
+            generators = [shared] * len(images)
+        prepared = []
+        for image, rng in zip(images, generators):
+            image = image.convert(self.mode)
+            if self.train:
+                image = random_resized_crop(image, self.size, self.min_crop_scale, rng)
+                if self.horizontal_flip and rng.random() < 0.5:
+                    image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            prepared.append(image)
+        batch["pixel_values"] = self.image_processor(prepared, return_tensors="pt")["pixel_values"]
+        batch["bool_masked_pos"] = [self.mask_generator(rng) for rng in generators]
+        return batch
+
+
+def mim_transforms(data_args, image_processor, image_column, config, seed: int, deterministic: bool = False):
+    """The (training, evaluation) `MIMTransform`s of the masked-image-modeling scripts: masks of
+    `data_args.mask_ratio` in squares of `data_args.mask_patch_size` pixels (default: the model's patch size), crops of
+    at least `data_args.min_crop_scale`, optional horizontal flips (`data_args.horizontal_flip`)."""
+    mask_generator = MaskGenerator(
+        input_size=config.image_size,
+        mask_patch_size=data_args.mask_patch_size or config.patch_size,
+        model_patch_size=config.patch_size,
+        mask_ratio=data_args.mask_ratio,
+    )
+    common = dict(
+        image_processor=image_processor, image_column=image_column, num_channels=config.num_channels,
+        mask_generator=mask_generator, min_crop_scale=data_args.min_crop_scale,
+        horizontal_flip=data_args.horizontal_flip, seed=seed,
+    )  # fmt: skip
+    return MIMTransform(train=True, deterministic=deterministic, **common), MIMTransform(**common)
