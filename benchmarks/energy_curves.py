@@ -33,7 +33,7 @@ from transformers import AutoModelForMaskedImageModeling, ViTImageProcessor
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # a checkout without `pip install`
 
 import hyperset_hf  # noqa: E402, F401  (registers the models with the Auto classes)
-from hyperset_hf.image_data import DEBIAN_FASHION_MNIST_DIR, read_idx  # noqa: E402
+from hyperset_hf.image_data import DEBIAN_FASHION_MNIST_DIR, MaskGenerator, read_idx  # noqa: E402
 
 
 def load_test_images(data_dir: str | None, num_images: int) -> list[Image.Image]:
@@ -47,13 +47,9 @@ def load_test_images(data_dir: str | None, num_images: int) -> list[Image.Image]
 
 
 def evaluation_mask(num_patches_per_side: int, mask_ratio: float, seed: int, index: int) -> torch.Tensor:
-    """The mask `run_mim.py` uses for evaluation image `index` (mask squares = model patches):
-    ceil(mask_ratio * num_patches) patches drawn without replacement."""
-    rng = np.random.default_rng([seed, 0, 0, int(index)])
-    count = num_patches_per_side**2
-    mask = np.zeros(count, dtype=bool)
-    mask[rng.permutation(count)[: int(np.ceil(count * mask_ratio))]] = True
-    return torch.from_numpy(mask)
+    """The mask `run_mim.py` uses for evaluation image `index` (mask squares = model patches)."""
+    generator = MaskGenerator(input_size=num_patches_per_side, mask_patch_size=1, model_patch_size=1, mask_ratio=mask_ratio)
+    return generator(np.random.default_rng([seed, 0, 0, int(index)]))
 
 
 @torch.no_grad()
