@@ -139,18 +139,6 @@ class OurModelTestMixin(common.ModelTesterMixin):
     test_resize_embeddings = False  # patch embeddings: no vocabulary to resize
     test_torch_exportable = False
 
-    # These four look for a GradientCheckpointingLayer; the encoders checkpoint each whole iteration (step sizes and
-    # layer) themselves, tested for equal gradients in tests/test_hyperset_engine.py.
-    _checkpointing_layer = unittest.skip("checkpointing is per iteration in the encoder, not a GradientCheckpointingLayer")
-    test_gradient_checkpointing_enable_disable = _checkpointing_layer(common.ModelTesterMixin.test_gradient_checkpointing_enable_disable)
-    test_training_gradient_checkpointing = _checkpointing_layer(common.ModelTesterMixin.test_training_gradient_checkpointing)
-    test_training_gradient_checkpointing_use_reentrant_false = _checkpointing_layer(
-        common.ModelTesterMixin.test_training_gradient_checkpointing_use_reentrant_false
-    )
-    test_training_gradient_checkpointing_use_reentrant_true = _checkpointing_layer(
-        common.ModelTesterMixin.test_training_gradient_checkpointing_use_reentrant_true
-    )
-
     def test_model_get_set_embeddings(self):
         # as transformers' ViT tests: image models embed patches, not a vocabulary
         config, _ = self.model_tester.prepare_config_and_inputs_for_common()

@@ -716,6 +716,15 @@ class HyperSETDepthwiseLoRA(nn.Module):
         return layer.attention.projection.weight + attention_delta, layer.feedforward.projection.weight + feedforward_delta
 
 
+class HyperSETIteration(GradientCheckpointingLayer):
+    """One iteration (step sizes, then the layer) as the unit that gradient checkpointing recomputes, through
+    transformers' `GradientCheckpointingLayer`: after `gradient_checkpointing_enable()` a training step keeps only the
+    state x_t of every iteration. It holds no weights: it runs the encoder's `step` it is given."""
+
+    def forward(self, hidden_states: torch.Tensor, prepared: torch.Tensor | None, step=None) -> torch.Tensor:
+        return step(hidden_states, prepared)
+
+
 class HyperSETEncoder(nn.Module):
     """`num_layers` distinct Hyper-SET layers, each iterated `num_recurrences` times (layer-major; the iteration index
     restarts at 1 for every layer), sharing one step-size module (learned network or fixed constants) and, with
@@ -724,7 +733,6 @@ class HyperSETEncoder(nn.Module):
     and layer together) is checkpointed, so a training step keeps only the state x_t of every iteration."""
 
     is_energy_based = True
-    gradient_checkpointing = False  # set by `gradient_checkpointing_enable()`
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
@@ -733,6 +741,7 @@ class HyperSETEncoder(nn.Module):
         self.step_size_network = step_sizes(config)
         self.depthwise_lora = HyperSETDepthwiseLoRA(config) if config.depthwise_lora_rank > 0 else None
         self.layers = nn.ModuleList([HyperSETLayer(config) for _ in range(config.num_layers)])
+        self.iteration = HyperSETIteration()  # checkpointed under gradient_checkpointing_enable()
 
     def max_recurrences(self) -> int | None:
         return None if self.depthwise_lora is None else self.depthwise_lora.num_iterations
@@ -757,7 +766,6 @@ class HyperSETEncoder(nn.Module):
         without autograd graph (truncated backpropagation)."""
         prepared = self.prepare(hidden_states)
         grad_enabled = torch.is_grad_enabled()
-        checkpointing = self.gradient_checkpointing and self.training and grad_enabled
         detach_interval = self.config.detach_interval if self.training else 0
         all_energies = [] if output_energies else None
         for layer in self.layers:
@@ -765,12 +773,12 @@ class HyperSETEncoder(nn.Module):
             for iteration in range(num_recurrences):
                 if detach_interval and iteration and iteration % detach_interval == 0:
                     hidden_states = hidden_states.detach()  # segment-wise training: a new segment starts here
-                with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):
-                    if checkpointing and iteration >= gradient_free:
-                        step = partial(self.step, layer, iteration, **kwargs)
-                        hidden_states = self._gradient_checkpointing_func(step, hidden_states, prepared)
-                    else:
-                        hidden_states = self.step(layer, iteration, hidden_states, prepared, **kwargs)
+                step = partial(self.step, layer, iteration, **kwargs)
+                if grad_enabled and iteration >= gradient_free:
+                    hidden_states = self.iteration(hidden_states, prepared, step=step)
+                else:
+                    with torch.no_grad():  # truncated backpropagation: no graph for the first iterations
+                        hidden_states = step(hidden_states, prepared)
                 if output_energies:
                     layer_energies.append(self.energies(layer, iteration, hidden_states))
             if output_energies:
