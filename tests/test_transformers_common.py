@@ -38,12 +38,15 @@ def _common_tests_dir() -> Path | None:
         os.environ.get("HYPERSET_DOWNLOAD_TRANSFORMERS_TESTS") == "1"
     ):
         with tempfile.TemporaryDirectory() as download:
-            subprocess.run(
+            fetched = subprocess.run(
                 [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
                  f"transformers=={transformers.__version__}", "--dest", download],
-                check=True, timeout=600,
+                timeout=600,
             )  # fmt: skip
-            with tarfile.open(next(Path(download).glob("transformers-*.tar.gz"))) as archive:
+            archives = list(Path(download).glob("transformers-*.tar.gz"))
+            if fetched.returncode != 0 or not archives:
+                return cache / "tests"  # not reachable: the module is skipped below
+            with tarfile.open(archives[0]) as archive:
                 members = [member for member in archive.getmembers() if "/tests/" in member.name]
                 for member in members:
                     member.name = member.name.split("/", 1)[1]  # drop the transformers-<version>/ prefix
