@@ -61,7 +61,6 @@ from transformers import (
     default_data_collator,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku
 from hyperset_hf.configuration_hyperset import config_overrides
@@ -284,9 +283,7 @@ def main(argv=None):
         # --resume_from_checkpoint PATH, or `true` for the last checkpoint in --output_dir
         checkpoint = training_args.resume_from_checkpoint
         if isinstance(checkpoint, str) and checkpoint.lower() == "true":
-            checkpoint = get_last_checkpoint(training_args.output_dir)
-            if checkpoint is None:
-                raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {training_args.output_dir}.")
+            checkpoint = True  # Trainer resumes from the newest checkpoint in --output_dir (and says if there is none)
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
         history = read_history(model_args.model_name_or_path) + [

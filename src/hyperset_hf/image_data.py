@@ -634,15 +634,11 @@ def train_evaluate_push(trainer, kind: str, dataset_name: str | None = None) -> 
     newest checkpoint in `--output_dir`), save the model, its processor, metrics (with the parameter count, for
     equal-parameter comparisons) and state; evaluate; push with the generated card of `kind`. Returns the eval
     metrics."""
-    from transformers.trainer_utils import get_last_checkpoint
-
     args = trainer.args
     if args.do_train:
         checkpoint = args.resume_from_checkpoint
         if isinstance(checkpoint, str) and checkpoint.lower() == "true":
-            checkpoint = get_last_checkpoint(args.output_dir)
-            if checkpoint is None:
-                raise ValueError(f"--resume_from_checkpoint true: no checkpoint in {args.output_dir}.")
+            checkpoint = True  # Trainer resumes from the newest checkpoint in --output_dir (and says if there is none)
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()  # model + image processor
         train_result.metrics["model_num_parameters"] = trainer.model.num_parameters()

@@ -186,16 +186,18 @@ def check_num_recurrences(num_recurrences, maximum: int | None = None) -> int:
     return num_recurrences
 
 
-def check_adaptive_exit(threshold, criterion, min_recurrences=1) -> None:
+def check_adaptive_exit(threshold, criterion, min_recurrences: int, num_recurrences: int) -> None:
     if threshold is not None and (
         isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0
     ):
         raise ValueError(f"`adaptive_exit_threshold` must be a non-negative number or None, got {threshold!r}.")
     if criterion not in ADAPTIVE_EXIT_CRITERIA:
         raise ValueError(f"`adaptive_exit_criterion` must be one of {ADAPTIVE_EXIT_CRITERIA}, got {criterion!r}.")
-    as_count(min_recurrences, "adaptive_exit_min_recurrences")
-
-
+    if as_count(min_recurrences, "adaptive_exit_min_recurrences") > num_recurrences:
+        raise ValueError(
+            f"`adaptive_exit_min_recurrences` ({min_recurrences}) must not exceed the number of iterations of this "
+            f"call, `num_recurrences` ({num_recurrences})."
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1111,11 +1113,6 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 config.adaptive_exit_min_recurrences if adaptive_exit_min_recurrences is None
                 else adaptive_exit_min_recurrences
             )  # fmt: skip
-            if as_count(min_recurrences, "adaptive_exit_min_recurrences") > num_recurrences:
-                raise ValueError(
-                    f"`adaptive_exit_min_recurrences` ({min_recurrences}) must not exceed the number of iterations "
-                    f"of this call, `num_recurrences` ({num_recurrences})."
-                )
             return self.adaptive_exit(
                 embeddings, num_recurrences, threshold,
                 config.adaptive_exit_criterion if adaptive_exit_criterion is None else adaptive_exit_criterion,
@@ -1156,7 +1153,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 "Adaptive exit is an inference feature (it runs without gradient); call `model.eval()` or run under "
                 "`torch.no_grad()`, or leave `adaptive_exit_threshold` unset for training."
             )
-        check_adaptive_exit(threshold, criterion, min_recurrences)
+        check_adaptive_exit(threshold, criterion, min_recurrences, num_recurrences)
         if criterion == "energy" and not self.encoder.is_energy_based:
             raise ValueError(
                 "adaptive exit on the energy needs an energy-based model; the Transformer baseline "
