@@ -1437,7 +1437,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         return torch.where(input_ids > 0, input_ids, predicted)
 
 
-# Saved folders carry this file and `configuration_hyperset.py` so they load with `trust_remote_code=True`.
+# Saved folders carry this file, `configuration_hyperset.py` and the modules they import so that they load with
+# `trust_remote_code=True`.
 HyperSETConfig.register_for_auto_class()
 HyperSETModel.register_for_auto_class("AutoModel")
 HyperSETForImageClassification.register_for_auto_class("AutoModelForImageClassification")
