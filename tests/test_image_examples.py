@@ -25,6 +25,7 @@ from transformers import (
 )
 
 from hyperset_hf import HyperSETForImageClassification, HyperSETForMaskedImageModeling, HyperSETModel
+from hyperset_hf.model_card import model_card_from_output_dir
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,6 +156,13 @@ def test_mim_pretraining_then_classification_fine_tuning(image_folders, tmp_path
     model = AutoModelForImageClassification.from_pretrained(fine_tuned)
     assert isinstance(model, HyperSETForImageClassification) and model.config.id2label == dict(enumerate(CLASSES))
 
+    # both runs recorded the card's facts; the fine-tuning run carries the pre-training stage on
+    stages = json.loads((fine_tuned / "run_metadata.json").read_text())["stages"]
+    assert [stage["started_from"] for stage in stages] == ["scratch", str(mim_dir)]
+    assert "run_mim.py" in stages[0]["command"] and "run_image_classification.py" in stages[1]["command"]
+    card = model_card_from_output_dir(fine_tuned)
+    assert card.data.eval_results[0].metric_type == "accuracy" and "run_image_classification.py" in card.text
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -200,6 +208,7 @@ def test_mim_no_trainer_on_two_processes(image_folders, tmp_path):
         assert (output_dir / f"step_{step}" / "random_states_1.pkl").is_file()  # saved by both processes
     results = json.loads((output_dir / "all_results.json").read_text())
     assert results["completed_steps"] == 4 and np.isfinite(results["eval_loss"])
+    assert json.loads((output_dir / "run_metadata.json").read_text())["stages"][0]["steps"] == 4
     assert isinstance(AutoModel.from_pretrained(output_dir), HyperSETModel)
     assert isinstance(AutoModelForMaskedImageModeling.from_pretrained(output_dir), HyperSETForMaskedImageModeling)
     assert (output_dir / "preprocessor_config.json").is_file()

@@ -1,102 +1,75 @@
-"""The Sudoku model card is rendered from training outputs with huggingface_hub's ModelCard."""
+"""Model cards are rendered from a Jinja template, fed only by what a training run leaves in its folder."""
 
 import json
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 from huggingface_hub import ModelCard
+from safetensors.numpy import save_file
 
 from hyperset_hf import HyperSETConfig
-from hyperset_hf.model_card import read_extrapolation, sudoku_model_card
+from hyperset_hf.cli import main as cli_main
+from hyperset_hf.model_card import (
+    CARD_KINDS,
+    model_card_from_output_dir,
+    read_extrapolation,
+    read_run_metadata,
+    record_training_stage,
+)
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+CHECKPOINTS = REPOSITORY / "src" / "hyperset_hf" / "checkpoints"
 ROWS = [
     {"multiplier": 1.0, "iterations": 16, "board_accuracy": 12.5, "cell_accuracy": 61.25, "validity": 12.6},
-    {"multiplier": 1.5, "iterations": 24, "board_accuracy": 14.0, "cell_accuracy": 62.0, "validity": 14.1},
     {"multiplier": 2.0, "iterations": 32, "board_accuracy": 14.5, "cell_accuracy": 62.5, "validity": 14.7},
 ]
 
 
-def test_card_metadata_and_numbers(tmp_path):
-    (tmp_path / "extrapolation.json").write_text(json.dumps(ROWS))
-    config = HyperSETConfig.from_preset("sudoku", hidden_size=64, num_attention_heads=4, intermediate_size=256,
-                                        num_recurrences=16)
-    card = sudoku_model_card(
-        config, 123_456, read_extrapolation(tmp_path), training_command="python examples/sudoku/run_sudoku.py --x 1",
-        dataset_description="generated", baseline_results=ROWS[:1], baseline_parameters=99_999,
-        training_notes="CPU run", repo_id="org/hyperset-sudoku",
-    )
-    card.save(tmp_path / "README.md")
-    loaded = ModelCard.load(tmp_path / "README.md")
-    data = loaded.data.to_dict()
-    assert data["library_name"] == "transformers" and data["license"] == "apache-2.0"
-    assert "hyper-set" in data["tags"] and "sudoku" in data["tags"]
-    results = {(r.metric_type, r.metric_config): r.metric_value for r in loaded.data.eval_results}
-    assert results[("board_accuracy", "num_recurrences=16")] == 12.5
-    assert results[("cell_accuracy", "num_recurrences=32")] == 62.5
-    assert len(loaded.data.eval_results) == 6
-    text = loaded.text
-    assert "| 24 | 14.00 | 62.00 | 14.10 |" in text
-    assert "99,999 parameters" in text and "123,456" in text
-    assert "python examples/sudoku/run_sudoku.py --x 1" in text
-    assert 'from_pretrained("org/hyperset-sudoku")' in text and "num_recurrences=32" in text
-    assert "@inproceedings{hu2026hyperset" in text
+@pytest.mark.parametrize(
+    "source, card",
+    [
+        (CHECKPOINTS / "hyperset-sudoku", "hyperset-sudoku.md"),
+        (CHECKPOINTS / "hyperset-mim", "hyperset-mim.md"),
+        (REPOSITORY / "model_cards" / "runs" / "hyperset-fashion-mnist", "hyperset-fashion-mnist.md"),
+        (REPOSITORY / "model_cards" / "runs" / "energy-transformer-fashion-mnist-mim", "energy-transformer-fashion-mnist-mim.md"),
+    ],
+)  # fmt: skip
+def test_published_cards_are_the_template_rendered_from_their_run_folders(source, card):
+    """No card is edited by hand: each one is what its folder (config, metrics, run_metadata.json) renders to."""
+    rendered = str(model_card_from_output_dir(source, repo_id=f"hyperset-hf/{card[:-3]}"))
+    assert rendered == (REPOSITORY / "model_cards" / card).read_text()
+    if (source / "README.md").is_file():
+        assert rendered == (source / "README.md").read_text()
 
 
-def test_missing_or_malformed_results_raise(tmp_path):
-    with pytest.raises(FileNotFoundError, match="extrapolation.json"):
-        read_extrapolation(tmp_path)
-    (tmp_path / "extrapolation.json").write_text(json.dumps([{"iterations": 4}]))
-    with pytest.raises(ValueError, match="lacks"):
-        read_extrapolation(tmp_path)
-
-
-# --- generic cards from training output folders ----------------------------------------------------------------------
-
-import numpy as np
-from safetensors.numpy import save_file
-
-from hyperset_hf.cli import main as cli_main
-from hyperset_hf.model_card import CARD_KINDS, model_card_from_output_dir, read_results_file
-
-
-RESULTS_MD = """# Fashion-MNIST MIM: a tiny test run
-
-**A test record, not a benchmark.** Second line of the caveat.
-
-- Date: today.
-
-```bash
-OMP_NUM_THREADS=1 python examples/image-pretraining/run_mim.py --dataset_name fashion-mnist-local --max_eval_samples 500 --output_dir outputs/other-run
-OMP_NUM_THREADS=1 python examples/image-pretraining/run_mim.py --dataset_name fashion-mnist-local --max_eval_samples 500 --output_dir outputs/mim-run
-```
-
-| model | PSNR |
-|---|---|
-| Hyper-SET | 21.5 |
-
-More text.
-"""
-
-
-def _output_folder(path, config, results):
+def _output_folder(path, config, results, metadata=None):
     path.mkdir()
     (path / "config.json").write_text(json.dumps(config))
     (path / "all_results.json").write_text(json.dumps(results))
+    if metadata is not None:
+        (path / "run_metadata.json").write_text(json.dumps(metadata))
     save_file({"a": np.zeros((3, 4), dtype=np.float32), "b": np.zeros(5, dtype=np.float32)}, path / "model.safetensors")
     return path
 
 
-def test_mim_card_from_output_dir_has_metadata_numbers_command_and_citations(tmp_path):
+MIM_CONFIG = {"model_type": "hyperset", "architectures": ["HyperSETForMaskedImageModeling"], "hidden_size": 32,
+              "num_attention_heads": 4, "num_recurrences": 5, "image_size": 28, "patch_size": 7, "num_channels": 1,
+              "transformers_version": "5.23.0"}  # fmt: skip
+
+
+def test_mim_card_has_metadata_numbers_every_stage_and_citations(tmp_path, monkeypatch):
     folder = _output_folder(
-        tmp_path / "mim-run",
-        {"model_type": "hyperset", "architectures": ["HyperSETForMaskedImageModeling"], "hidden_size": 32,
-         "num_attention_heads": 4, "num_recurrences": 5, "image_size": 28, "patch_size": 7, "num_channels": 1,
-         "transformers_version": "5.23.0"},
+        tmp_path / "mim-run", MIM_CONFIG,
         {"eval_loss": 0.1234567, "eval_psnr": 21.5, "eval_ssim": 0.71, "eval_psnr_masked": 18.25, "epoch": 1.0},
-    )
-    (tmp_path / "results.md").write_text(RESULTS_MD)
-    card = model_card_from_output_dir(folder, "mim", repo_id="org/hyperset-mim", results_file=tmp_path / "results.md",
-                                      base_model="org/base")
+    )  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["examples/image-pretraining/run_mim.py", "--seed", "7", "--output_dir", "x"])
+    record_training_stage(folder, dataset="fashion-mnist-local", evaluation="the first 500 images of the test split",
+                          steps=100, wall_minutes=1.5, seed=7)  # fmt: skip
+    card = model_card_from_output_dir(folder, repo_id="org/hyperset-mim", base_model="org/base", notes="A CPU run.",
+                                      results_file="benchmarks/results/x.md")  # fmt: skip
     card.save(tmp_path / "README.md")
     loaded = ModelCard.load(tmp_path / "README.md")
     data = loaded.data.to_dict()
@@ -111,39 +84,66 @@ def test_mim_card_from_output_dir_has_metadata_numbers_command_and_citations(tmp
         "psnr_masked": (18.25, "num_recurrences=5", "Fashion-MNIST"),
     }
     text = loaded.text
-    # the command is the results file's line for this folder, not the other run's
-    assert "--output_dir outputs/mim-run" in text and "--output_dir outputs/other-run" not in text
-    assert "**A test record, not a benchmark.** Second line of the caveat." in text and "| Hyper-SET | 21.5 |" in text
-    assert "first 500 images of the Fashion-MNIST test split at num_recurrences=5" in text
-    assert "AutoModelForMaskedImageModeling.from_pretrained(\"org/hyperset-mim\")" in text
-    assert 'AutoModel.from_pretrained("org/hyperset-mim")' in text
+    assert "python examples/image-pretraining/run_mim.py --seed 7 --output_dir x" in text  # the recorded command
+    assert "| 1 | scratch | fashion-mnist-local | 100 | 1.5 |" in text
+    assert "A CPU run." in text and "`benchmarks/results/x.md`" in text
+    assert "Evaluated on the first 500 images of the test split at num_recurrences=5" in text
+    assert 'AutoModelForMaskedImageModeling.from_pretrained("org/hyperset-mim")' in text
     # a 1-channel model: the stock image pipelines convert every image to RGB, so the card says so instead
-    assert 'pipeline("image-feature-extraction"' not in text
-    assert "converts every image to RGB, so it cannot feed this 1-channel model" in text
+    assert "converts every image to RGB, so it cannot feed this 1-channel" in text
     assert "num_recurrences=10" in text  # the knob: twice the trained depth
-    assert "28 parameters" not in text and "17 parameters" in text  # counted from the safetensors header: 12 + 5
+    assert "17 parameters" in text  # counted from the safetensors header: 12 + 5
     assert "@inproceedings{hu2026hyperset" in text and "@inproceedings{hoover2023energy" in text
-    assert "transformers 5.23.0" in text  # the remote-code pin in the limitations
+    assert "transformers\n  5.23.0" in text  # the remote-code pin in the limitations
 
 
-def test_energy_transformer_card_needs_only_its_kind(tmp_path):
-    """A stand-in Energy Transformer config (another config class, another iteration field)."""
+def test_a_later_stage_carries_the_history_on_but_not_the_earlier_model_s_notes(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["run.py", "--first"])
+    record_training_stage(tmp_path / "one", dataset="mixed", notes="about model one", steps=10)
+    monkeypatch.setattr(sys, "argv", ["run.py", "--second"])
+    record_training_stage(tmp_path / "two", started_from=tmp_path / "one", steps=20)
+    metadata = read_run_metadata(tmp_path / "two")
+    assert [stage["steps"] for stage in metadata["stages"]] == [10, 20]
+    assert [stage["command"] for stage in metadata["stages"]] == ["python run.py --first", "python run.py --second"]
+    assert metadata["stages"][1]["started_from"] == str(tmp_path / "one")
+    assert metadata["dataset"] == "mixed" and "notes" not in metadata
+
+
+def test_sudoku_card_reports_every_depth_on_the_named_test_set(tmp_path):
+    from hyperset_hf import HyperSETForSudoku
+
+    config = HyperSETConfig.from_preset("sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32,
+                                        num_recurrences=16, time_embedding_size=8)  # fmt: skip
+    HyperSETForSudoku(config).save_pretrained(tmp_path / "run")
+    (tmp_path / "run" / "extrapolation.json").write_text(json.dumps(ROWS))
+    card = model_card_from_output_dir(tmp_path / "run", repo_id="org/s", dataset="mixed", test_set="satnet-like")
+    results = {(r.metric_type, r.metric_config): r.metric_value for r in card.data.eval_results}
+    assert results == {("board_accuracy", "num_recurrences=16"): 12.5, ("cell_accuracy", "num_recurrences=16"): 61.25,
+                       ("board_accuracy", "num_recurrences=32"): 14.5, ("cell_accuracy", "num_recurrences=32"): 62.5}
+    assert {r.dataset_type for r in card.data.eval_results} == {"satnet-like"}
+    assert "| 32 | 14.50 | 62.50 | 14.70 |" in card.text
+    assert "satnet-like (generated, 31-42 givens" in card.text and "with 27-63\n  givens" in card.text
+    assert 'pipeline("sudoku-solving", model="org/s")' in card.text and "num_recurrences=32" in card.text
+    assert "inputs 32x32 px" not in card.text  # the image fields of a Sudoku config are not described
+
+
+def test_energy_transformer_card_cites_its_paper_first(tmp_path):
     folder = _output_folder(
         tmp_path / "et-run",
         {"model_type": "energy_transformer", "architectures": ["EnergyTransformerForMaskedImageModeling"],
          "hidden_size": 64, "num_iterations": 12},
         {"eval_loss": 0.5, "model_num_parameters": 123456},
-    )
-    card = model_card_from_output_dir(folder, "energy-transformer", repo_id="org/et")
-    data = card.data.to_dict()
-    assert "energy-transformer" in data["tags"] and data["pipeline_tag"] == "image-feature-extraction"
+    )  # fmt: skip
+    card = model_card_from_output_dir(folder, repo_id="org/et")
+    assert "energy-transformer" in card.data.tags and card.data.pipeline_tag == "image-feature-extraction"
     assert [(r.metric_type, r.metric_value, r.metric_config) for r in card.data.eval_results] == [
         ("loss", 0.5, "num_iterations=12")
     ]
     assert "123,456 parameters" in card.text and "num_iterations=N" in card.text
     assert 'pipeline("image-feature-extraction", model="org/et")' in card.text  # 3 channels: the pipeline works
     assert card.text.index("@inproceedings{hoover2023energy") < card.text.index("@inproceedings{hu2026hyperset")
-    assert set(CARD_KINDS) >= {"sudoku", "mim", "image-classification", "energy-transformer"}
+    assert "(no training stages recorded" in card.text
+    assert set(CARD_KINDS) == {"sudoku", "mim", "image-classification", "energy-transformer"}
 
 
 def test_card_cli_writes_the_card_and_refuses_bad_input(tmp_path, capsys):
@@ -161,23 +161,19 @@ def test_card_cli_writes_the_card_and_refuses_bad_input(tmp_path, capsys):
     ]
     with pytest.raises(ValueError, match="unknown card kind 'nope'"):
         model_card_from_output_dir(folder, "nope")
+    with pytest.raises(ValueError, match=r"unknown card facts \['training_notes'\]"):
+        model_card_from_output_dir(folder, training_notes="x")
     with pytest.raises(SystemExit):
         cli_main(["card", "--model-dir", str(tmp_path / "missing"), "--kind", "mim"])
     assert "has no config.json" in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError, match="results file"):
-        read_results_file(tmp_path / "none.md")
 
 
-def test_sudoku_kind_reproduces_sudoku_model_card(tmp_path):
-    config = HyperSETConfig.from_preset("sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32,
-                                        num_recurrences=16, time_embedding_size=8)
-    from hyperset_hf import HyperSETForSudoku
-
-    model = HyperSETForSudoku(config)
-    model.save_pretrained(tmp_path / "run")
-    (tmp_path / "run" / "extrapolation.json").write_text(json.dumps(ROWS))
-    card = model_card_from_output_dir(tmp_path / "run", "sudoku", repo_id="org/s", training_command="cmd")
-    direct = sudoku_model_card(config, model.num_parameters(), ROWS, training_command="cmd",
-                               dataset_description=card.text.split("## Results on the generated palm-like test set")[1]
-                               .strip().split("\n")[0], repo_id="org/s")
-    assert str(card) == str(direct)
+def test_missing_or_malformed_results_raise(tmp_path):
+    with pytest.raises(FileNotFoundError, match="extrapolation.json"):
+        read_extrapolation(tmp_path)
+    (tmp_path / "extrapolation.json").write_text(json.dumps([{"iterations": 4}]))
+    with pytest.raises(ValueError, match="lacks"):
+        read_extrapolation(tmp_path)
+    (tmp_path / "run_metadata.json").write_text("{not json")
+    with pytest.raises(ValueError, match="run_metadata.json is not valid JSON"):
+        read_run_metadata(tmp_path)

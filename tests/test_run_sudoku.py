@@ -107,8 +107,10 @@ def test_recipe_options_continue_a_model_and_record_the_history(tmp_path):
     second = tmp_path / "stage-2"  # continue from the saved model under a wall-time budget that ends it at once
     module.main(common + ["--model_name_or_path", str(first), "--max_train_minutes", "0", "--max_steps", "50",
                           "--eval_strategy", "no", "--output_dir", str(second)])  # fmt: skip
-    history = json.loads((second / "training_history.json").read_text())
+    metadata = json.loads((second / "run_metadata.json").read_text())
+    history = metadata["stages"]
     assert [stage["stage"] for stage in history] == [1, 2]
     assert history[0]["steps"] == 2 and history[1]["steps"] == 1  # the budget stopped stage 2 after one step
     assert history[1]["started_from"] == str(first) and history[0]["started_from"].startswith("scratch")
     assert all(stage["wall_minutes"] >= 0 and stage["command"].startswith("python ") for stage in history)
+    assert metadata["dataset"] == history[1]["dataset"]  # the card's facts

@@ -93,6 +93,7 @@ from hyperset_hf.image_data import (
     load_image_datasets,
     train_evaluate_push,
 )
+from hyperset_hf.model_card import script_command
 
 
 logger = logging.getLogger(__name__)
@@ -547,7 +548,10 @@ def main(argv=None):
     )
 
     # 4. Training, evaluation, upload
-    return train_evaluate_push(trainer, kind="image-classification", dataset_name=data_args.dataset_name)
+    return train_evaluate_push(
+        trainer, kind="image-classification", data_args=data_args, started_from=model_args.model_name_or_path,
+        command=script_command(__file__, argv),
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

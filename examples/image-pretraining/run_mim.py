@@ -70,6 +70,7 @@ from hyperset_hf.image_data import (
     train_evaluate_push,
     with_sample_index,
 )
+from hyperset_hf.model_card import script_command
 from hyperset_hf.metrics import image_reconstruction_metrics
 
 
@@ -291,7 +292,10 @@ def main(argv=None):
     )
 
     # 4. Training, evaluation, upload
-    return train_evaluate_push(trainer, kind="mim", dataset_name=data_args.dataset_name)
+    return train_evaluate_push(
+        trainer, kind="mim", data_args=data_args, started_from=model_args.model_name_or_path,
+        command=script_command(__file__, argv),
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ import math
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import datasets
@@ -77,6 +78,7 @@ from hyperset_hf.image_data import (
     mim_transforms,
     with_sample_index,
 )
+from hyperset_hf.model_card import record_training_stage, script_command
 
 
 logger = logging.getLogger(__name__)
@@ -208,6 +210,7 @@ def completed_steps_of(checkpoint: str, steps_per_epoch: int) -> int:
 
 
 def main(argv=None):
+    started = time.monotonic()
     args = parse_args(argv)
 
     accelerator_kwargs = {}
@@ -432,12 +435,19 @@ def main(argv=None):
         image_processor.save_pretrained(args.output_dir)
         with open(os.path.join(args.output_dir, "all_results.json"), "w") as handle:
             json.dump(results, handle, indent=2)
+        subset = f"the first {args.max_eval_samples:,} images of " if args.max_eval_samples else ""
+        record_training_stage(  # the model card's facts
+            args.output_dir, started_from=args.model_name_or_path, command=script_command(__file__, argv),
+            dataset=args.dataset_name,
+            evaluation=f"{subset}the test split", steps=completed_steps, seed=args.seed,
+            wall_minutes=round((time.monotonic() - started) / 60.0, 1),
+        )  # fmt: skip
         if args.push_to_hub:
             # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
             from hyperset_hf.hub import push_model_folder
 
             push_model_folder(args.output_dir, repo_id, api=api, commit_message="End of training",
-                              regenerate_card=True, create_repo=False, dataset=args.dataset_name)
+                              regenerate_card=True, create_repo=False)
     accelerator.wait_for_everyone()
     return results
 

@@ -30,11 +30,12 @@ Examples:
 position_embedding_type=row_column_box,step_size_activation=softplus,step_size_initial_value=0.5,deep_supervision=all \
         --learning_rate 1e-3 --per_device_train_batch_size 64 --output_dir outputs/sudoku-recipe
 
-    # continue that model for another stage (its training_history.json is carried over and extended)
+    # continue that model for another stage (its run_metadata.json stages are carried over and extended)
     python examples/sudoku/run_sudoku.py --model_name_or_path outputs/sudoku-recipe --output_dir outputs/sudoku-recipe-2 ...
 
 Everything runs offline: the generated benchmark sets are built and cached on first use. Every run writes
-`training_history.json` (one entry per stage: start point, data, steps, wall time, command) and, with evaluation
+`run_metadata.json` (the model card's facts: one entry per training stage with start point, data, steps, wall time,
+machine, date and command; `hyperset_hf.model_card.record_training_stage`) and, with evaluation
 during training, `curve.json` (wall time, step and eval metrics at every evaluation).
 """
 
@@ -42,11 +43,9 @@ import json
 import logging
 import math
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import numpy as np
 import torch
@@ -65,6 +64,7 @@ from transformers import (
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku
 from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.metrics import load_sudoku_metric
+from hyperset_hf.model_card import record_training_stage, script_command
 from hyperset_hf.sudoku_data import (
     SUDOKU_BENCHMARKS,
     SudokuAugmentationTransform,
@@ -164,15 +164,6 @@ class WallTimeCallback(TrainerCallback):
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         self.curve.append({"wall_seconds": round(self.elapsed(), 1), "step": state.global_step, **(metrics or {})})
-
-
-def read_history(model_name_or_path: str | None) -> list:
-    """The training history of the model a run starts from (empty for a model trained from scratch)."""
-    path = os.path.join(model_name_or_path or "", "training_history.json")
-    if model_name_or_path and os.path.isfile(path):
-        with open(path) as handle:
-            return json.load(handle)
-    return []
 
 
 def load_splits(data_args: DataTrainingArguments):
@@ -286,29 +277,24 @@ def main(argv=None):
             checkpoint = True  # Trainer resumes from the newest checkpoint in --output_dir (and says if there is none)
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()
-        history = read_history(model_args.model_name_or_path) + [
-            {
-                "stage": len(read_history(model_args.model_name_or_path)) + 1,
-                "started_from": model_args.model_name_or_path or f"scratch (preset {model_args.preset})",
-                "resumed_from_checkpoint": checkpoint,
-                "dataset": data_args.train_file or data_args.dataset_name,
-                "train_puzzles": len(train),
-                "augment": data_args.augment,
-                "steps": trainer.state.global_step,
-                "epochs": round(trainer.state.epoch or 0.0, 3),
-                "batch_size": training_args.per_device_train_batch_size,
-                "learning_rate": training_args.learning_rate,
-                "wall_minutes": round(wall_time.elapsed() / 60.0, 1),
-                "train_loss": train_result.metrics.get("train_loss"),
-                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
-                + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"),
-                "command": "python " + " ".join(sys.argv),
-            }
-        ]
         if trainer.is_world_process_zero():
-            with open(os.path.join(training_args.output_dir, "training_history.json"), "w") as handle:
-                json.dump(history, handle, indent=2)
+            record_training_stage(
+                training_args.output_dir,
+                started_from=model_args.model_name_or_path or f"scratch (preset {model_args.preset})",
+                command=script_command(__file__, argv),
+                dataset=data_args.train_file or data_args.dataset_name,
+                test_set=data_args.eval_dataset_name or data_args.dataset_name,
+                resumed_from_checkpoint=checkpoint,
+                train_puzzles=len(train),
+                augment=data_args.augment,
+                steps=trainer.state.global_step,
+                epochs=round(trainer.state.epoch or 0.0, 3),
+                batch_size=training_args.per_device_train_batch_size,
+                learning_rate=training_args.learning_rate,
+                wall_minutes=round(wall_time.elapsed() / 60.0, 1),
+                train_loss=train_result.metrics.get("train_loss"),
+                seed=training_args.seed,
+            )
             if wall_time.curve:
                 with open(os.path.join(training_args.output_dir, "curve.json"), "w") as handle:
                     json.dump(wall_time.curve, handle, indent=2)

@@ -10,9 +10,9 @@ Subcommands:
 - `hyperset-hf push --model-dir DIR --repo-id ORG/NAME [...]`: uploads a saved model folder to the Hub (weights,
   config, remote code, image processor and model card) with `hyperset_hf.hub.push_model_folder`; `--dry-run` only
   lists the files it would upload.
-- `hyperset-hf card --model-dir DIR --kind KIND [--results-file MD] [--output PATH]`: renders the model card of a
-  training output folder with `hyperset_hf.model_card.model_card_from_output_dir` (e.g. to regenerate
-  `model_cards/*.md`).
+- `hyperset-hf card --model-dir DIR [--kind KIND] [--notes ...] [--output PATH]`: renders the model card of a
+  training output folder (its config, metrics and `run_metadata.json`) with
+  `hyperset_hf.model_card.model_card_from_output_dir` (e.g. to regenerate `model_cards/*.md`).
 
 New subcommands are added as further `add_*_parser` functions registered in `build_parser`.
 """
@@ -295,29 +295,21 @@ def _card_kinds() -> list[str]:
 
 
 def _add_card_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results-file", metavar="MD", default=None,
-                        help="a results Markdown file (benchmarks/results/*.md): its command whose --output_dir is "
-                        "DIR goes into the card, with its caveat and first table")
+    """Run facts that add to or override the folder's run_metadata.json (`hyperset_hf.model_card.RUN_FACTS`)."""
     parser.add_argument("--dataset", default=None,
-                        help="dataset (a --dataset_name value such as fashion-mnist-local, or a Hub id); default: "
-                        "the training command's --dataset_name")
+                        help="dataset (a --dataset_name value such as fashion-mnist-local, or a Hub id)")
+    parser.add_argument("--evaluation", default=None, help="what the metrics were measured on")
+    parser.add_argument("--test-set", default=None, help="Sudoku: the generated test set of extrapolation.json")
+    parser.add_argument("--results-file", metavar="MD", default=None,
+                        help="the results file of the run in the repository (benchmarks/results/*.md), linked")
     parser.add_argument("--base-model", default=None, help="Hub id of the model this one was fine-tuned from")
-    parser.add_argument("--training-command", default=None, help="the exact training command (overrides the "
-                        "results file's)")
-    parser.add_argument("--notes", default="", help="machine, wall time, anything needed to read the numbers")
-    parser.add_argument("--baseline-dir", metavar="DIR", default=None,
-                        help="Sudoku only: the output folder of the baseline trained the same way")
+    parser.add_argument("--notes", default=None, help="machine, wall time, anything needed to read the numbers")
 
 
 def _card_kwargs(args: argparse.Namespace) -> dict:
-    return dict(
-        results_file=args.results_file,
-        dataset=args.dataset,
-        base_model=args.base_model,
-        training_command=args.training_command,
-        training_notes=args.notes,
-        baseline_dir=args.baseline_dir,
-    )
+    from .model_card import RUN_FACTS
+
+    return {fact: getattr(args, fact) for fact in RUN_FACTS}
 
 
 def add_push_parser(subparsers) -> argparse.ArgumentParser:
@@ -420,12 +412,7 @@ def add_card_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from . import register
-    from .hub import infer_card_kind
-
-    register()
-    from .model_card import read_model_config
-    from .model_card import model_card_from_output_dir
+    from .model_card import infer_card_kind, model_card_from_output_dir, read_model_config
 
     try:
         kind = infer_card_kind(read_model_config(args.model_dir))

@@ -4,7 +4,7 @@
 `push_model_folder(model_dir, repo_id, api=...)` uploads what a user of the repository needs, in one commit: it loads
 the model and `save_pretrained`s it into a staging folder (config with its `auto_map`, safetensors weights and the
 remote code, so that `from_pretrained(repo_id, trust_remote_code=True)` works without the package), adds the image
-processor, the run's metrics and training history and the model card `README.md` (the one given, else the folder's
+processor, the run's metrics and `run_metadata.json` and the model card `README.md` (the one given, else the folder's
 own, else one generated from the training outputs by `hyperset_hf.model_card.model_card_from_output_dir`), and hands
 the folder to `HfApi.upload_folder` with `allow_patterns` / `ignore_patterns`. Optimizer states, pickled arguments,
 `trainer_state.json` and checkpoint folders are never uploaded. `api` takes any object with the `huggingface_hub.HfApi`
@@ -17,11 +17,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from huggingface_hub.utils import filter_repo_objects, validate_repo_id
 
-from .model_card import read_model_config
+from .model_card import infer_card_kind, read_model_config, read_run_metadata
 
 
 __all__ = ["infer_card_kind", "push_model_folder", "push_trainer_output", "stage_model_folder"]
@@ -33,29 +32,11 @@ EXTRA_FILES = (
     "*_results.json",
     "extrapolation.json",
     "extrapolation.md",
-    "training_history.json",
+    "run_metadata.json",
 )
 # Never uploaded (checkpoints of Trainer / Accelerate, optimizer states, pickled arguments).
 IGNORED_PATTERNS = ("step_*", "epoch_*", "checkpoint-*", "incomplete-*", "*.pt", "*.pth", "*.bin", "training_args*")
 OUR_MODEL_TYPES = ("hyperset", "energy_transformer")
-
-
-def infer_card_kind(config: dict[str, Any]) -> str:
-    """The model-card kind of a saved model from its `config.json`: `"energy-transformer"` for
-    `model_type="energy_transformer"`, `"sudoku"` for Sudoku models, else from the head in `architectures`."""
-    if config.get("model_type") == "energy_transformer":
-        return "energy-transformer"
-    if config.get("input_type") == "sudoku":
-        return "sudoku"
-    architecture = (config.get("architectures") or [""])[0]
-    if architecture.endswith("ForMaskedImageModeling"):
-        return "mim"
-    if architecture.endswith("ForImageClassification"):
-        return "image-classification"
-    raise ValueError(
-        f"cannot tell the model-card kind of architecture {architecture!r} (model_type "
-        f"{config.get('model_type')!r}); pass kind= / --kind explicitly"
-    )
 
 
 def stage_model_folder(model_dir: str | os.PathLike, staging: str | os.PathLike, card_text: str) -> list[str]:
@@ -115,7 +96,7 @@ def push_model_folder(
         regenerate_card (`bool`, *optional*): generate the card even when the folder has a `README.md`.
         create_repo (`bool`, *optional*, defaults to `True`): create the repository if missing (callers that created
             it already, like `run_mim_no_trainer.py` at start-up, pass `False`).
-        card_kwargs: passed to `model_card_from_output_dir` (`results_file`, `dataset`, `base_model`,
+        card_kwargs: run facts passed to `model_card_from_output_dir` (`results_file`, `dataset`, `base_model`,
             `training_command`, `training_notes`, ...).
 
     Returns:
@@ -164,7 +145,7 @@ def push_trainer_output(trainer, kind: str | None = None, api=None, **card_kwarg
     args = trainer.args
     model_type = getattr(getattr(getattr(trainer, "model", None), "config", None), "model_type", "hyperset")
     if model_type not in OUR_MODEL_TYPES:
-        dataset = card_kwargs.get("dataset")
+        dataset = card_kwargs.get("dataset") or read_run_metadata(args.output_dir).get("dataset")
         return trainer.push_to_hub(**({"dataset": dataset} if dataset else {}))
     if model_type == "energy_transformer":
         kind = "energy-transformer"

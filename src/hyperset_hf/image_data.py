@@ -50,6 +50,7 @@ import io
 import logging
 import math
 import os
+import time
 import zlib
 from pathlib import Path
 
@@ -629,22 +630,34 @@ def build_image_model(task: str, model_args, reference_image, image_size: int | 
     return model_class(config_class(**values))
 
 
-def train_evaluate_push(trainer, kind: str, dataset_name: str | None = None) -> dict:
+def train_evaluate_push(trainer, kind: str, data_args, started_from: str | None = None, command: str | None = None) -> dict:
     """The example scripts' last steps with a `Trainer`: train (`--resume_from_checkpoint PATH`, or `true` for the
     newest checkpoint in `--output_dir`), save the model, its processor, metrics (with the parameter count, for
-    equal-parameter comparisons) and state; evaluate; push with the generated card of `kind`. Returns the eval
-    metrics."""
+    equal-parameter comparisons), state and the run's `run_metadata.json` (the model card's facts); evaluate; push
+    with the generated card of `kind`. Returns the eval metrics."""
+    from .model_card import record_training_stage
+
     args = trainer.args
     if args.do_train:
         checkpoint = args.resume_from_checkpoint
         if isinstance(checkpoint, str) and checkpoint.lower() == "true":
             checkpoint = True  # Trainer resumes from the newest checkpoint in --output_dir (and says if there is none)
+        started = time.monotonic()
         train_result = trainer.train(resume_from_checkpoint=checkpoint)
         trainer.save_model()  # model + image processor
         train_result.metrics["model_num_parameters"] = trainer.model.num_parameters()
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
         trainer.save_state()
+        if trainer.is_world_process_zero():
+            subset = f"the first {data_args.max_eval_samples:,} images of " if data_args.max_eval_samples else ""
+            record_training_stage(
+                args.output_dir, started_from=started_from, command=command, dataset=data_args.dataset_name,
+                evaluation=f"{subset}the test split", resumed_from_checkpoint=checkpoint,
+                steps=trainer.state.global_step, epochs=round(trainer.state.epoch or 0.0, 3),
+                wall_minutes=round((time.monotonic() - started) / 60.0, 1),
+                train_loss=train_result.metrics.get("train_loss"), seed=args.seed,
+            )  # fmt: skip
     metrics = {}
     if args.do_eval:
         metrics = trainer.evaluate()
@@ -654,7 +667,7 @@ def train_evaluate_push(trainer, kind: str, dataset_name: str | None = None) -> 
         # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
         from .hub import push_trainer_output
 
-        push_trainer_output(trainer, kind=kind, dataset=dataset_name)
+        push_trainer_output(trainer, kind=kind)
     return metrics
 
 
