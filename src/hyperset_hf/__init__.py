@@ -17,10 +17,12 @@ _EXPORTS = {
     "modeling_energy_transformer": (
         "EnergyTransformerForImageClassification",
         "EnergyTransformerForMaskedImageModeling",
+        "EnergyTransformerForNodeClassification",
         "EnergyTransformerImageClassifierOutput",
         "EnergyTransformerMaskedImageModelingOutput",
         "EnergyTransformerModel",
         "EnergyTransformerModelOutput",
+        "EnergyTransformerNodeClassifierOutput",
         "EnergyTransformerPreTrainedModel",
     ),
     "modeling_hyperset": (
@@ -68,6 +70,10 @@ def register() -> None:
     )
     AutoModelForMaskedImageModeling.register(
         energy_transformer, globals()["EnergyTransformerForMaskedImageModeling"], exist_ok=True
+    )
+    # graph node classification: no node-classification Auto class exists; nodes are the tokens of token classification
+    AutoModelForTokenClassification.register(
+        energy_transformer, globals()["EnergyTransformerForNodeClassification"], exist_ok=True
     )
     globals()["pipeline_sudoku"].register_sudoku_pipeline()
 

@@ -15,6 +15,11 @@ ENERGY_TRANSFORMER_AUTO_MAP = {
     "AutoModelForImageClassification": "modeling_energy_transformer.EnergyTransformerForImageClassification",
     "AutoModelForMaskedImageModeling": "modeling_energy_transformer.EnergyTransformerForMaskedImageModeling",
 }
+# Graph configs (`num_node_features` set) also name the node classifier (transformers has no node-classification Auto
+# class; a node is a token with one label, as in token classification). Image configs keep the map above unchanged.
+ENERGY_TRANSFORMER_GRAPH_AUTO_MAP_ENTRY = {
+    "AutoModelForTokenClassification": "modeling_energy_transformer.EnergyTransformerForNodeClassification",
+}
 
 MEMORY_TYPES = ("relu_squared", "softmax")
 CLASSIFIER_TYPES = ("linear", "mlp")
@@ -113,7 +118,23 @@ class EnergyTransformerConfig(ValidatedConfig):
             selected pixels, as SimMIM and `HyperSETForMaskedImageModeling`).
         classifier_type (`str`, *optional*, defaults to `"linear"`):
             Image classification head on the final CLS state: `"linear"` (LayerNorm -> Linear) or `"mlp"` (LayerNorm
-            -> Linear -> ReLU -> Linear, the official code's default).
+            -> Linear -> ReLU -> Linear, the official code's default). Graph models read out [x_T, x_0] with a Linear
+            (`"linear"`) or Linear(2 hidden_size, hidden_size) -> ReLU -> Linear (`"mlp"`).
+        num_node_features (`int`, *optional*):
+            Graph models only ([`EnergyTransformerForNodeClassification`]): the width of the node features `x`. `None`
+            (the default) makes an image config; setting it makes a graph config (the image fields are then unused).
+        num_edge_types (`int`, *optional*, defaults to 1):
+            Graph models: number of edge types (relations) R. Every relation has its own key and query matrices and
+            its own attention energy; the energies are summed.
+        add_self_loops (`bool`, *optional*, defaults to `True`):
+            Graph models: whether every node attends to itself. `True` gives every node exactly one self-loop per edge
+            type: self-loops already in `edge_index` are ignored (as PyG's `remove_self_loops` + `add_self_loops`),
+            so a self-loop in the data does not count twice. `False` uses `edge_index` as given (its self-loops
+            included); a node without in-edges of a type then has no attention energy for that type.
+        class_weights (`list[float]`, *optional*):
+            Graph models: one non-negative weight per label for the node-classification cross-entropy (the graph
+            anomaly-detection recipe weights the anomalous class by #normal / #anomalous in the training nodes).
+            `None`: unweighted.
 
     Example:
 
@@ -152,7 +173,18 @@ class EnergyTransformerConfig(ValidatedConfig):
     visible_loss_ratio: float = 0.1
     reconstruction_loss: str = "rmse"
     classifier_type: str = "linear"
+    num_node_features: int | None = None
+    num_edge_types: int = 1
+    add_self_loops: bool = True
+    class_weights: list[float | int] | None = None
     auto_map: dict[str, str] | None = None
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.is_graph_config:  # a graph config also names the node classifier
+            missing = {k: v for k, v in ENERGY_TRANSFORMER_GRAPH_AUTO_MAP_ENTRY.items() if k not in self.auto_map}
+            self.auto_map = {**self.auto_map, **missing}
+            self.check_class_weights()
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "EnergyTransformerConfig":
@@ -177,6 +209,21 @@ class EnergyTransformerConfig(ValidatedConfig):
         """Number of block applications in one forward pass with the default step count (`num_layers *
         num_recurrences`); `output_hidden_states` returns one more (the initial state)."""
         return self.num_layers * self.num_recurrences
+
+    @property
+    def is_graph_config(self) -> bool:
+        """Whether this configures a graph model (`num_node_features` is set)."""
+        return self.num_node_features is not None
+
+    def check_class_weights(self) -> None:
+        """`class_weights`, if set, has one entry per label (`num_labels`, which transformers sets after construction
+        and which can be changed later: also checked by the loss)."""
+        num_labels = getattr(self, "num_labels", None)
+        if self.class_weights is not None and num_labels is not None and len(self.class_weights) != num_labels:
+            raise ValueError(
+                f"`class_weights` must have one weight per label ({num_labels} labels), got {len(self.class_weights)}: "
+                f"{self.class_weights!r}."
+            )
 
     @property
     def attention_scaling(self) -> float:
@@ -229,6 +276,31 @@ class EnergyTransformerConfig(ValidatedConfig):
             raise ValueError("`memory_beta_init` must be non-zero for softmax memories (the energy divides by it).")
         if not 0.0 <= self.visible_loss_ratio < 1.0:
             raise ValueError(f"`visible_loss_ratio` must be in [0, 1), got {self.visible_loss_ratio}.")
+        # graph fields
+        if self.num_node_features is not None:
+            positive_int("num_node_features")
+        positive_int("num_edge_types")
+        if not isinstance(self.add_self_loops, bool):
+            raise ValueError(f"`add_self_loops` must be True or False, got {self.add_self_loops!r}.")
+        if self.num_node_features is not None and self.exclude_self_attention:
+            raise ValueError(
+                "`exclude_self_attention=True` is an image-model option; graph models (`num_node_features` set) "
+                "control self-attention with `add_self_loops`, and `add_self_loops=False` with edges without "
+                "self-loops excludes it."
+            )
+        if self.class_weights is not None:
+            weights = self.class_weights
+            if (
+                not isinstance(weights, (list, tuple))
+                or not weights
+                or any(isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf for w in weights)
+                or not any(w > 0 for w in weights)
+            ):
+                raise ValueError(
+                    f"`class_weights` must be a non-empty list of finite non-negative numbers (one per label, not all "
+                    f"zero), got {weights!r}."
+                )
+            self.check_class_weights()
         super().validate_architecture()
 
 

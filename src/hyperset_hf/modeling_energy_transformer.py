@@ -21,6 +21,17 @@ token as a query and as a key, from one softmax over the keys P_h = softmax(beta
 The energy decreases along the continuous dynamics because the Jacobian of the EnergyLayerNorm is symmetric positive
 semi-definite when its scalar gain gamma is >= 0 (paper Eq. 7).
 
+Graphs ([`EnergyTransformerForNodeClassification`], the paper's graph anomaly detection): the tokens are the nodes and
+the attention energy is the SAME energy with each node's log-sum-exp restricted to its in-neighbours N(i) (the sources
+j of the edges j -> i, plus a self-loop), summed over the edge types r (each with its own W^Q_r, W^K_r):
+
+    E_attention(g) = -(1/beta) sum_r sum_h sum_i log sum_{j in N_r(i)} exp(beta Q_rhi . K_rhj)
+    dE_attention/dg_n = - sum_r sum_h [ sum_{j in N_r(n)} a_rhnj W^Q_rh^T K_rhj          (n as a query)
+                                        + sum_{i: n in N_r(i)} a_rhin W^K_rh^T Q_rhi ]   (n as a key, at the source)
+
+with a_rhij the softmax of beta Q_rhi . K_rhj over j in N_r(i). On a complete graph it is the image model's energy. The
+neighbourhood sums are `index_add_` / `scatter_reduce` over the edge list (no dense N x N matrix, no extra dependency).
+
 This file imports only torch, transformers, `configuration_energy_transformer` and `input_checks` (the input
 validation shared with Hyper-SET), so that it also works as Hub remote code (`save_pretrained` copies all three).
 """
@@ -28,6 +39,7 @@ validation shared with Hyper-SET), so that it also works as Hub remote code (`sa
 import math
 from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -38,10 +50,12 @@ from transformers.modeling_outputs import (
     BaseModelOutputWithPooling,
     ImageClassifierOutput,
     MaskedImageModelingOutput,
+    TokenClassifierOutput,
 )
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 from transformers.utils.generic import can_return_tuple
+from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
@@ -110,6 +124,38 @@ class EnergyTransformerMaskedImageModelingOutput(MaskedImageModelingOutput):
     patches), `reconstruction` of shape `(batch_size, num_channels, height, width)`, `hidden_states` and `attentions`
     as in [`EnergyTransformerModelOutput`], plus the per-block `energies`, `attention_energies` and
     `feedforward_energies` of shape `(batch_size, num_recurrences + 1)` when `output_energies=True`.
+    """
+
+    energies: tuple[torch.FloatTensor, ...] | None = None
+    attention_energies: tuple[torch.FloatTensor, ...] | None = None
+    feedforward_energies: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class EnergyTransformerNodeClassifierOutput(TokenClassifierOutput):
+    r"""
+    Output of [`EnergyTransformerForNodeClassification`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is given):
+            Cross-entropy over the labelled nodes (label -100: left out), weighted by `config.class_weights`.
+        logits (`torch.FloatTensor` of shape `(num_nodes, num_labels)`):
+            Classification scores of every node (before softmax).
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*, returned when `output_hidden_states=True`):
+            The embedded input x_0 followed by the node states after every step of every block: `num_layers *
+            num_recurrences + 1` tensors of shape `(num_nodes, hidden_size)`.
+        attentions (`tuple(torch.FloatTensor)`, *optional*, returned when `output_attentions=True`):
+            The attention weights a of every step, one per attention edge: `num_layers * num_recurrences` tensors of
+            shape `(num_attention_edges, num_heads)`. The attention edges are the columns of `edge_index`, followed
+            (with `config.add_self_loops`) by one self-loop per node for edge type 0, then for type 1, ...; a
+            self-loop of `edge_index` replaced by an added one has weight 0.
+        energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
+            Total energy E(LN(x)) of the whole graph (a sum over nodes, so over the graphs of a disjoint union), one
+            tensor per block of shape `(num_recurrences + 1,)`: the block's input state, then after every step.
+        attention_energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
+            The graph attention energy, one tensor per block of shape `(num_recurrences + 1,)`.
+        feedforward_energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
+            The Hopfield-network energy, one tensor per block of shape `(num_recurrences + 1,)`.
     """
 
     energies: tuple[torch.FloatTensor, ...] | None = None
@@ -447,6 +493,277 @@ class EnergyTransformerEncoder(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Graphs: input checks, the edge list, the graph attention energy and the graph ET block
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _is_integer_tensor(tensor: torch.Tensor) -> bool:
+    return not (tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool)
+
+
+def _shape(value) -> tuple | str:
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+
+
+def check_graph_inputs(
+    x: torch.Tensor, edge_index: torch.Tensor, edge_type: torch.Tensor | None, config: EnergyTransformerConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Node features `x` (num_nodes, config.num_node_features): non-empty, finite floats; `edge_index` (2, num_edges)
+    integer node indices in [0, num_nodes) (row 0 sources, row 1 targets, PyTorch Geometric's convention); `edge_type`
+    (num_edges,) integers in [0, config.num_edge_types), required when there is more than one type. Raises a
+    `ValueError` naming the bad value; returns `edge_index` and `edge_type` as `torch.long` on the device of `x`. (The
+    value checks are skipped inside a compiled graph.)"""
+    if not isinstance(x, torch.Tensor) or x.ndim != 2:
+        raise ValueError(f"`x` must be a tensor of shape (num_nodes, num_node_features), got {_shape(x)}.")
+    num_nodes, num_features = x.shape
+    if num_nodes == 0:
+        raise ValueError("`x` has 0 nodes (shape (0, ...)); a graph needs at least one node.")
+    if not x.is_floating_point():
+        raise ValueError(f"`x` must be a float tensor (node features), got dtype {x.dtype}.")
+    if num_features != config.num_node_features:
+        raise ValueError(
+            f"`x` has {num_features} features per node but the model expects {config.num_node_features} "
+            "(config.num_node_features)."
+        )
+    compiling = is_torchdynamo_compiling()
+    if not compiling and not torch.isfinite(x).all():
+        node, feature = (int(i) for i in (~torch.isfinite(x)).nonzero()[0])
+        raise ValueError(f"`x` must be finite; it holds {x[node, feature].item()} at node {node}, feature {feature}.")
+
+    if not isinstance(edge_index, torch.Tensor) or edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError(
+            "`edge_index` must be a tensor of shape (2, num_edges) (row 0: source nodes, row 1: target nodes), got "
+            f"{_shape(edge_index)}."
+        )
+    if not _is_integer_tensor(edge_index):
+        raise ValueError(
+            f"`edge_index` must be an integer tensor (torch.long node indices), got dtype {edge_index.dtype}."
+        )
+    if not compiling:
+        bad = (edge_index < 0) | (edge_index >= num_nodes)
+        if bad.any():
+            row, edge = (int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"`edge_index` must hold node indices in 0-{num_nodes - 1} (the graph has {num_nodes} nodes, the rows "
+                f"of `x`); edge {edge} has the {('source', 'target')[row]} {int(edge_index[row, edge])}."
+            )
+    edge_index = edge_index.to(device=x.device, dtype=torch.long)
+
+    num_edges, num_types = edge_index.shape[1], config.num_edge_types
+    if edge_type is None:
+        if num_types > 1:
+            raise ValueError(
+                f"`edge_type` (num_edges,) is required: the model has config.num_edge_types = {num_types} edge types."
+            )
+        return edge_index, None
+    if not isinstance(edge_type, torch.Tensor) or tuple(edge_type.shape) != (num_edges,):
+        raise ValueError(
+            f"`edge_type` must have one entry per edge, shape ({num_edges},) for the {num_edges} edges of "
+            f"`edge_index`, got {_shape(edge_type)}."
+        )
+    if not _is_integer_tensor(edge_type):
+        raise ValueError(f"`edge_type` must be an integer tensor (torch.long edge types), got dtype {edge_type.dtype}.")
+    if not compiling:
+        bad = (edge_type < 0) | (edge_type >= num_types)
+        if bad.any():
+            edge = int(bad.nonzero()[0])
+            raise ValueError(
+                f"`edge_type` must hold types in 0-{num_types - 1} (config.num_edge_types = {num_types}); edge {edge} "
+                f"has type {int(edge_type[edge])}."
+            )
+    return edge_index, edge_type.to(device=x.device, dtype=torch.long)
+
+
+def check_node_labels(labels: torch.Tensor, num_nodes: int, num_labels: int) -> None:
+    """Class indices (num_nodes,) in [0, num_labels), or -100 for nodes left out of the loss."""
+    if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (num_nodes,):
+        raise ValueError(f"`labels` must have one entry per node, shape ({num_nodes},), got {_shape(labels)}.")
+    if not _is_integer_tensor(labels):
+        raise ValueError(f"`labels` must be an integer tensor of class indices, got dtype {labels.dtype}.")
+    if not is_torchdynamo_compiling():
+        bad = ((labels < 0) | (labels >= num_labels)) & (labels != -100)
+        if bad.any():
+            node = int(bad.nonzero()[0])
+            raise ValueError(
+                f"`labels` must be class indices in 0-{num_labels - 1}, or -100 for nodes left out of the loss; node "
+                f"{node} has {int(labels[node])}."
+            )
+
+
+class EnergyTransformerGraphIndex(NamedTuple):
+    """The attention edges of a graph, built once per forward pass (before the recurrent loop, which then only gathers
+    and scatters with these fixed indices). The projections Q, K are stored with one row per (node, edge type), row
+    `node * num_edge_types + type`; every attention edge j -> i of type r reads the query row `i * R + r` (which is also
+    its softmax group: one softmax per node and type) and the key row `j * R + r`.
+
+    Attributes:
+        query_index (`torch.LongTensor` of shape `(num_attention_edges,)`): target * num_edge_types + type.
+        key_index (`torch.LongTensor` of shape `(num_attention_edges,)`): source * num_edge_types + type.
+        ignored (`torch.BoolTensor` of shape `(num_attention_edges,)`, *optional*): edges left out of the softmax
+            (self-loops of `edge_index`, replaced by the added ones), or `None`.
+    """
+
+    query_index: torch.Tensor
+    key_index: torch.Tensor
+    ignored: torch.Tensor | None
+
+
+def build_graph_index(
+    edge_index: torch.Tensor,
+    edge_type: torch.Tensor | None,
+    num_nodes: int,
+    num_edge_types: int = 1,
+    add_self_loops: bool = True,
+) -> EnergyTransformerGraphIndex:
+    """The attention edges: the columns of `edge_index` (2, num_edges) with their `edge_type` (default 0), then, with
+    `add_self_loops`, one self-loop per node and edge type (nodes 0..N-1 of type 0, then of type 1, ...). With
+    `add_self_loops` the self-loops already in `edge_index` are left out of the softmax by a mask (shapes stay
+    static), so that every node attends to itself exactly once per type. Duplicate edges j -> i are kept: each is a
+    term of the log-sum-exp (a multigraph)."""
+    source, target = edge_index[0], edge_index[1]
+    if edge_type is None:
+        edge_type = torch.zeros_like(source)
+    ignored = None
+    if add_self_loops:
+        device = edge_index.device
+        nodes = torch.arange(num_nodes, device=device).repeat(num_edge_types)
+        types = torch.arange(num_edge_types, device=device).repeat_interleave(num_nodes)
+        added = torch.zeros(num_nodes * num_edge_types, dtype=torch.bool, device=device)
+        ignored = torch.cat((source == target, added))
+        source, target = torch.cat((source, nodes)), torch.cat((target, nodes))
+        edge_type = torch.cat((edge_type, types))
+    query_index = target * num_edge_types + edge_type
+    return EnergyTransformerGraphIndex(query_index, source * num_edge_types + edge_type, ignored)
+
+
+class EnergyTransformerGraphAttention(nn.Module):
+    """Multi-head energy attention restricted to the edges of a graph: per edge type r, key and query matrices
+    W^K_r, W^Q_r (stored as `(num_edge_types, num_heads, head_dim, hidden_size)`), no value matrix and no biases; the
+    energy is, per node, type and head, a negative log-sum-exp over the node's in-neighbours of that type (the exact
+    ET energy on the neighbourhood graph, not the clamped scores of the authors' anomaly-detection code)."""
+
+    def __init__(self, config: EnergyTransformerConfig):
+        super().__init__()
+        self.num_edge_types = config.num_edge_types
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.head_dim
+        self.scaling = config.attention_scaling
+        shape = (config.num_edge_types, config.num_attention_heads, config.head_dim, config.hidden_size)
+        self.query_weight = nn.Parameter(torch.empty(shape))
+        self.key_weight = nn.Parameter(torch.empty(shape))
+
+    def stacked_weight(self, dtype: torch.dtype) -> torch.Tensor:
+        """W^Q and W^K as one `(num_edge_types * 2 * num_heads * head_dim, hidden_size)` matrix (per type: queries
+        then keys)."""
+        return torch.cat((self.query_weight, self.key_weight), dim=1).reshape(-1, self.query_weight.shape[-1]).to(dtype)
+
+    def project(self, normalized: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """g (num_nodes, hidden_size) -> queries and keys, each (num_nodes * num_edge_types, num_heads, head_dim), row
+        `node * num_edge_types + type`."""
+        projected = torch.matmul(normalized, self.stacked_weight(normalized.dtype).t())
+        projected = projected.view(-1, 2 * self.num_heads, self.head_dim)
+        return projected[:, : self.num_heads], projected[:, self.num_heads :]
+
+    def edge_softmax(
+        self, query: torch.Tensor, key: torch.Tensor, graph: EnergyTransformerGraphIndex
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per attention edge j -> i: Q_i, K_j (num_attention_edges, num_heads, head_dim) and the softmax weights
+        a_ij over the in-neighbours j of i (num_attention_edges, num_heads); per (node, type) group the log-sum-exp
+        of beta Q_i . K_j over its edges (num_nodes * num_edge_types, num_heads), 0 for a group without edges (it
+        has no attention energy). Statistics in float32 or wider."""
+        edge_queries, edge_keys = query[graph.query_index], key[graph.key_index]
+        scores = (edge_queries * edge_keys).sum(dim=-1).to(_stable_dtype(query.dtype)) * self.scaling
+        if graph.ignored is not None:
+            scores = scores.masked_fill(graph.ignored.unsqueeze(-1), float("-inf"))
+        num_groups = query.shape[0]
+        groups = graph.query_index.unsqueeze(-1).expand_as(scores)
+        # per-group maximum for a stable log-sum-exp (any constant gives the same value: no gradient needed)
+        maximum = scores.new_full((num_groups, self.num_heads), float("-inf"))
+        maximum = maximum.scatter_reduce(0, groups, scores.detach(), reduce="amax")
+        maximum = torch.where(torch.isfinite(maximum), maximum, torch.zeros_like(maximum))
+        exponentials = torch.exp(scores - maximum[graph.query_index])
+        partition = scores.new_zeros((num_groups, self.num_heads)).index_add(0, graph.query_index, exponentials)
+        partition = torch.where(partition > 0, partition, torch.ones_like(partition))  # groups without edges: log 1
+        log_partition = maximum + torch.log(partition)
+        return edge_queries, edge_keys, exponentials / partition[graph.query_index], log_partition
+
+    def energy(self, normalized: torch.Tensor, graph: EnergyTransformerGraphIndex) -> torch.Tensor:
+        """E_attention = -(1/beta) sum_{r,h,i} logsumexp_{j in N_r(i)}(beta Q_rhi . K_rhj), shape `()`."""
+        query, key = self.project(normalized)
+        return -self.edge_softmax(query, key, graph)[3].sum() / self.scaling
+
+    def forward(
+        self, normalized: torch.Tensor, graph: EnergyTransformerGraphIndex
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns dE_attention/dg (num_nodes, hidden_size) in closed form, the softmax weights a
+        (num_attention_edges, num_heads) and E_attention (shape `()`)."""
+        num_nodes, hidden_size = normalized.shape
+        query, key = self.project(normalized)
+        edge_queries, edge_keys, probabilities, log_partition = self.edge_softmax(query, key, graph)
+        weights = probabilities.to(normalized.dtype).unsqueeze(-1)
+        # node i as a query: sum_{j in N(i)} a_ij K_j (into W^Q); node j as a key: sum_{i: j in N(i)} a_ij Q_i,
+        # scattered to the source j (into W^K). One softmax for both terms; beta cancels the 1/beta of the energy.
+        query_term = torch.zeros_like(query).index_add(0, graph.query_index, weights * edge_keys)
+        key_term = torch.zeros_like(key).index_add(0, graph.key_index, weights * edge_queries)
+        terms = torch.cat((query_term, key_term), dim=1).reshape(num_nodes, -1)  # the layout of `stacked_weight`
+        gradient = -torch.matmul(terms, self.stacked_weight(normalized.dtype))
+        return gradient, probabilities.to(normalized.dtype), -log_partition.sum() / self.scaling
+
+
+class EnergyTransformerGraphLayer(GradientCheckpointingLayer):
+    """One ET block on a graph. A call performs ONE step of the discretised dynamics (paper Eq. 6) on the node states:
+
+        g = EnergyLayerNorm(x)                           (per node)
+        x <- x - step_size * (dE_attention/dg + dE_hopfield/dg)
+
+    with the graph attention energy of [`EnergyTransformerGraphAttention`] and the image model's Hopfield network
+    (memories shared by all nodes)."""
+
+    def __init__(self, config: EnergyTransformerConfig):
+        super().__init__()
+        self.step_size = config.step_size
+        self.norm = EnergyTransformerLayerNorm(config)
+        self.attention = EnergyTransformerGraphAttention(config)
+        self.hopfield = EnergyTransformerHopfieldNetwork(config)
+
+    def energy_gradient(
+        self, normalized: torch.Tensor, graph: EnergyTransformerGraphIndex
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """dE/dg in closed form for g (num_nodes, hidden_size), with the attention weights and the energies
+        E_attention, E_hopfield (each of shape `()`) of g."""
+        attention_gradient, probabilities, attention_energy = self.attention(normalized, graph)
+        hopfield_gradient, hopfield_energy = self.hopfield(normalized.unsqueeze(0))  # all nodes as one "image"
+        return attention_gradient + hopfield_gradient[0], probabilities, attention_energy, hopfield_energy[0]
+
+    def forward(
+        self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex, output_energies: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """
+        Args:
+            hidden_states: (num_nodes, hidden_size), the node states x_t.
+            graph: the attention edges ([`build_graph_index`]).
+        Returns:
+            The states x_{t+1}; the attention weights of this step (num_attention_edges, num_heads); and if
+            `output_energies` the energies of x_t, shape (2,): E_attention, E_hopfield.
+        """
+        gradient, probabilities, attention_energy, hopfield_energy = self.energy_gradient(
+            self.norm(hidden_states), graph
+        )
+        hidden_states = hidden_states - self.step_size * gradient
+        energies = None
+        if output_energies:
+            energies = torch.stack((attention_energy, hopfield_energy.to(attention_energy.dtype)))
+        return hidden_states, probabilities, energies
+
+    def energies(
+        self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """E_attention(LN(x)) and E_hopfield(LN(x)), each of shape `()`."""
+        normalized = self.norm(hidden_states)
+        return self.attention.energy(normalized, graph), self.hopfield.energy(normalized.unsqueeze(0))[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Pre-trained model base class and models
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -490,7 +807,7 @@ class EnergyTransformerPreTrainedModel(PreTrainedModel):
         elif isinstance(module, EnergyTransformerLayerNorm):
             init.ones_(module.gamma)
             init.zeros_(module.bias)
-        elif isinstance(module, EnergyTransformerAttention):
+        elif isinstance(module, (EnergyTransformerAttention, EnergyTransformerGraphAttention)):
             init.normal_(module.query_weight, mean=0.0, std=config.token_initializer_range)
             init.normal_(module.key_weight, mean=0.0, std=config.token_initializer_range)
         elif isinstance(module, EnergyTransformerHopfieldNetwork):
@@ -797,16 +1114,204 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
         )
 
 
+class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
+    """Energy Transformer on a graph, one label per node (node classification; the paper's graph anomaly detection).
+    Needs a graph config (`config.num_node_features` set). Inputs follow PyTorch Geometric: node features `x`
+    (num_nodes, num_node_features), `edge_index` (2, num_edges) with the source nodes in row 0 and the targets in row 1
+    (a node attends to the sources of its in-edges), optional `edge_type` (num_edges,) for `config.num_edge_types`
+    relations. A batch of graphs is their disjoint union (PyG's `Batch`): no edge joins two graphs, so none attends to
+    another.
+
+    Pipeline: x_0 = Linear(x) (with bias) -> `num_layers` distinct graph ET blocks ([`EnergyTransformerGraphLayer`]),
+    each run for `num_recurrences` steps of x <- x - step_size * dE/dg, g = EnergyLayerNorm(x) -> readout of the graph
+    anomaly-detection authors: the final (raw) state concatenated with the embedded input, [x_T, x_0]
+    (num_nodes, 2 * hidden_size) -> Linear -> `num_labels` logits (`config.classifier_type="linear"`), or
+    Linear -> ReLU -> Linear through a hidden_size-wide layer (`"mlp"`). The energy is the exact ET energy with the attention
+    restricted to the edges (see [`EnergyTransformerGraphAttention`]; the authors' code clamps the scores and takes a
+    single step, so it only approximates it).
+
+    Self-loops: with `config.add_self_loops` (default) every node attends to itself exactly once per edge type; the
+    self-loops in `edge_index` are replaced (left out of the softmax), not counted twice. Other duplicate edges are
+    kept (each is a term of the log-sum-exp).
+
+    Loss: cross-entropy over the nodes whose label is not -100, weighted per class by `config.class_weights` (saved
+    with the model; the anomaly-detection recipe uses [1, #normal / #anomalous] from the training nodes): the weighted
+    mean sum_i w_{y_i} CE_i / sum_i w_{y_i}, as `torch.nn.CrossEntropyLoss(weight=...)`, and 0 when no node is labelled.
+
+    Auto class: transformers has no node-classification Auto class; this model is registered with
+    `AutoModelForTokenClassification`, whose contract it shares (one label per token, logits `(..., num_labels)`, -100
+    ignored), nodes being the tokens (as `HyperSETForSudoku` for Sudoku cells). The token-classification pipeline does
+    not apply (it needs a tokenizer). For this config type `AutoModel` remains the image model.
+    """
+
+    main_input_name = "x"
+    _no_split_modules = ["EnergyTransformerGraphLayer"]
+    _can_record_outputs = {}  # recorded by the loop of `forward`, not by hooks
+
+    def __init__(self, config: EnergyTransformerConfig):
+        super().__init__(config)
+        if not config.is_graph_config:
+            raise ValueError(
+                "EnergyTransformerForNodeClassification needs a graph config: set `num_node_features` (the width of "
+                "the node features `x`), e.g. `EnergyTransformerConfig(num_node_features=32, ...)`."
+            )
+        if config.num_labels < 1:
+            raise ValueError(f"Node classification needs `num_labels` >= 1, got {config.num_labels}.")
+        self.num_labels = config.num_labels
+        self.node_embeddings = nn.Linear(config.num_node_features, config.hidden_size)
+        self.layers = nn.ModuleList([EnergyTransformerGraphLayer(config) for _ in range(config.num_layers)])
+        if config.classifier_type == "mlp":  # a nonlinear readout: Linear(2D, D) -> ReLU -> Linear(D, labels)
+            self.classifier = nn.Sequential(
+                nn.Linear(2 * config.hidden_size, config.hidden_size), nn.ReLU(),
+                nn.Linear(config.hidden_size, config.num_labels),
+            )  # fmt: skip
+        else:
+            self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.node_embeddings
+
+    def node_classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Class-weighted mean cross-entropy over the labelled nodes (label != -100); 0 if none is labelled."""
+        num_nodes, num_labels = logits.shape
+        check_node_labels(labels, num_nodes, num_labels)
+        labels = labels.to(device=logits.device, dtype=torch.long)
+        labelled = labels != -100
+        class_weights = self.config.class_weights
+        if class_weights is None:
+            node_weights = labelled.to(logits.dtype)
+            weight = None
+        else:
+            if len(class_weights) != num_labels:
+                raise ValueError(
+                    f"`config.class_weights` must have one weight per label ({num_labels} labels), got "
+                    f"{len(class_weights)}: {class_weights!r}."
+                )
+            weight = torch.tensor(class_weights, dtype=logits.dtype, device=logits.device)
+            node_weights = weight[labels.clamp_min(0)] * labelled
+        per_node = F.cross_entropy(logits, labels, weight=weight, ignore_index=-100, reduction="none")
+        total_weight = node_weights.sum()
+        return per_node.sum() / torch.where(total_weight > 0, total_weight, torch.ones_like(total_weight))
+
+    @can_return_tuple
+    def forward(
+        self,
+        x: torch.Tensor | None = None,
+        edge_index: torch.Tensor | None = None,
+        edge_type: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        num_recurrences: int | None = None,
+        output_energies: bool | None = None,
+        **kwargs,
+    ) -> EnergyTransformerNodeClassifierOutput:
+        r"""
+        Args:
+            x (`torch.FloatTensor` of shape `(num_nodes, num_node_features)`):
+                Node features.
+            edge_index (`torch.LongTensor` of shape `(2, num_edges)`):
+                Directed edges, source nodes in row 0 and target nodes in row 1 (PyTorch Geometric's convention); the
+                target attends to the source. Give both directions for an undirected graph.
+            edge_type (`torch.LongTensor` of shape `(num_edges,)`, *optional*):
+                Type (relation) of every edge in 0..`config.num_edge_types`-1; required when there is more than one.
+            labels (`torch.LongTensor` of shape `(num_nodes,)`, *optional*):
+                Class index of every node, -100 for nodes left out of the loss (e.g. outside the training split).
+            num_recurrences (`int`, *optional*):
+                Steps of every block for this call; defaults to `config.num_recurrences`.
+            output_energies (`bool`, *optional*):
+                Return the attention, Hopfield and total energy of the graph before the first step and after every
+                step.
+            kwargs: `output_hidden_states` (x_0 and the node states after every step), `output_attentions` (the
+                attention weights of every step, per edge), `return_dict`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from hyperset_hf import EnergyTransformerConfig, EnergyTransformerForNodeClassification
+
+        >>> config = EnergyTransformerConfig(
+        ...     num_node_features=8, hidden_size=32, num_attention_heads=2, head_dim=8, num_memories=64, num_labels=2,
+        ...     class_weights=[1.0, 9.0],
+        ... )
+        >>> model = EnergyTransformerForNodeClassification(config)
+        >>> x = torch.randn(5, 8)  # 5 nodes, 8 features each
+        >>> edge_index = torch.tensor([[0, 1, 2, 3, 4], [1, 2, 3, 4, 0]])  # edges 0->1, 1->2, 2->3, 3->4, 4->0
+        >>> labels = torch.tensor([0, 1, -100, 0, 0])  # node 2 is not in the loss
+        >>> outputs = model(x, edge_index, labels=labels, output_energies=True)
+        >>> outputs.logits.shape, outputs.energies[0].shape
+        (torch.Size([5, 2]), torch.Size([13]))
+
+        ```"""
+        if x is None or edge_index is None:
+            raise ValueError(
+                "EnergyTransformerForNodeClassification is a graph model: pass the node features `x` (num_nodes, "
+                "num_node_features) and `edge_index` (2, num_edges)."
+            )
+        unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions"})
+        if unknown:  # a typo must not be silently ignored
+            raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
+        output_hidden_states, output_attentions = (
+            getattr(self.config, name) if kwargs.get(name) is None else bool(kwargs[name])
+            for name in ("output_hidden_states", "output_attentions")
+        )
+        output_energies = bool(output_energies)
+        num_recurrences = as_count(
+            self.config.num_recurrences if num_recurrences is None else num_recurrences, "num_recurrences"
+        )
+        edge_index, edge_type = check_graph_inputs(x, edge_index, edge_type, self.config)
+        # the attention edges and gathering indices, once: the loop below has no data-dependent shapes or branches
+        graph = build_graph_index(
+            edge_index, edge_type, x.shape[0], self.config.num_edge_types, self.config.add_self_loops
+        )
+
+        embeddings = self.node_embeddings(x.to(self.node_embeddings.weight.dtype))
+        hidden_states = embeddings
+        all_hidden_states = [hidden_states] if output_hidden_states else None
+        all_attentions = [] if output_attentions else None
+        attention_energies, feedforward_energies = [], []
+        for layer in self.layers:
+            layer_energies = []
+            for _ in range(num_recurrences):
+                hidden_states, probabilities, step_energies = layer(hidden_states, graph, output_energies)
+                if output_energies:
+                    layer_energies.append(step_energies)  # energies of the state BEFORE this step
+                if output_hidden_states:
+                    all_hidden_states.append(hidden_states)
+                if output_attentions:
+                    all_attentions.append(probabilities)
+            if output_energies:
+                layer_energies.append(torch.stack(layer.energies(hidden_states, graph)))  # after the last step
+                stacked = torch.stack(layer_energies)  # (num_recurrences + 1, 2)
+                attention_energies.append(stacked[:, 0])
+                feedforward_energies.append(stacked[:, 1])
+
+        # readout of the anomaly-detection authors: [final state, embedded input] -> Linear
+        logits = self.classifier(torch.cat((hidden_states, embeddings), dim=-1))
+        loss = self.node_classification_loss(logits, labels) if labels is not None else None
+        return EnergyTransformerNodeClassifierOutput(
+            loss=loss,
+            logits=logits,
+            hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
+            attentions=tuple(all_attentions) if output_attentions else None,
+            energies=tuple(map(torch.add, attention_energies, feedforward_energies)) if output_energies else None,
+            attention_energies=tuple(attention_energies) if output_energies else None,
+            feedforward_energies=tuple(feedforward_energies) if output_energies else None,
+        )
+
+
 # Saved folders carry this file and `configuration_energy_transformer.py` so they load with `trust_remote_code=True`.
 EnergyTransformerConfig.register_for_auto_class()
 EnergyTransformerModel.register_for_auto_class("AutoModel")
 EnergyTransformerForImageClassification.register_for_auto_class("AutoModelForImageClassification")
 EnergyTransformerForMaskedImageModeling.register_for_auto_class("AutoModelForMaskedImageModeling")
+EnergyTransformerForNodeClassification.register_for_auto_class("AutoModelForTokenClassification")
 
 
 __all__ = [
     "EnergyTransformerForImageClassification",
     "EnergyTransformerForMaskedImageModeling",
+    "EnergyTransformerForNodeClassification",
     "EnergyTransformerModel",
     "EnergyTransformerPreTrainedModel",
 ]
