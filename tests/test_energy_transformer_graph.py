@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 import torch
+from huggingface_hub.errors import StrictDataclassFieldValidationError
 from torch.nn import functional as F
 from transformers import AutoConfig, AutoModelForTokenClassification
 
@@ -181,8 +182,9 @@ def test_complete_graph_equals_the_dense_image_attention(add_self_loops):
 
 
 @pytest.mark.parametrize("num_edge_types", [1, 2])
-def test_node_permutation_equivariance(num_edge_types):
-    model = build(num_edge_types=num_edge_types)
+@pytest.mark.parametrize("energy_readout", [False, True])
+def test_node_permutation_equivariance(num_edge_types, energy_readout):
+    model = build(num_edge_types=num_edge_types, energy_readout=energy_readout, classifier_type="mlp")
     x, edge_index, edge_type = random_graph(num_edge_types)
     permutation = torch.randperm(NUM_NODES, generator=torch.Generator().manual_seed(5))  # new node k = old node perm[k]
     new_label = torch.argsort(permutation)  # old node i -> new node new_label[i]
@@ -292,10 +294,11 @@ def test_bad_inputs_raise_clear_errors(inputs, error, message):
         ({"class_weights": [0.0, 0.0, 0.0]}, "not all zero"),
         ({"class_weights": [1.0, 2.0]}, r"one weight per label \(3 labels\), got 2: \[1.0, 2.0\]"),
         ({"exclude_self_attention": True}, "`exclude_self_attention=True` is an image-model option"),
+        ({"energy_readout": "yes"}, r"energy_readout.*expected bool, got str \(value: 'yes'\)"),
     ],
 )
 def test_invalid_graph_config_values_raise_clear_errors(overrides, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, StrictDataclassFieldValidationError), match=message):  # the latter: wrong types
         graph_config(**overrides)
 
 
@@ -430,3 +433,26 @@ def test_output_shapes_and_return_dict_false():
     torch.testing.assert_close(sums, torch.ones_like(sums))
     assert [e.shape for e in outputs.energies] == [(5,), (5,)]
     assert isinstance(as_tuple, tuple) and torch.equal(as_tuple[0], outputs.logits)
+
+
+# --- the energy readout: every node's share of the energy ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("memory_type", ["relu_squared", "softmax"])
+def test_node_energies_sum_to_the_graph_energy_and_reach_the_logits(memory_type):
+    model = build(num_edge_types=2, memory_type=memory_type, energy_readout=True)
+    x, edge_index, edge_type = random_graph(2)
+    graph = build_graph_index(edge_index, edge_type, NUM_NODES, 2, True)
+    layer = model.layers[0]
+    state = model.node_embeddings(x)
+    node_energies = layer.node_energies(state, graph)
+    assert node_energies.shape == (NUM_NODES, 2 * 2 + 1)  # per edge type and head, and the Hopfield energy
+    torch.testing.assert_close(node_energies.sum(), graph_energy(layer, layer.norm(state), graph), atol=1e-10, rtol=0)
+    # the logits depend on the energies: scaling the Hopfield memories changes them only through the readout here
+    plain = build(num_edge_types=2, memory_type=memory_type, energy_readout=False)
+    assert model.classifier.in_features == plain.classifier.in_features + 5
+    with torch.no_grad():
+        logits = model(x, edge_index, edge_type).logits
+        model.classifier.weight[:, -5:] = 0.0
+        without = model(x, edge_index, edge_type).logits
+    assert (logits - without).abs().max() > 1e-3

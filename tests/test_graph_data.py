@@ -294,3 +294,32 @@ def test_yelpchi_tiny_and_empty_files(tmp_path):
     empty.write_bytes(gzip.compress(b""))
     with pytest.raises(ValueError, match="has no reviews"):
         gd.load_yelpchi_ugfraud(metadata_path=empty, cache_dir=tmp_path)
+
+
+# --- the metrics of the protocol ---------------------------------------------------------------------------------------
+
+
+def test_roc_auc_is_the_fraction_of_correctly_ordered_pairs_with_ties_halved():
+    from hyperset_hf.graph_data import roc_auc
+
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.randint(0, 6, (200,), generator=generator).double()  # many ties
+    labels = torch.rand(200, generator=generator) < 0.3
+    positive, negative = scores[labels], scores[~labels]
+    pairs = positive[:, None] - negative[None, :]
+    expected = float(((pairs > 0).double() + 0.5 * (pairs == 0).double()).mean())
+    assert abs(roc_auc(scores, labels) - expected) < 1e-12
+    assert roc_auc(labels.double(), labels) == 1.0 and roc_auc(-labels.double(), labels) == 0.0
+    with pytest.raises(ValueError, match="needs both classes; got 0 positive"):
+        roc_auc(scores, torch.zeros(200, dtype=torch.bool))
+
+
+def test_macro_f1_and_the_validation_threshold():
+    from hyperset_hf.graph_data import best_threshold, macro_f1
+
+    labels = torch.tensor([1, 1, 0, 0, 0, 0])
+    predictions = torch.tensor([1, 0, 1, 0, 0, 0])
+    # anomalous class: precision 1/2, recall 1/2 -> F1 1/2; normal class: precision 3/4, recall 3/4 -> F1 3/4
+    assert abs(macro_f1(predictions, labels) - (0.5 + 0.75) / 2) < 1e-12
+    scores = torch.tensor([0.9, 0.7, 0.6, 0.2, 0.1, 0.3])
+    assert abs(best_threshold(scores, labels) - 0.6) < 1e-9  # the lowest of 0.05, ..., 0.95 that separates them

@@ -131,6 +131,9 @@ class EnergyTransformerConfig(ValidatedConfig):
             type: self-loops already in `edge_index` are ignored (as PyG's `remove_self_loops` + `add_self_loops`),
             so a self-loop in the data does not count twice. `False` uses `edge_index` as given (its self-loops
             included); a node without in-edges of a type then has no attention energy for that type.
+        energy_readout (`bool`, *optional*, defaults to `False`):
+            Graph models: add every node's energies of the final state (attention energy per edge type and head,
+            Hopfield energy) to the readout `[x_T, x_0]`. `False` is the anomaly-detection authors' readout.
         class_weights (`list[float]`, *optional*):
             Graph models: one non-negative weight per label for the node-classification cross-entropy (the graph
             anomaly-detection recipe weights the anomalous class by #normal / #anomalous in the training nodes).
@@ -177,6 +180,7 @@ class EnergyTransformerConfig(ValidatedConfig):
     num_edge_types: int = 1
     add_self_loops: bool = True
     class_weights: list[float | int] | None = None
+    energy_readout: bool = False
     auto_map: dict[str, str] | None = None
 
     def __post_init__(self, **kwargs):

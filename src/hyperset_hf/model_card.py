@@ -46,6 +46,9 @@ KNOWN_DATASETS = {
     "uoft-cs/cifar100": ("uoft-cs/cifar100", "CIFAR-100"),
     "imagenet-1k": ("ILSVRC/imagenet-1k", "ImageNet-1k"),
     "ILSVRC/imagenet-1k": ("ILSVRC/imagenet-1k", "ImageNet-1k"),
+    # graphs of `hyperset_hf.graph_data` (not on the Hub)
+    "yelpchi": (None, "YelpChi reviews (the UGFraud copy: ratings and dates stripped)"),
+    "injected": (None, "a generated attributed graph with injected outliers"),
 }
 
 
@@ -96,6 +99,11 @@ CARD_KINDS: dict[str, CardKind] = {
                  "AutoModelForMaskedImageModeling", "masked-image-modeling", "Masked image modeling",
                  (("loss", "loss on masked patches"),) + _IMAGE_RECONSTRUCTION_METRICS,
                  ("energy-transformer", "hopfield", "masked-image-modeling", "vision")),
+        CardKind("node-classification", "energy_transformer", "graph-ml", "AutoModelForTokenClassification",
+                 "node-classification", "Graph anomaly detection (node classification)",
+                 (("macro_f1", "macro-F1 (%)"), ("auc", "AUC (%)")),
+                 ("energy-transformer", "hopfield", "graph-anomaly-detection", "node-classification"),
+                 percent_metrics=("macro_f1", "auc")),
     )
 }  # fmt: skip
 
@@ -188,13 +196,16 @@ def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
 
 
 def infer_card_kind(config: dict[str, Any]) -> str:
-    """The card kind of a saved model from its `config.json`: `"energy-transformer"` for
-    `model_type="energy_transformer"`, `"sudoku"` for Sudoku models, else from the head in `architectures`."""
+    """The card kind of a saved model from its `config.json`: `"node-classification"` for graph models,
+    `"energy-transformer"` for other `model_type="energy_transformer"` models, `"sudoku"` for Sudoku models, else
+    from the head in `architectures`."""
+    architecture = (config.get("architectures") or [""])[0]
+    if architecture.endswith("ForNodeClassification"):
+        return "node-classification"
     if config.get("model_type") == "energy_transformer":
         return "energy-transformer"
     if config.get("input_type") == "sudoku":
         return "sudoku"
-    architecture = (config.get("architectures") or [""])[0]
     if architecture.endswith("ForMaskedImageModeling"):
         return "mim"
     if architecture.endswith("ForImageClassification"):

@@ -762,6 +762,23 @@ class EnergyTransformerGraphLayer(GradientCheckpointingLayer):
         normalized = self.norm(hidden_states)
         return self.attention.energy(normalized, graph), self.hopfield.energy(normalized.unsqueeze(0))[0]
 
+    def node_energies(self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex) -> torch.Tensor:
+        """Every node's share of the energy of x (num_nodes, hidden_size): its attention energy per edge type and
+        head, -(1/beta) logsumexp_{j in N_r(i)}(beta Q_rhi . K_rhj), and its Hopfield energy; shape
+        `(num_nodes, num_edge_types * num_heads + 1)`, summing to E_attention + E_hopfield. A node that matches its
+        neighbours poorly, or has few of them, has a high attention energy: an anomaly score the dynamics compute."""
+        normalized = self.norm(hidden_states)
+        query, key = self.attention.project(normalized)
+        log_partition = self.attention.edge_softmax(query, key, graph)[3]  # (num_nodes * num_edge_types, num_heads)
+        attention = -log_partition.reshape(hidden_states.shape[0], -1) / self.attention.scaling
+        similarities = self.hopfield.similarities(normalized).to(attention.dtype)
+        if self.hopfield.memory_type == "relu_squared":
+            hopfield = -0.5 * F.relu(similarities).square().sum(dim=-1, keepdim=True)
+        else:
+            beta = self.hopfield.beta.to(attention.dtype)
+            hopfield = -torch.logsumexp(beta * similarities, dim=-1, keepdim=True) / beta
+        return torch.cat((attention, hopfield), dim=-1)
+
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Pre-trained model base class and models
@@ -1126,7 +1143,10 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
     each run for `num_recurrences` steps of x <- x - step_size * dE/dg, g = EnergyLayerNorm(x) -> readout of the graph
     anomaly-detection authors: the final (raw) state concatenated with the embedded input, [x_T, x_0]
     (num_nodes, 2 * hidden_size) -> Linear -> `num_labels` logits (`config.classifier_type="linear"`), or
-    Linear -> ReLU -> Linear through a hidden_size-wide layer (`"mlp"`). The energy is the exact ET energy with the attention
+    Linear -> ReLU -> Linear through a hidden_size-wide layer (`"mlp"`). With `config.energy_readout` the readout
+    also gets every node's energies of the final state ([`EnergyTransformerGraphLayer.node_energies`]: its attention
+    energy per edge type and head, which grows when the node matches its neighbours poorly or has few, and its
+    Hopfield energy), standardised over the graph's nodes: the energy as an anomaly score, learned. The energy is the exact ET energy with the attention
     restricted to the edges (see [`EnergyTransformerGraphAttention`]; the authors' code clamps the scores and takes a
     single step, so it only approximates it).
 
@@ -1160,13 +1180,15 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         self.num_labels = config.num_labels
         self.node_embeddings = nn.Linear(config.num_node_features, config.hidden_size)
         self.layers = nn.ModuleList([EnergyTransformerGraphLayer(config) for _ in range(config.num_layers)])
-        if config.classifier_type == "mlp":  # a nonlinear readout: Linear(2D, D) -> ReLU -> Linear(D, labels)
+        readout_size = 2 * config.hidden_size
+        if config.energy_readout:  # every node's final energies, per edge type and head, and its Hopfield energy
+            readout_size += config.num_edge_types * config.num_attention_heads + 1
+        if config.classifier_type == "mlp":  # a nonlinear readout: Linear -> ReLU -> Linear(hidden_size, labels)
             self.classifier = nn.Sequential(
-                nn.Linear(2 * config.hidden_size, config.hidden_size), nn.ReLU(),
-                nn.Linear(config.hidden_size, config.num_labels),
-            )  # fmt: skip
+                nn.Linear(readout_size, config.hidden_size), nn.ReLU(), nn.Linear(config.hidden_size, config.num_labels)
+            )
         else:
-            self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
+            self.classifier = nn.Linear(readout_size, config.num_labels)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
@@ -1286,8 +1308,14 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
                 attention_energies.append(stacked[:, 0])
                 feedforward_energies.append(stacked[:, 1])
 
-        # readout of the anomaly-detection authors: [final state, embedded input] -> Linear
-        logits = self.classifier(torch.cat((hidden_states, embeddings), dim=-1))
+        # readout of the anomaly-detection authors: [final state, embedded input] -> Linear; with `energy_readout`
+        # also every node's energies of the final state, standardised over the graph's nodes
+        readout = [hidden_states, embeddings]
+        if self.config.energy_readout:
+            node_energies = self.layers[-1].node_energies(hidden_states, graph)
+            mean, std = node_energies.mean(dim=0), node_energies.std(dim=0, unbiased=False)
+            readout.append(((node_energies - mean) / (std + 1e-6)).to(hidden_states.dtype))
+        logits = self.classifier(torch.cat(readout, dim=-1))
         loss = self.node_classification_loss(logits, labels) if labels is not None else None
         return EnergyTransformerNodeClassifierOutput(
             loss=loss,
