@@ -90,8 +90,10 @@ def main(argv=None):
         chosen = test & (data.outlier_type == code)
         detected = int((probabilities[chosen] > threshold).sum())
         right.scatter(attention_energy[chosen], probabilities[chosen], s=8 if code == 0 else 18, c=colour,
-                      alpha=0.5 if code == 0 else 0.9, label=f"{name}: {detected}/{int(chosen.sum())} detected")  # fmt: skip
-    right.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:.2f} (validation)")
+                      alpha=0.5 if code == 0 else 0.9,
+                      label=f"{name}: {detected}/{int(chosen.sum())} detected")  # fmt: skip
+    right.axhline(threshold, color="black", linestyle="--", linewidth=1,
+                  label=f"threshold {threshold:.2f} (validation)")
     right.set_xlabel("node's attention energy after the last step")
     right.set_ylabel("anomaly probability")
     right.set_title(f"Test nodes: AUC {100 * result['test_auc']:.1f}%, macro-F1 {100 * result['test_macro_f1']:.1f}%")

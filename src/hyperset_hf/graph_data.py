@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .sudoku_data import data_cache_dir
+
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -286,13 +288,6 @@ def _build_yelpchi(path: Path, product_neighbors: int, graph_seed: int) -> dict[
     }
 
 
-def _default_cache_dir() -> Path:
-    configured = os.environ.get("HYPERSET_HF_CACHE")
-    if configured:
-        return Path(configured).expanduser() / "graphs"
-    return Path.home() / ".cache" / "hyperset_hf" / "graphs"
-
-
 def load_yelpchi_ugfraud(
     seed: int = 0,
     train_fraction: float = 0.4,
@@ -370,7 +365,7 @@ def load_yelpchi_ugfraud(
     if not path.is_file():
         raise FileNotFoundError(f"metadata_path {str(path)!r} is not a file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else data_cache_dir("graphs")
     target = root / f"yelpchi-{_CACHE_VERSION}-{digest}-neighbors{product_neighbors}-graphseed{graph_seed}.pt"
     if target.is_file():
         tensors = torch.load(target, weights_only=True)

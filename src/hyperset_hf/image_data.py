@@ -630,7 +630,9 @@ def build_image_model(task: str, model_args, reference_image, image_size: int | 
     return model_class(config_class(**values))
 
 
-def train_evaluate_push(trainer, kind: str, data_args, started_from: str | None = None, command: str | None = None) -> dict:
+def train_evaluate_push(
+    trainer, kind: str, data_args, started_from: str | None = None, command: str | None = None
+) -> dict:
     """The example scripts' last steps with a `Trainer`: train (`--resume_from_checkpoint PATH`, or `true` for the
     newest checkpoint in `--output_dir`), save the model, its processor, metrics (with the parameter count, for
     equal-parameter comparisons), state and the run's `run_metadata.json` (the model card's facts); evaluate; push

@@ -79,7 +79,9 @@ class CardKind:
 
 
 _SHARED_TAGS = ("hyperset-hf", "energy-based-model", "recurrent-depth", "custom_code")
-_IMAGE_RECONSTRUCTION_METRICS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("psnr_masked", "PSNR on masked patches (dB)"))
+_IMAGE_RECONSTRUCTION_METRICS = (
+    ("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("psnr_masked", "PSNR on masked patches (dB)")
+)  # fmt: skip
 
 CARD_KINDS: dict[str, CardKind] = {
     kind.name: kind

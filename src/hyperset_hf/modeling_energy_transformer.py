@@ -1146,9 +1146,9 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
     Linear -> ReLU -> Linear through a hidden_size-wide layer (`"mlp"`). With `config.energy_readout` the readout
     also gets every node's energies of the final state ([`EnergyTransformerGraphLayer.node_energies`]: its attention
     energy per edge type and head, which grows when the node matches its neighbours poorly or has few, and its
-    Hopfield energy), standardised over the graph's nodes: the energy as an anomaly score, learned. The energy is the exact ET energy with the attention
-    restricted to the edges (see [`EnergyTransformerGraphAttention`]; the authors' code clamps the scores and takes a
-    single step, so it only approximates it).
+    Hopfield energy), standardised over the graph's nodes: the energy as an anomaly score, learned. The energy is
+    the exact ET energy with the attention restricted to the edges (see [`EnergyTransformerGraphAttention`]; the
+    authors' code clamps the scores and takes a single step, so it only approximates it).
 
     Self-loops: with `config.add_self_loops` (default) every node attends to itself exactly once per edge type; the
     self-loops in `edge_index` are replaced (left out of the softmax), not counted twice. Other duplicate edges are

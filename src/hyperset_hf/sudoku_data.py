@@ -1044,11 +1044,11 @@ _SPLIT_SEED = {"train": 0, "test": 1}
 _CACHE_VERSION = "v1"
 
 
-def _default_cache_dir() -> Path:
+def data_cache_dir(name: str) -> Path:
+    """Where the package caches generated data `name` (`"sudoku"`, `"graphs"`): `$HYPERSET_HF_CACHE/<name>`, by
+    default `~/.cache/hyperset_hf/<name>`."""
     configured = os.environ.get("HYPERSET_HF_CACHE")
-    if configured:
-        return Path(configured).expanduser() / "sudoku"
-    return Path.home() / ".cache" / "hyperset_hf" / "sudoku"
+    return (Path(configured).expanduser() if configured else Path.home() / ".cache" / "hyperset_hf") / name
 
 
 def load_sudoku_benchmark(
@@ -1093,7 +1093,7 @@ def load_sudoku_benchmark(
     size = {"train": num_train, "test": num_test}[split]
     if size is None:
         size = spec[f"num_{split}"]
-    root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else data_cache_dir("sudoku")
     target = root / f"{name}-{_CACHE_VERSION}" / f"{split}-{size}"
     if (target / "dataset_info.json").exists():
         return datasets.load_from_disk(str(target))
