@@ -80,3 +80,25 @@ def test_bad_arguments_are_refused(arguments, message, capsys):
     with pytest.raises(SystemExit):
         load_script().parse_args(arguments + ["--output_dir", "x"])
     assert len(__import__("re").findall(message, capsys.readouterr().err)) == 1
+
+
+def test_the_published_yelpchi_model_reproduces_its_card_figures():
+    """The weights behind `model_cards/energy-transformer-yelpchi.md` on the same YelpChi split (seed 0)."""
+    from hyperset_hf.graph_data import best_threshold, load_yelpchi_ugfraud, macro_f1, roc_auc
+
+    folder = Path(__file__).resolve().parents[1] / "model_cards" / "runs" / "energy-transformer-yelpchi"
+    try:
+        data = load_yelpchi_ugfraud(seed=0)
+    except (FileNotFoundError, ImportError) as error:
+        pytest.skip(f"the UGFraud wheel is not installed: {error}")
+    model = AutoModelForTokenClassification.from_pretrained(folder).eval()
+    with torch.no_grad():
+        outputs = model(x=data.x, edge_index=data.edge_index, edge_type=data.edge_type, output_energies=True)
+    probabilities = outputs.logits.softmax(-1)[:, 1]
+    results = json.loads((folder / "all_results.json").read_text())
+    threshold = best_threshold(probabilities[data.val_mask], data.y[data.val_mask])
+    assert abs(roc_auc(probabilities[data.test_mask], data.y[data.test_mask]) - results["eval_auc"]) < 1e-4
+    test_f1 = macro_f1(probabilities[data.test_mask] > threshold, data.y[data.test_mask])
+    assert abs(test_f1 - results["eval_macro_f1"]) < 1e-4
+    energies = outputs.energies[0]
+    assert bool((energies[1:] < energies[:-1]).all())  # the trained steps descend the graph's energy

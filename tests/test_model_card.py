@@ -35,6 +35,7 @@ ROWS = [
         (CHECKPOINTS / "hyperset-mim", "hyperset-mim.md"),
         (REPOSITORY / "model_cards" / "runs" / "hyperset-fashion-mnist", "hyperset-fashion-mnist.md"),
         (REPOSITORY / "model_cards" / "runs" / "energy-transformer-fashion-mnist-mim", "energy-transformer-fashion-mnist-mim.md"),
+        (REPOSITORY / "model_cards" / "runs" / "energy-transformer-yelpchi", "energy-transformer-yelpchi.md"),
     ],
 )  # fmt: skip
 def test_published_cards_are_the_template_rendered_from_their_run_folders(source, card):
@@ -143,7 +144,7 @@ def test_energy_transformer_card_cites_its_paper_first(tmp_path):
     assert 'pipeline("image-feature-extraction", model="org/et")' in card.text  # 3 channels: the pipeline works
     assert card.text.index("@inproceedings{hoover2023energy") < card.text.index("@inproceedings{hu2026hyperset")
     assert "(no training stages recorded" in card.text
-    assert set(CARD_KINDS) == {"sudoku", "mim", "image-classification", "energy-transformer"}
+    assert set(CARD_KINDS) == {"sudoku", "mim", "image-classification", "energy-transformer", "node-classification"}
 
 
 def test_card_cli_writes_the_card_and_refuses_bad_input(tmp_path, capsys):
