@@ -28,13 +28,23 @@ _EXPORTS = {
     "modeling_hyperset": (
         "HyperSETForImageClassification",
         "HyperSETForMaskedImageModeling",
+        "HyperSETForMaskedTokenModeling",
         "HyperSETForSudoku",
         "HyperSETImageClassifierOutput",
         "HyperSETMaskedImageModelingOutput",
+        "HyperSETMaskedTokenModelingOutput",
         "HyperSETModel",
         "HyperSETModelOutput",
         "HyperSETPreTrainedModel",
         "HyperSETSudokuOutput",
+    ),
+    "maskgit": (
+        "DiffusersVQTokenizer",
+        "MaskGITDecodingOutput",
+        "VisualTokenizer",
+        "mask_visual_tokens",
+        "maskgit_decode",
+        "maskgit_schedule",
     ),
     "pipeline_sudoku": ("SudokuSolvingPipeline",),
 }
@@ -51,6 +61,7 @@ def register() -> None:
         AutoModel,
         AutoModelForImageClassification,
         AutoModelForMaskedImageModeling,
+        AutoModelForMaskedLM,
         AutoModelForTokenClassification,
     )
 
@@ -63,6 +74,8 @@ def register() -> None:
     AutoModelForImageClassification.register(hyperset, globals()["HyperSETForImageClassification"], exist_ok=True)
     AutoModelForMaskedImageModeling.register(hyperset, globals()["HyperSETForMaskedImageModeling"], exist_ok=True)
     AutoModelForTokenClassification.register(hyperset, globals()["HyperSETForSudoku"], exist_ok=True)
+    # masked prediction of VQ image tokens: the masked-LM contract (AutoModelForMaskedImageModeling is the pixel model)
+    AutoModelForMaskedLM.register(hyperset, globals()["HyperSETForMaskedTokenModeling"], exist_ok=True)
     AutoConfig.register(energy_transformer.model_type, energy_transformer, exist_ok=True)
     AutoModel.register(energy_transformer, globals()["EnergyTransformerModel"], exist_ok=True)
     AutoModelForImageClassification.register(

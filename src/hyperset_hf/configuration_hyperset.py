@@ -19,12 +19,15 @@ HYPERSET_AUTO_MAP = {
     "AutoModelForMaskedImageModeling": "modeling_hyperset.HyperSETForMaskedImageModeling",
     "AutoModelForTokenClassification": "modeling_hyperset.HyperSETForSudoku",
 }
+# Added to the `auto_map` of visual-token configs only (`input_type="visual_tokens"`): the masked token model has the
+# contract of a masked language model (ids with a mask id in, logits over a vocabulary out, labels -100 where unscored).
+HYPERSET_VISUAL_TOKENS_AUTO_MAP_ENTRY = {"AutoModelForMaskedLM": "modeling_hyperset.HyperSETForMaskedTokenModeling"}
 
 FEEDFORWARD_ACTIVATIONS = ("relu", "gelu")
 STEP_SIZE_CONDITIONINGS = ("current_state", "initial_state")
-STEP_SIZE_NETWORK_TYPES = ("normalized", "unnormalized", "basic")
+STEP_SIZE_NETWORK_TYPES = ("normalized", "unnormalized", "basic", "sinusoidal")
 LAYER_TYPES = ("hyperset", "transformer")
-INPUT_TYPES = ("image", "sudoku")
+INPUT_TYPES = ("image", "sudoku", "visual_tokens")
 # Paper App. G.1 (Tables 19-20): alternative attention and feedforward energies, each with its own update.
 ATTENTION_TYPES = ("bisoftmax", "sigmoid", "relu", "linear")
 FEEDFORWARD_TYPES = ("activation", "softmax", "gated")
@@ -42,6 +45,20 @@ DEEP_SUPERVISION_WEIGHTINGS = ("uniform", "linear")
 
 SUDOKU_DIGIT_LABELS = {index: str(index + 1) for index in range(9)}  # logit k scores digit k + 1
 SUDOKU_LABEL_IDS = {label: index for index, label in SUDOKU_DIGIT_LABELS.items()}
+
+# Shared by the masked-image-modeling presets (reference `configs/task/mim.yaml`, `mim/models.py`).
+_MIM = dict(
+    input_type="visual_tokens",
+    codebook_size=1024,
+    token_grid_size=16,
+    hidden_size=768,
+    num_attention_heads=12,
+    hidden_act="relu",
+    share_qkv_norm=True,
+    step_size_network_type="sinusoidal",
+    time_embedding_size=768,
+    step_size_conditioning="initial_state",
+)
 
 # Named configurations of the paper. `HyperSETConfig.from_preset(name, **overrides)` builds them.
 PRESETS = {
@@ -81,6 +98,17 @@ PRESETS = {
     "cifar100": dict(num_labels=100),
     # ImageNet-1k, 224 px images in 14-px patches (16 x 16 grid), 1 layer x 12 iterations: 2,395,968 parameters.
     "imagenet-1k": dict(image_size=224, patch_size=14, num_labels=1000),
+    # Masked image modeling on VQGAN tokens (paper Sec. 5.3, Table 3; reference `mim/models.py`): 256 px images as a
+    # 16 x 16 grid of codes from a 1024-entry codebook (mask id 1024), fixed 2-D sin-cos positions, one layer, d=768,
+    # 12 heads, ReLU, shared q/k/v norm, the MIM step-size network (no time MLP). Base: 12 iterations, FF width d,
+    # 3,937,856 parameters (paper 3.94M).
+    "mim": dict(_MIM, intermediate_size=768, num_recurrences=12),
+    # The scaled row: 24 iterations, FF width 8d, 8,072,000 parameters (paper 8.07M; the released MIM weights).
+    "mim-scaled": dict(_MIM, intermediate_size=6144, num_recurrences=24),
+    # The paper's Transformer baseline: one standard pre-RMSNorm layer (Q, K, V, output projections, 4d ReLU MLP, no
+    # biases) applied 12 times: 8,654,848 parameters as the reference code builds it; the paper's 8.85M is this plus
+    # exactly 256 x 768 (a learned position table in the run behind the table, see `tests/test_hyperset_token_mim.py`).
+    "mim-transformer": dict(_MIM, layer_type="transformer", intermediate_size=3072, num_recurrences=12),
 }
 
 
@@ -129,7 +157,10 @@ class HyperSETConfig(ValidatedConfig):
             Epsilon of the RMSNorms; `None` uses `torch.finfo(dtype).eps` as the reference implementation does.
         input_type (`str`, *optional*, defaults to `"image"`):
             `"image"`: patches of `pixel_values` + CLS token + fixed sinusoidal positions. `"sudoku"`: `input_ids`
-            of 81 cells (0 = blank, 1-9 = given digit) + learned positions, no CLS token.
+            of 81 cells (0 = blank, 1-9 = given digit) + learned positions, no CLS token. `"visual_tokens"`:
+            `input_ids` of a `token_grid_size` x `token_grid_size` grid of VQ codes (0 ... `codebook_size` - 1, or
+            the mask id `codebook_size`) + fixed 2-D sin-cos positions, no CLS token (masked image modeling, paper
+            Sec. 5.3: [`HyperSETForMaskedTokenModeling`]).
         layer_type (`str`, *optional*, defaults to `"hyperset"`):
             `"hyperset"`: the energy-descent layer. `"transformer"`: the paper's weight-tied Transformer baseline
             (pre-RMSNorm, separate query/key/value/output projections, row softmax, ReLU MLP of width
@@ -140,6 +171,9 @@ class HyperSETConfig(ValidatedConfig):
             path and the raw state.
             `"basic"`: the normalised network with one more RMSNorm before the GELU of the step-size head (reference
             variant `hyper-set-basic`, +`hidden_size` parameters).
+            `"sinusoidal"`: the masked-image-modeling network (paper App. D: no MLP after the time embedding, whose
+            frequency count equals the hidden size): c_t = sin(t) itself and [alpha | beta] =
+            Linear(GELU(RMSNorm(c_t + x))), x the raw state; needs `time_embedding_size == hidden_size`.
         embedding_dropout_prob (`float`, *optional*, defaults to 0.0):
             Dropout on the input embeddings (0.1 in the paper's Sudoku model).
         attention_type (`str`, *optional*, defaults to `"bisoftmax"`):
@@ -225,6 +259,12 @@ class HyperSETConfig(ValidatedConfig):
             iteration and token, mean over the batch and iterations of ReLU(E(x_{t+1}) - E(x_t)) / 81, E the total
             energy the model reports (attention + feedforward). It teaches the trained map to descend its energy at
             every iteration, which small non-negative steps alone do not guarantee. Needs `layer_type="hyperset"`.
+        codebook_size (`int`, *optional*, defaults to 1024):
+            `input_type="visual_tokens"`: number of codes of the image tokenizer (the classes the model predicts);
+            the id `codebook_size` is the mask token (`config.mask_token_id`).
+        token_grid_size (`int`, *optional*, defaults to 16):
+            `input_type="visual_tokens"`: tokens per side of the code grid (16 for 256 px images and a VQGAN that
+            downsamples by 16); the model reads `token_grid_size ** 2` tokens.
 
     Example:
 
@@ -284,12 +324,21 @@ class HyperSETConfig(ValidatedConfig):
     deep_supervision_weighting: str = "uniform"
     detach_interval: int = 0
     energy_descent_loss_weight: float = 0.0
+    codebook_size: int = 1024
+    token_grid_size: int = 16
     auto_map: dict[str, str] | None = None
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.input_type == "visual_tokens":  # a saved folder also loads with AutoModelForMaskedLM (remote code)
+            missing = {k: v for k, v in HYPERSET_VISUAL_TOKENS_AUTO_MAP_ENTRY.items() if k not in self.auto_map}
+            self.auto_map = {**self.auto_map, **missing}
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "HyperSETConfig":
         """Builds one of the paper's configurations (`"sudoku"`, `"sudoku-transformer"`, `"cifar10"`, `"cifar100"`,
-        `"imagenet-1k"`); keyword arguments override single fields.
+        `"imagenet-1k"`, and masked image modeling on VQ tokens `"mim"`, `"mim-scaled"`, `"mim-transformer"`);
+        keyword arguments override single fields.
 
         Example:
 
@@ -314,6 +363,16 @@ class HyperSETConfig(ValidatedConfig):
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
+    @property
+    def mask_token_id(self) -> int:
+        """The input id of the masked visual token (`input_type="visual_tokens"`): one past the last code."""
+        return self.codebook_size
+
+    @property
+    def num_visual_tokens(self) -> int:
+        """Tokens of one code grid (`input_type="visual_tokens"`): `token_grid_size ** 2`."""
+        return self.token_grid_size**2
+
     def validate_architecture(self):
         """The `@strict` class validator (run on construction, after `from_pretrained` overrides, on save): every
         field in range and the fields consistent with each other; raises `ValueError` naming the bad value."""
@@ -334,6 +393,8 @@ class HyperSETConfig(ValidatedConfig):
             "num_channels",
             "bisoftmax_chunk_size",
             "deep_supervision_num_iterations",
+            "codebook_size",
+            "token_grid_size",
         ):
             positive(name)
         if self.hidden_size % self.num_attention_heads != 0:
@@ -371,6 +432,16 @@ class HyperSETConfig(ValidatedConfig):
         if self.time_embedding_size % 2 != 0 or self.time_embedding_size < 4:
             raise ValueError(
                 f"`time_embedding_size` must be an even number >= 4 (sines and cosines), got {self.time_embedding_size}."
+            )
+        if self.step_size_network_type == "sinusoidal" and self.time_embedding_size != self.hidden_size:
+            raise ValueError(
+                f"`time_embedding_size` ({self.time_embedding_size}) must equal `hidden_size` ({self.hidden_size}) "
+                "with step_size_network_type='sinusoidal': the iteration embedding is added to the state unprojected."
+            )
+        if self.input_type == "visual_tokens" and self.hidden_size % 4 != 0:
+            raise ValueError(
+                f"`hidden_size` ({self.hidden_size}) must be divisible by 4 with input_type='visual_tokens': the 2-D "
+                "sin-cos positions give a quarter of the channels to each of sin/cos of the column/row index."
             )
         if self.image_size % self.patch_size != 0:
             raise ValueError(

@@ -38,6 +38,7 @@ from transformers.modeling_outputs import (
     BaseModelOutputWithPooling,
     ImageClassifierOutput,
     MaskedImageModelingOutput,
+    MaskedLMOutput,
     TokenClassifierOutput,
 )
 from transformers.modeling_utils import PreTrainedModel
@@ -112,6 +113,17 @@ class HyperSETSudokuOutput(TokenClassifierOutput):
     iterations_used: torch.LongTensor | None = None
 
 
+@dataclass
+class HyperSETMaskedTokenModelingOutput(MaskedLMOutput):
+    r"""`loss` (label-smoothed cross-entropy over the scored tokens), `logits` (batch_size, num_tokens, codebook_size)
+    over the codes of every token, and the per-iteration fields of [`HyperSETModelOutput`]."""
+
+    energies: tuple[torch.FloatTensor, ...] | None = None
+    attention_energies: tuple[torch.FloatTensor, ...] | None = None
+    feedforward_energies: tuple[torch.FloatTensor, ...] | None = None
+    iterations_used: torch.LongTensor | None = None
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------------------------------
@@ -138,6 +150,23 @@ def sinusoidal_position_embedding(num_positions: int, hidden_size: int, device=N
     embedding[:, 0::2] = angles.sin()
     embedding[:, 1::2] = angles.cos()[:, : hidden_size // 2]
     return embedding
+
+
+def sincos_2d_position_embedding(grid_size: int, hidden_size: int, device=None) -> torch.Tensor:
+    """Fixed 2-D sin-cos positions of a `grid_size` x `grid_size` grid in row-major order (the MAE convention of the
+    reference MIM model): for the token at (row r, column c), channels [0, d/4) = sin(c w), [d/4, d/2) = cos(c w),
+    [d/2, 3d/4) = sin(r w), [3d/4, d) = cos(r w), with w_i = 10000^(-i / (d/4)); the first half encodes the COLUMN.
+    Computed in float64 (as the reference's NumPy code), returned as float32 of shape `(grid_size**2, hidden_size)`."""
+    quarter = hidden_size // 4
+    frequencies = 1.0 / 10000.0 ** (torch.arange(quarter, dtype=torch.float64) / quarter)
+    coordinates = torch.arange(grid_size, dtype=torch.float64)
+    rows, columns = torch.meshgrid(coordinates, coordinates, indexing="ij")  # token index = row * grid_size + column
+
+    def encode(positions):
+        angles = positions.reshape(-1, 1) * frequencies
+        return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+    return torch.cat([encode(columns), encode(rows)], dim=1).to(device=device, dtype=torch.float32)
 
 
 def _gelu_primitive(x: torch.Tensor) -> torch.Tensor:
@@ -335,6 +364,85 @@ class HyperSETSudokuEmbeddings(nn.Module):
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         self.check_input_ids(input_ids)
         return self.dropout(self.digit_embeddings(input_ids) + self.cell_positions())
+
+
+def _visual_token_shapes(config: HyperSETConfig) -> str:
+    grid = config.token_grid_size
+    return (f"(batch_size, {config.num_visual_tokens}) or (batch_size, {grid}, {grid}) (a {grid}x{grid} grid of codes, "
+            "config.token_grid_size)")  # fmt: skip
+
+
+def check_visual_token_ids(input_ids: torch.Tensor, config: HyperSETConfig) -> torch.Tensor:
+    """VQ code ids `(batch_size, num_tokens)` or `(batch_size, grid, grid)`, integers in 0 ... `codebook_size` (the
+    last is the mask id); returns them as `(batch_size, num_tokens)` (row-major). Raises `ValueError` naming the bad
+    value (the value checks are skipped inside a compiled graph)."""
+    if not isinstance(input_ids, torch.Tensor):
+        raise ValueError(
+            f"`input_ids` must be a tensor of shape {_visual_token_shapes(config)}, got a {type(input_ids).__name__}: "
+            "convert it with torch.tensor(...)."
+        )
+    grid, shape = config.token_grid_size, tuple(input_ids.shape)
+    if input_ids.ndim not in (2, 3) or shape[1:] not in ((config.num_visual_tokens,), (grid, grid)):
+        raise ValueError(f"`input_ids` must have shape {_visual_token_shapes(config)}, got {shape}.")
+    if shape[0] == 0:
+        raise ValueError("`input_ids` is an empty batch; pass at least one code grid.")
+    if input_ids.is_floating_point() or input_ids.is_complex():
+        raise ValueError(f"`input_ids` must be an integer tensor of code ids, got dtype {input_ids.dtype}.")
+    input_ids = input_ids.reshape(shape[0], -1)
+    if not is_torchdynamo_compiling():
+        bad = (input_ids < 0) | (input_ids > config.mask_token_id)
+        if bad.any():
+            sample, token = (int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"`input_ids` must hold codebook ids 0-{config.codebook_size - 1} or the mask id "
+                f"{config.mask_token_id} (config.codebook_size = {config.codebook_size}); sample {sample}, token "
+                f"{token} has {int(input_ids[sample, token])}."
+            )
+    return input_ids
+
+
+def check_visual_token_labels(labels: torch.Tensor, input_ids: torch.Tensor, config: HyperSETConfig) -> torch.Tensor:
+    """Targets of the shape of `input_ids`: code ids 0 ... `codebook_size - 1` where scored, -100 elsewhere; returns
+    them as `(batch_size, num_tokens)`. The mask id is an input, never a target: it is refused by name."""
+    if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != tuple(input_ids.shape):
+        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"`labels` must have the shape of `input_ids` {tuple(input_ids.shape)}, got {shape}.")
+    if labels.is_floating_point() or labels.is_complex():
+        raise ValueError(f"`labels` must be an integer tensor (code ids, -100 = not scored), got dtype {labels.dtype}.")
+    labels = labels.reshape(labels.shape[0], -1)
+    if not is_torchdynamo_compiling():
+        bad = (labels != -100) & ((labels < 0) | (labels >= config.codebook_size))
+        if bad.any():
+            sample, token = (int(i) for i in bad.nonzero()[0])
+            value = int(labels[sample, token])
+            is_mask = value == config.mask_token_id
+            note = ", the mask id: it marks masked inputs and is never a target" if is_mask else ""
+            raise ValueError(
+                f"`labels` must be codebook ids 0-{config.codebook_size - 1} or -100 (not scored); sample {sample}, "
+                f"token {token} has {value}{note}."
+            )
+    return labels
+
+
+class HyperSETVisualTokenEmbeddings(nn.Module):
+    """Code embeddings of a grid of VQ tokens plus fixed 2-D sin-cos positions (reference `mim/models.py`; the
+    positions are not stored): `(batch_size, num_tokens)` or `(batch_size, grid, grid)` ids in 0 ... codebook_size
+    (the last = the learned [MASK] embedding) -> x_0 of shape `(batch_size, num_tokens, hidden_size)`, then dropout
+    (`config.embedding_dropout_prob`, 0 in the paper)."""
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__()
+        self.config = config
+        self.token_embeddings = nn.Embedding(config.codebook_size + 1, config.hidden_size)  # row codebook_size: [MASK]
+        self.register_buffer("positions", self.default_positions(), persistent=False)  # (num_tokens, hidden_size)
+        self.dropout = nn.Dropout(config.embedding_dropout_prob)
+
+    def default_positions(self) -> torch.Tensor:
+        return sincos_2d_position_embedding(self.config.token_grid_size, self.config.hidden_size)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        embeddings = self.token_embeddings(check_visual_token_ids(input_ids, self.config))
+        return self.dropout(embeddings + self.positions.to(embeddings.dtype))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -623,26 +731,31 @@ class HyperSETStepSizeNetwork(nn.Module):
     """Learned step sizes alpha_t, beta_t (paper Eq. 12, App. D), shared by all layers:
 
         c_t = time path of sin(t)                 (computed for one t at a time: no O(T) allocation)
-        [alpha | beta] = Linear(GELU(c_t + s))    (`basic`: Linear(GELU(RMSNorm(c_t + s))))
+        [alpha | beta] = Linear(GELU(c_t + s))    (`basic`, `sinusoidal`: Linear(GELU(RMSNorm(c_t + s))))
 
-    with s = RMSNorm(x) (`normalized`, `basic`) or x (`unnormalized`), x the current state x_t or the initial state
-    x_0 (`config.step_size_conditioning`; s(x_0) is computed once per forward by `prepare`). Every Linear starts at
-    zero: alpha = beta = 0 and every iteration is the identity at initialisation."""
+    with s = RMSNorm(x) (`normalized`, `basic`) or x (`unnormalized`, `sinusoidal`), x the current state x_t or the
+    initial state x_0 (`config.step_size_conditioning`; s(x_0) is computed once per forward by `prepare`). The time
+    path is RMSNorm(Linear(RMSNorm(GELU(RMSNorm(Linear(.)))))) (`normalized`, `basic`), Linear(GELU(Linear(.)))
+    (`unnormalized`) or nothing, c_t = sin(t) of width `hidden_size` (`sinusoidal`, the masked-image-modeling model).
+    Every Linear starts at zero: alpha = beta = 0 and every iteration is the identity at initialisation."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
         hidden_size, eps = config.hidden_size, config.rms_norm_eps
         self.time_embedding_size = config.time_embedding_size
         self.normalized = config.step_size_network_type in ("normalized", "basic")
+        self.has_time_path = config.step_size_network_type != "sinusoidal"
         self.uses_initial_state = config.step_size_conditioning == "initial_state"
-        self.time_embedding_projection = HyperSETZeroInitLinear(config.time_embedding_size, hidden_size)
-        self.time_hidden_projection = HyperSETZeroInitLinear(hidden_size, hidden_size)
+        if self.has_time_path:
+            self.time_embedding_projection = HyperSETZeroInitLinear(config.time_embedding_size, hidden_size)
+            self.time_hidden_projection = HyperSETZeroInitLinear(hidden_size, hidden_size)
         if self.normalized:
             self.time_embedding_norm = nn.RMSNorm(hidden_size, eps=eps)
             self.time_hidden_norm = nn.RMSNorm(hidden_size, eps=eps)
             self.time_output_norm = nn.RMSNorm(hidden_size, eps=eps)
             self.state_norm = nn.RMSNorm(hidden_size, eps=eps)
-        self.head_norm = nn.RMSNorm(hidden_size, eps=eps) if config.step_size_network_type == "basic" else None
+        has_head_norm = config.step_size_network_type in ("basic", "sinusoidal")
+        self.head_norm = nn.RMSNorm(hidden_size, eps=eps) if has_head_norm else None
         self.step_size_projection = HyperSETStepSizeHead(config)
         self.non_negative = config.step_size_activation == "softplus"
         self.activation = nn.GELU()
@@ -650,6 +763,8 @@ class HyperSETStepSizeNetwork(nn.Module):
     def time_conditions(self, num_iterations: int, device=None, dtype=None, first: int = 0) -> torch.Tensor:
         """Conditions c_t of iterations first+1 ... first+num_iterations, shape (num_iterations, hidden_size)."""
         iterations = torch.arange(first + 1, first + num_iterations + 1, device=device)
+        if not self.has_time_path:  # `sinusoidal` (paper App. D, MIM): the embedding itself
+            return iteration_embedding(iterations, self.time_embedding_size).to(dtype)
         hidden = self.time_embedding_projection(iteration_embedding(iterations, self.time_embedding_size).to(dtype))
         if not self.normalized:
             return self.time_hidden_projection(self.activation(hidden))
@@ -960,7 +1075,10 @@ class HyperSETPreTrainedModel(PreTrainedModel):
     input_modalities = ("image",)
     supports_gradient_checkpointing = True
     accepts_loss_kwargs = False  # the losses are batch means: Trainer must not pass `num_items_in_batch`
-    _no_split_modules = ["HyperSETEmbeddings", "HyperSETSudokuEmbeddings", "HyperSETEncoder", "HyperSETTransformerLayer"]
+    _no_split_modules = [
+        "HyperSETEmbeddings", "HyperSETSudokuEmbeddings", "HyperSETVisualTokenEmbeddings", "HyperSETEncoder",
+        "HyperSETTransformerLayer",
+    ]  # fmt: skip
     # SDPA serves the Transformer baseline; the energy layers pick their bi-softmax via `config.bisoftmax_implementation`
     _supports_sdpa = True
     _supports_flash_attn = False
@@ -989,6 +1107,11 @@ class HyperSETPreTrainedModel(PreTrainedModel):
             init.copy_(module.positions, module.default_positions())
         elif isinstance(module, HyperSETSudokuEmbeddings) and hasattr(module, "position_embeddings"):
             init.normal_(module.position_embeddings, mean=0.0, std=self.config.initializer_range)
+        elif isinstance(module, HyperSETVisualTokenEmbeddings):
+            # the reference's default nn.Embedding init N(0, 1): codes on the scale of the unit sin-cos positions
+            # (after the child Embedding's N(0, initializer_range): parents are initialised after their children)
+            init.normal_(module.token_embeddings.weight, mean=0.0, std=1.0)
+            init.copy_(module.positions, module.default_positions())
         elif isinstance(module, HyperSETStepSizeHead):
             init.zeros_(module.weight)
             init.constant_(module.bias, module.initial_bias)
@@ -1008,7 +1131,9 @@ class HyperSETModel(HyperSETPreTrainedModel):
 
     With `config.input_type="image"` the input is `pixel_values` (patch embeddings + CLS + fixed sinusoidal
     positions); with `config.input_type="sudoku"` it is `input_ids` of shape `(batch_size, 81)` (digit embeddings +
-    learned cell positions, no CLS token)."""
+    learned cell positions, no CLS token); with `config.input_type="visual_tokens"` it is `input_ids` of VQ codes,
+    `(batch_size, token_grid_size**2)` or `(batch_size, token_grid_size, token_grid_size)` (code embeddings + fixed
+    2-D sin-cos positions, no CLS token)."""
 
     def __init__(self, config: HyperSETConfig, use_mask_token: bool = False):
         r"""
@@ -1016,11 +1141,16 @@ class HyperSETModel(HyperSETPreTrainedModel):
             Whether to learn a mask token that replaces the patches marked in `bool_masked_pos` (images only).
         """
         super().__init__(config)
-        if config.input_type == "sudoku":
+        if config.input_type != "image":
             if use_mask_token:
-                raise ValueError("`use_mask_token=True` is for image inputs; this config has input_type='sudoku'.")
+                hint = ("" if config.input_type == "sudoku" else " (the mask id of visual tokens is an input id: use "
+                        "HyperSETForMaskedTokenModeling / AutoModelForMaskedLM)")  # fmt: skip
+                input_type = config.input_type
+                raise ValueError(f"`use_mask_token=True` is for image inputs; this config has input_type={input_type!r}."
+                                 f"{hint}")  # fmt: skip
             self.main_input_name = "input_ids"
-            self.embeddings = HyperSETSudokuEmbeddings(config)
+            is_sudoku = config.input_type == "sudoku"
+            self.embeddings = (HyperSETSudokuEmbeddings if is_sudoku else HyperSETVisualTokenEmbeddings)(config)
         else:
             self.embeddings = HyperSETEmbeddings(config, use_mask_token=use_mask_token)
         encoder_class = HyperSETEncoder if config.layer_type == "hyperset" else HyperSETTransformerEncoder
@@ -1030,6 +1160,8 @@ class HyperSETModel(HyperSETPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         if self.config.input_type == "sudoku":
             return self.embeddings.digit_embeddings
+        if self.config.input_type == "visual_tokens":
+            return self.embeddings.token_embeddings
         return self.embeddings.patch_embeddings
 
     def forward(
@@ -1051,7 +1183,8 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 (`input_type="image"`); `bool_masked_pos` (batch_size, num_patches) marks patches to replace by the
                 mask token (needs `use_mask_token=True`); `interpolate_pos_encoding` accepts other image sizes.
             input_ids (`torch.LongTensor` of shape `(batch_size, 81)`): Sudoku cells, row-major, 0 = blank
-                (`input_type="sudoku"`).
+                (`input_type="sudoku"`); or VQ codes of shape `(batch_size, token_grid_size**2)` or
+                `(batch_size, token_grid_size, token_grid_size)`, `codebook_size` = mask (`input_type="visual_tokens"`).
             num_recurrences (`int`, *optional*): iterations of every layer for this call (default
                 `config.num_recurrences`, or a draw from `config.training_num_recurrences_min/max` in training);
                 more than trained runs the same descent further (not with depth-wise LoRA). Costs no memory up front.
@@ -1073,14 +1206,19 @@ class HyperSETModel(HyperSETPreTrainedModel):
         (torch.Size([2, 65, 64]), torch.Size([2, 25]))
 
         ```"""
-        is_sudoku = self.config.input_type == "sudoku"
-        if is_sudoku and (input_ids is None or pixel_values is not None or bool_masked_pos is not None
-                          or interpolate_pos_encoding):  # fmt: skip
-            raise ValueError(
-                "This is a Sudoku model (config.input_type='sudoku'): pass `input_ids` of shape (batch_size, 81) and "
-                "no `pixel_values` / `bool_masked_pos` / `interpolate_pos_encoding` (images only)."
+        uses_input_ids = self.config.input_type != "image"
+        if uses_input_ids and (input_ids is None or pixel_values is not None or bool_masked_pos is not None
+                               or interpolate_pos_encoding):  # fmt: skip
+            model = (
+                "a Sudoku model (config.input_type='sudoku'): pass `input_ids` of shape (batch_size, 81)"
+                if self.config.input_type == "sudoku"
+                else "a visual-token model (config.input_type='visual_tokens'): pass `input_ids` of shape "
+                f"{_visual_token_shapes(self.config)}"
             )
-        if not is_sudoku and (pixel_values is None or input_ids is not None):
+            raise ValueError(
+                f"This is {model} and no `pixel_values` / `bool_masked_pos` / `interpolate_pos_encoding` (images only)."
+            )
+        if not uses_input_ids and (pixel_values is None or input_ids is not None):
             raise ValueError("This is an image model (config.input_type='image'): pass `pixel_values`, not `input_ids`.")
         config = self.config
         unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions", "return_dict"})
@@ -1101,7 +1239,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 "`output_energies=True` needs an energy-based model; the Transformer baseline "
                 f"(config.layer_type={config.layer_type!r}) has no energy."
             )
-        if is_sudoku:
+        if uses_input_ids:
             embeddings = self.embeddings(input_ids)
         else:
             embeddings = self.embeddings(
@@ -1176,7 +1314,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
             total_energies = tuple(map(torch.add, attention_energies, feedforward_energies))
         return HyperSETModelOutput(
             last_hidden_state=last_hidden_state,
-            pooler_output=None if self.config.input_type == "sudoku" else last_hidden_state[:, 0],  # the CLS state
+            pooler_output=None if self.config.input_type != "image" else last_hidden_state[:, 0],  # the CLS state
             hidden_states=hidden_states,
             attentions=attentions,
             energies=total_energies,
@@ -1289,6 +1427,104 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
             pixel_loss = F.l1_loss(pixel_values.to(reconstruction.dtype), reconstruction, reduction="none")
             loss = (pixel_loss * mask).sum() / (mask.sum() + 1e-5) / self.config.num_channels
         return HyperSETMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction, **_energy_fields(outputs))
+
+
+MIM_LABEL_SMOOTHING = 0.1  # the paper's masked-token loss (reference `mim/trainer.py`)
+
+
+class HyperSETForMaskedTokenModeling(HyperSETPreTrainedModel):
+    """Hyper-SET masked image modeling on VQ tokens (paper Sec. 5.3, reference `mim/models.py`): a bidirectional
+    model reads a grid of image codes in which some are replaced by the mask id `config.codebook_size`, and predicts a
+    code for every token: code embeddings + fixed 2-D sin-cos positions -> the recurrent layer -> RMSNorm ->
+    Linear(d -> codebook_size, bias). The loss is the cross-entropy with label smoothing 0.1 on the scored tokens
+    (the masked ones); [`hyperset_hf.maskgit.maskgit_decode`] fills masked codes by MaskGIT iterative decoding, and a
+    [`hyperset_hf.maskgit.VisualTokenizer`] maps images to codes and back.
+
+    Build the paper's rows (Table 3) with `HyperSETConfig.from_preset("mim")` (12 iterations, FF width d),
+    `"mim-scaled"` (24 iterations, FF width 8d) and the Transformer baseline `"mim-transformer"`.
+
+    Why a class of its own rather than a mode of [`HyperSETForMaskedImageModeling`]: that model reads PIXELS with a
+    boolean patch mask and regresses pixels (SimMIM, `MaskedImageModelingOutput.reconstruction`), while this one reads
+    integer CODES in which the mask is a vocabulary entry, and classifies every token over the codebook. Inputs,
+    outputs, loss and config (`input_type="visual_tokens"`) all differ; that is the contract of a masked language model
+    (BERT's `BertForMaskedLM`: `input_ids` with a mask id, `logits` (batch, tokens, vocabulary), `labels` -100 where
+    not scored) on visual tokens, which BEiT also keeps as a separate head. transformers maps one class per config
+    class and Auto class, and `AutoModelForMaskedImageModeling` already names the pixel model for `HyperSETConfig`,
+    so this class is registered with `AutoModelForMaskedLM`, whose contract it has.
+    """
+
+    main_input_name = "input_ids"
+
+    def __init__(self, config: HyperSETConfig):
+        super().__init__(config)
+        if config.input_type != "visual_tokens":
+            raise ValueError(
+                "HyperSETForMaskedTokenModeling needs config.input_type='visual_tokens', got "
+                f"{config.input_type!r}; build the config with HyperSETConfig.from_preset('mim')."
+            )
+        self.hyperset = HyperSETModel(config)
+        self.readout_norm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.classifier = nn.Linear(config.hidden_size, config.codebook_size)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.hyperset.embeddings.token_embeddings
+
+    @can_return_tuple
+    def forward(self, input_ids=None, labels=None, **kwargs) -> HyperSETMaskedTokenModelingOutput:
+        r"""
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, num_tokens)` or `(batch_size, grid, grid)`):
+                VQ codes in row-major order, `num_tokens = config.token_grid_size ** 2`; 0 ... `codebook_size - 1`
+                are codes, `config.mask_token_id` (= `codebook_size`) marks a masked token.
+            labels (`torch.LongTensor` of the shape of `input_ids`, *optional*):
+                The true code where a token is scored and -100 elsewhere; the paper scores the masked tokens only:
+                `labels = torch.where(input_ids == config.mask_token_id, codes, -100)` (or use
+                [`hyperset_hf.maskgit.mask_visual_tokens`]). The loss is the mean over the scored tokens of the batch
+                of the cross-entropy with label smoothing 0.1 (`F.cross_entropy(..., label_smoothing=0.1)`); a batch
+                with no scored token (a random mask can mask none) gives loss 0 and no gradient instead of nan.
+            kwargs: `num_recurrences`, `output_hidden_states`, `output_attentions`, `output_energies`,
+                `adaptive_exit_*`: as in [`HyperSETModel.forward`].
+
+        Returns:
+            [`HyperSETMaskedTokenModelingOutput`] with `logits` of shape `(batch_size, num_tokens, codebook_size)`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling
+
+        >>> config = HyperSETConfig.from_preset(
+        ...     "mim", hidden_size=32, num_attention_heads=4, intermediate_size=32, time_embedding_size=32,
+        ...     codebook_size=64, token_grid_size=4)
+        >>> model = HyperSETForMaskedTokenModeling(config)
+        >>> codes = torch.randint(0, 64, (2, 16))
+        >>> masked = torch.rand(2, 16) < 0.4
+        >>> input_ids = codes.masked_fill(masked, config.mask_token_id)
+        >>> outputs = model(input_ids, labels=torch.where(masked, codes, -100), num_recurrences=6, output_energies=True)
+        >>> outputs.logits.shape, outputs.energies[0].shape
+        (torch.Size([2, 16, 64]), torch.Size([2, 7]))
+
+        ```"""
+        outputs = self.hyperset(input_ids=input_ids, **kwargs)
+        logits = self.classifier(self.readout_norm(outputs.last_hidden_state))
+        loss = None
+        if labels is not None:
+            loss = self.masked_token_loss(logits, check_visual_token_labels(labels, input_ids, self.config))
+        return HyperSETMaskedTokenModelingOutput(loss=loss, logits=logits, **_energy_fields(outputs))
+
+    @staticmethod
+    def masked_token_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = MIM_LABEL_SMOOTHING):
+        """Label-smoothed cross-entropy of (batch, tokens, codebook_size) logits over the tokens whose label is not
+        -100 (mean over them; 0 with no gradient when there is none). With smoothing e and K codes the target of a
+        token is (1 - e) on its code plus e / K on every code, as `torch.nn.functional.cross_entropy`."""
+        labels = labels.reshape(-1).to(logits.device)
+        if not is_torchdynamo_compiling() and not (labels != -100).any():
+            return logits.sum() * 0.0
+        return F.cross_entropy(
+            upcast(logits.reshape(-1, logits.shape[-1])), labels, ignore_index=-100, label_smoothing=label_smoothing
+        )
 
 
 def check_givens(input_ids: torch.Tensor) -> None:
@@ -1444,11 +1680,13 @@ HyperSETModel.register_for_auto_class("AutoModel")
 HyperSETForImageClassification.register_for_auto_class("AutoModelForImageClassification")
 HyperSETForMaskedImageModeling.register_for_auto_class("AutoModelForMaskedImageModeling")
 HyperSETForSudoku.register_for_auto_class("AutoModelForTokenClassification")
+HyperSETForMaskedTokenModeling.register_for_auto_class("AutoModelForMaskedLM")
 
 
 __all__ = [
     "HyperSETForImageClassification",
     "HyperSETForMaskedImageModeling",
+    "HyperSETForMaskedTokenModeling",
     "HyperSETForSudoku",
     "HyperSETModel",
     "HyperSETPreTrainedModel",

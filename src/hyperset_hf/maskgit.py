@@ -1,0 +1,365 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Masked image modeling on VQ tokens as the Hyper-SET paper evaluates it (Sec. 5.3, App. E; the authors build on
+MaskGIT, Chang et al., CVPR 2022): the training mask (`mask_visual_tokens`), MaskGIT iterative decoding
+(`maskgit_decode`, with its reveal schedule `maskgit_schedule`) for any model that maps token ids with a mask id to
+logits over the codebook (such as [`HyperSETForMaskedTokenModeling`]), and a small pluggable image tokenizer
+protocol (`VisualTokenizer`) with a wrapper of a diffusers `VQModel` (`DiffusersVQTokenizer`; diffusers is imported
+only when that wrapper loads a model).
+
+Decoding, as the authors' sampler (reference `mim/trainer.py`, `MIMTrainer.sample` and `adap_sche`): starting from
+ids in which some tokens are the mask id, every step predicts all tokens at once, samples a code for each masked
+token from softmax(logits / temperature), scores it by the log-probability of the sampled code (plus optional
+Gumbel noise that decays linearly over the steps), and reveals the most confident masked tokens; how many is the
+schedule's count for that step, laid out over the whole grid, so decoding ends early once every masked token is
+revealed (with the paper's 40% masking of 256 tokens and 24 steps, after about 14 steps). Visible tokens never
+change.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import torch
+from transformers.utils import ModelOutput
+
+from .input_checks import as_count
+
+
+SCHEDULES = ("arccos", "cosine", "linear", "square", "root")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Schedule and training mask
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def maskgit_schedule(num_tokens: int, num_steps: int, schedule: str = "arccos") -> torch.LongTensor:
+    """How many tokens every decoding step reveals, `(num_steps,)`, summing to `num_tokens` (reference `adap_sche`):
+    with r = linspace(1, 0, num_steps), the weights are arccos(r) / (pi / 2) (`"arccos"`, the paper), cos(r pi / 2)
+    (`"cosine"`), 1 - r (`"linear"`), 1 - r^2 (`"square"`) or 1 - sqrt(r) (`"root"`); the counts are the weights
+    normalised to `num_tokens` and rounded, every step reveals at least one token, and the last step takes the
+    remainder. Few reveals first, many at the end. (When `num_steps` is close to `num_tokens` the reference's last
+    count can fall below one; it is then topped up from the largest counts, so that every count stays >= 1.)"""
+    num_tokens, num_steps = as_count(num_tokens, "num_tokens", limit=2**31), as_count(num_steps, "num_steps")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"`schedule` must be one of {SCHEDULES}, got {schedule!r}.")
+    if num_steps > num_tokens:
+        raise ValueError(
+            f"`num_steps` ({num_steps}) must not exceed the number of tokens ({num_tokens}): every step reveals at "
+            "least one token."
+        )
+    if num_steps == 1:  # (the reference's weights would all be 0 here)
+        return torch.tensor([num_tokens])
+    r = torch.linspace(1, 0, num_steps)  # float32, as the reference
+    weights = {
+        "root": lambda: 1 - r**0.5,
+        "linear": lambda: 1 - r,
+        "square": lambda: 1 - r**2,
+        "cosine": lambda: torch.cos(r * math.pi * 0.5),
+        "arccos": lambda: torch.arccos(r) / (math.pi * 0.5),
+    }[schedule]()
+    counts = (weights / weights.sum() * num_tokens).round()
+    counts[counts == 0] = 1
+    counts[-1] += num_tokens - counts.sum()
+    counts = counts.long()
+    while counts[-1] < 1:  # only for num_steps close to num_tokens: move one reveal from the largest earlier count
+        donor = int((num_steps - 2) - counts[:-1].flip(0).argmax())
+        counts[donor] -= 1
+        counts[-1] += 1
+    return counts
+
+
+def mask_visual_tokens(
+    token_ids: torch.LongTensor,
+    mask_token_id: int,
+    mask_ratio: float = 0.4,
+    random_ratio: bool = True,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.LongTensor, torch.LongTensor]:
+    """The paper's token mask (reference `_get_mask_code`, "linear" mode): every token of an image is masked
+    independently with probability p (a Bernoulli draw, not an exact count), p = `mask_ratio` * r with r ~ U(0, 1)
+    drawn per image when `random_ratio` (training; the paper's 0.4 is the evaluation ratio that caps it), or
+    p = `mask_ratio` (evaluation, `random_ratio=False`).
+
+    Args:
+        token_ids (`torch.LongTensor` of shape `(batch_size, ...)`): the true codes.
+        mask_token_id (`int`): the id that replaces masked codes (`config.mask_token_id`).
+        generator (`torch.Generator`, *optional*): the random source (on the device of `token_ids`).
+
+    Returns:
+        `(input_ids, labels)` of the shape of `token_ids`: the codes with masked ones replaced by `mask_token_id`,
+        and the true code at masked tokens, -100 elsewhere (the `labels` of [`HyperSETForMaskedTokenModeling`]).
+    """
+    if not isinstance(token_ids, torch.Tensor) or token_ids.ndim < 2 or token_ids.is_floating_point():
+        shape = tuple(token_ids.shape) if isinstance(token_ids, torch.Tensor) else type(token_ids).__name__
+        raise ValueError(f"`token_ids` must be an integer tensor of shape (batch_size, ...), got {shape}.")
+    if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) or not 0.0 <= mask_ratio <= 1.0:
+        raise ValueError(f"`mask_ratio` must be a number in [0, 1], got {mask_ratio!r}.")
+    batch_size = token_ids.shape[0]
+    if random_ratio:
+        ratio = torch.rand(batch_size, generator=generator, device=token_ids.device) * mask_ratio
+    else:
+        ratio = torch.full((batch_size,), float(mask_ratio), device=token_ids.device)
+    draws = torch.rand(token_ids.shape, generator=generator, device=token_ids.device)
+    masked = draws < ratio.view(batch_size, *([1] * (token_ids.ndim - 1)))
+    return token_ids.masked_fill(masked, mask_token_id), torch.where(masked, token_ids, -100)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# MaskGIT iterative decoding
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MaskGITDecodingOutput(ModelOutput):
+    r"""
+    Output of [`maskgit_decode`].
+
+    Args:
+        sequences (`torch.LongTensor` of the shape of the input ids): the decoded codes; no mask id is left.
+        num_masked (`torch.LongTensor` of shape `(steps_run + 1, batch_size)`): masked tokens per sample before the
+            first step and after every step that ran (decoding stops once nothing is masked).
+        intermediate_ids (`tuple(torch.LongTensor)`, *optional*): with `return_intermediate=True`, the ids after
+            every step that ran (mask id where still masked), each of the shape of the input ids.
+    """
+
+    sequences: torch.LongTensor | None = None
+    num_masked: torch.LongTensor | None = None
+    intermediate_ids: tuple[torch.LongTensor, ...] | None = None
+
+
+def _non_negative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
+def _gumbel(shape, generator, device) -> torch.Tensor:
+    uniform = torch.rand(shape, generator=generator, device=device).clamp(torch.finfo(torch.float32).tiny, 1.0)
+    return -torch.log(-torch.log(uniform))
+
+
+@torch.no_grad()
+def maskgit_decode(
+    model,
+    input_ids: torch.LongTensor,
+    num_steps: int = 12,
+    schedule: str = "arccos",
+    temperature: float = 1.0,
+    confidence_noise: float = 0.0,
+    generator: torch.Generator | None = None,
+    mask_token_id: int | None = None,
+    return_intermediate: bool = False,
+    **model_kwargs,
+) -> MaskGITDecodingOutput:
+    r"""
+    MaskGIT iterative decoding of the masked tokens of `input_ids` (the authors' `MIMTrainer.sample`).
+
+    Let n = the number of tokens per sample and c_1 ... c_K = `maskgit_schedule(n, num_steps, schedule)`. Step k
+    predicts logits for all tokens, samples a code for every token from softmax(logits / `temperature`), scores it by
+    confidence = log p(sampled code) + `confidence_noise` * (1 - (k - 1) / (K - 1)) * g, g ~ Gumbel(0, 1), and reveals
+    the min(c_k, still masked) masked tokens of highest confidence (ties: the lower index). So after step k exactly
+    max(0, m - c_1 - ... - c_k) tokens of a sample with m masked tokens stay masked, and decoding stops once none is;
+    visible tokens are never changed. Every random draw comes from `generator`: a seeded generator gives the same
+    result on every run.
+
+    Args:
+        model: a model that maps `input_ids` to logits over the codebook, `(batch_size, n, codebook_size)`, returned
+            as a tensor or as the `logits` of its output (e.g. [`HyperSETForMaskedTokenModeling`]); called as
+            `model(input_ids=..., **model_kwargs)` with ids of the shape of `input_ids`. An `nn.Module` runs in eval
+            mode and gets its mode back afterwards.
+        input_ids (`torch.LongTensor` of shape `(batch_size, n)` or `(batch_size, height, width)`): codes, with
+            `mask_token_id` at the tokens to decode.
+        num_steps (`int`, *optional*, defaults to 12): decoding steps (the paper evaluates with 24); at most n.
+        schedule (`str`, *optional*, defaults to `"arccos"`): the reveal schedule, one of `SCHEDULES`.
+        temperature (`float`, *optional*, defaults to 1.0): softmax temperature; 0 takes the most likely code
+            (greedy). The reference MULTIPLIES the logits by its `sm_temp`: `sm_temp = s` is `temperature = 1 / s`
+            (the paper: 1).
+        confidence_noise (`float`, *optional*, defaults to 0.0): scale of the Gumbel noise on the confidences (the
+            reference's `r_temp`, annealed linearly to 0 over the steps); the paper's reconstruction uses 0, the
+            reference's generation default is 4.5.
+        generator (`torch.Generator`, *optional*): the random source of the sampling and the noise, on the device
+            of `input_ids`; `None` uses torch's global generator.
+        mask_token_id (`int`, *optional*): defaults to `model.config.mask_token_id`.
+        return_intermediate (`bool`, *optional*): also return the ids after every step.
+        model_kwargs: passed to the model on every call, e.g. `num_recurrences`.
+
+    Returns:
+        [`MaskGITDecodingOutput`].
+
+    Differences from the reference, which matches this function step for step with temperature 1 and no noise
+    (tested): the reference draws the noise from NumPy's global generator; it selects by a confidence threshold, so
+    tied confidences can reveal more tokens than scheduled; its step count check uses the masked tokens of the whole
+    batch. Here every count is per sample and exact.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling, maskgit_decode
+
+    >>> config = HyperSETConfig.from_preset(
+    ...     "mim", hidden_size=32, num_attention_heads=4, intermediate_size=32, time_embedding_size=32,
+    ...     codebook_size=64, token_grid_size=4)
+    >>> model = HyperSETForMaskedTokenModeling(config)
+    >>> codes = torch.randint(0, 64, (2, 4, 4))
+    >>> codes[:, :2] = config.mask_token_id  # the top half of every grid is unknown
+    >>> out = maskgit_decode(model, codes, num_steps=4, generator=torch.Generator().manual_seed(0))
+    >>> out.sequences.shape, bool((out.sequences[:, 2:] == codes[:, 2:]).all()), out.num_masked[:, 0].tolist()
+    (torch.Size([2, 4, 4]), True, [8, 7, 3, 0])
+
+    ```"""
+    if mask_token_id is None:
+        mask_token_id = getattr(getattr(model, "config", None), "mask_token_id", None)
+        if mask_token_id is None:
+            raise ValueError("Pass `mask_token_id`: the model has no `config.mask_token_id`.")
+    if not isinstance(input_ids, torch.Tensor) or input_ids.ndim < 2 or input_ids.shape[0] == 0:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
+        raise ValueError(f"`input_ids` must be a non-empty tensor of shape (batch_size, tokens...), got {shape}.")
+    if input_ids.is_floating_point() or input_ids.is_complex():
+        raise ValueError(f"`input_ids` must be an integer tensor of code ids, got dtype {input_ids.dtype}.")
+    temperature = _non_negative(temperature, "temperature")
+    confidence_noise = _non_negative(confidence_noise, "confidence_noise")
+    shape, batch_size = input_ids.shape, input_ids.shape[0]
+    ids = input_ids.reshape(batch_size, -1).clone()
+    num_tokens = ids.shape[1]
+    counts = maskgit_schedule(num_tokens, num_steps, schedule).tolist()
+    num_steps = len(counts)
+    positions = torch.arange(num_tokens, device=ids.device).expand(batch_size, num_tokens)
+
+    was_training = isinstance(model, torch.nn.Module) and model.training
+    if was_training:
+        model.eval()
+    num_masked, intermediate = [(ids == mask_token_id).sum(1)], []
+    try:
+        for step, count in enumerate(counts):
+            masked = ids == mask_token_id
+            remaining = masked.sum(1)
+            if not remaining.any():
+                break
+            output = model(input_ids=ids.view(shape), **model_kwargs)
+            logits = getattr(output, "logits", output)
+            logits = logits.reshape(batch_size, num_tokens, -1).float()
+            if temperature == 0.0:  # greedy
+                probabilities = logits.softmax(-1)
+                sampled = probabilities.argmax(-1)
+            else:
+                probabilities = (logits / temperature).softmax(-1)
+                sampled = torch.multinomial(probabilities.view(batch_size * num_tokens, -1), 1, replacement=True,
+                                            generator=generator).view(batch_size, num_tokens)  # fmt: skip
+            # confidence of a sampled code: its log-probability (clamped: a zero probability stays above visible tokens)
+            confidence = probabilities.gather(-1, sampled[..., None])[..., 0]
+            confidence = confidence.clamp_min(torch.finfo(confidence.dtype).tiny).log()
+            if confidence_noise > 0:
+                anneal = 1.0 - (step / (num_steps - 1) if num_steps > 1 else 0.0)
+                confidence = confidence + confidence_noise * anneal * _gumbel(confidence.shape, generator, ids.device)
+            confidence = confidence.masked_fill(~masked, -math.inf)
+            # rank of every token by confidence (0 = most confident); reveal the first min(count, remaining)
+            order = confidence.argsort(dim=1, descending=True, stable=True)
+            ranks = torch.empty_like(order).scatter_(1, order, positions)
+            reveal = masked & (ranks < remaining.clamp(max=count)[:, None])
+            ids = torch.where(reveal, sampled, ids)
+            num_masked.append((ids == mask_token_id).sum(1))
+            if return_intermediate:
+                intermediate.append(ids.view(shape).clone())
+    finally:
+        if was_training:
+            model.train()
+    return MaskGITDecodingOutput(
+        sequences=ids.view(shape),
+        num_masked=torch.stack(num_masked),
+        intermediate_ids=tuple(intermediate) if return_intermediate else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Image tokenizers
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class VisualTokenizer(Protocol):
+    """An image tokenizer for masked token modeling: a frozen VQ autoencoder that maps images to grids of codes and
+    codes back to images (the paper uses the MaskGIT VQGAN: 256 px -> 16 x 16 codes of a 1024-entry codebook).
+    Any object with these members works with [`maskgit_decode`] pipelines; `DiffusersVQTokenizer` wraps a diffusers
+    `VQModel`."""
+
+    codebook_size: int
+
+    def encode(self, pixel_values: torch.Tensor) -> torch.LongTensor:
+        """`(batch_size, channels, height, width)` images (in the tokenizer's range, [-1, 1] for VQGANs) ->
+        `(batch_size, grid_height, grid_width)` code ids in 0 ... codebook_size - 1."""
+        ...
+
+    def decode(self, token_ids: torch.LongTensor) -> torch.Tensor:
+        """`(batch_size, grid_height, grid_width)` code ids -> `(batch_size, channels, height, width)` images."""
+        ...
+
+
+class DiffusersVQTokenizer:
+    """[`VisualTokenizer`] around a diffusers `VQModel` (a VQ-VAE / VQGAN: encoder -> quant_conv -> nearest codebook
+    entry; codebook entry -> post_quant_conv -> decoder). Images are in [-1, 1], as diffusers' VQ models expect.
+    diffusers is needed only to load a model (`from_pretrained`); the wrapper itself calls the model's
+    `encode`, `quantize` and `decode` methods.
+
+    Example (needs diffusers and a VQ checkpoint):
+
+        tokenizer = DiffusersVQTokenizer.from_pretrained("path/to/vq-model")
+        codes = tokenizer.encode(images * 2 - 1)           # (batch_size, h, w)
+        images = (tokenizer.decode(codes) + 1) / 2
+    """
+
+    def __init__(self, vq_model):
+        self.vq_model = vq_model
+        self.codebook_size = int(vq_model.config.num_vq_embeddings)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "DiffusersVQTokenizer":
+        """Loads `diffusers.VQModel.from_pretrained(pretrained_model_name_or_path, **kwargs)` in eval mode."""
+        try:
+            from diffusers import VQModel
+        except ImportError as error:
+            raise ImportError("DiffusersVQTokenizer.from_pretrained needs diffusers: pip install diffusers") from error
+        return cls(VQModel.from_pretrained(pretrained_model_name_or_path, **kwargs).eval())
+
+    @property
+    def embedding_size(self) -> int:
+        return int(self.vq_model.quantize.embedding.weight.shape[1])
+
+    @torch.no_grad()
+    def encode(self, pixel_values: torch.Tensor) -> torch.LongTensor:
+        """`(batch_size, channels, height, width)` in [-1, 1] -> `(batch_size, h, w)` code ids."""
+        latents = self.vq_model.encode(pixel_values).latents
+        _, _, (_, _, indices) = self.vq_model.quantize(latents)
+        return indices.reshape(latents.shape[0], latents.shape[2], latents.shape[3])
+
+    @torch.no_grad()
+    def decode(self, token_ids: torch.LongTensor) -> torch.Tensor:
+        """`(batch_size, h, w)` code ids -> `(batch_size, channels, height, width)` images in about [-1, 1]."""
+        if not isinstance(token_ids, torch.Tensor) or token_ids.ndim != 3 or token_ids.is_floating_point():
+            shape = tuple(token_ids.shape) if isinstance(token_ids, torch.Tensor) else type(token_ids).__name__
+            raise ValueError(f"`token_ids` must be an integer tensor of shape (batch_size, h, w), got {shape}.")
+        bad = (token_ids < 0) | (token_ids >= self.codebook_size)
+        if bad.any():
+            position = tuple(int(i) for i in bad.nonzero()[0])
+            raise ValueError(
+                f"`token_ids` must be codes 0-{self.codebook_size - 1}; index {position} has {int(token_ids[position])}"
+                " (decode masked tokens first, e.g. with maskgit_decode)."
+            )
+        batch_size, height, width = token_ids.shape
+        shape = (batch_size, height, width, self.embedding_size)
+        if getattr(self.vq_model.config, "lookup_from_codebook", False):  # the model looks the codes up itself
+            return self.vq_model.decode(token_ids, force_not_quantize=True, shape=shape).sample
+        latents = self.vq_model.quantize.get_codebook_entry(token_ids.reshape(-1), shape)
+        return self.vq_model.decode(latents, force_not_quantize=True).sample
+
+
+__all__ = [
+    "SCHEDULES",
+    "DiffusersVQTokenizer",
+    "MaskGITDecodingOutput",
+    "VisualTokenizer",
+    "mask_visual_tokens",
+    "maskgit_decode",
+    "maskgit_schedule",
+]
