@@ -1,7 +1,8 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Tests of `hyperset_hf.convert_original_checkpoint` against independent functional re-implementations of the
 reference image classifier (spec §1.4, §2 row (a), §5.2 "Tokenisation", §9, layout §11.1) and of the reference Sudoku
-models (`sudoku/models.py`: `hyper-set` and the Transformer baseline)."""
+models (`sudoku/models.py`: `hyper-set` and the Transformer baseline), and against the authors' own MIM model
+(`mim/models.py`, imported from the local mirror of their repository; those tests skip without it)."""
 
 import argparse
 import json
@@ -14,11 +15,17 @@ from torch.nn import functional as F
 import hyperset_hf  # noqa: F401  (registers the Auto classes)
 from hyperset_hf.convert_original_checkpoint import (
     convert_image_classification_checkpoint,
+    convert_mim_checkpoint,
     convert_sudoku_checkpoint,
     load_original_state_dict,
     main,
 )
-from transformers import AutoConfig, AutoModelForImageClassification, AutoModelForTokenClassification
+from transformers import (
+    AutoConfig,
+    AutoModelForImageClassification,
+    AutoModelForMaskedLM,
+    AutoModelForTokenClassification,
+)
 
 # Imported from its module: on transformers 5.17 without torchvision, `transformers.AutoImageProcessor` resolves to a
 # placeholder that demands torchvision, although the class itself falls back to the PIL image processors.
@@ -1068,3 +1075,149 @@ def test_command_line_options_per_task(tmp_path):
         main(arguments[:position] + arguments[position + 2 :])
     assert not (tmp_path / "refused").exists()
     assert main(sudoku_cli_arguments(sudoku_checkpoint, tmp_path / "converted")).config.num_recurrences == 24
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Masked image modeling (`--task mim`): the authors' own `MaskTransformerUncond` (read from the local mirror of their
+# repository, skipped without it), saved by their own `MIMTrainer._save_checkpoint`, converted and compared
+# ---------------------------------------------------------------------------------------------------------------------
+
+# The reference model, its random weights and inputs come from the equivalence tests of the MIM model; `reference` is
+# their module-scoped fixture (it extracts `mim/models.py` and `mim/trainer.py` from the mirror, or skips).
+from test_hyperset_token_mim import build_reference, reference, reference_inputs  # noqa: E402, F401
+
+
+MIM_HIDDEN_SIZE = 64
+MIM_NUM_HEADS = 2
+MIM_CODEBOOK_SIZE = 32
+# The grid is 16 x 16 (reference img_size 256): the authors' `HyperSETBlock.forward` asserts 256 tokens.
+MIM_GRID = 16
+
+
+def save_like_the_mim_trainer(reference, model, folder, multi_gpu=False):
+    """Saves `model` with the authors' `MIMTrainer._save_checkpoint` (a dict with `iter`, `global_epoch`,
+    `model_state_dict`, `optimizer_state_dict`, `scaler_state_dict`) after one AdamW step, so that the optimizer state
+    holds tensors as in a real checkpoint; with `multi_gpu` the model is reached through `.module` as under DDP."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.0, betas=(0.9, 0.96), weight_decay=0.0)  # lr 0: no change
+    _, input_ids = reference_inputs(batch_size=1, codebook_size=MIM_CODEBOOK_SIZE)
+    model(input_ids, n_recur=1).sum().backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    trainer = argparse.Namespace(
+        is_master=True, is_multi_gpus=multi_gpu, vit=argparse.Namespace(module=model) if multi_gpu else model,
+        ckpt_path=str(folder), cfg=argparse.Namespace(experiment=argparse.Namespace(ckpt_name="mim_ckpt")), iter=7,
+        global_epoch=2, optimizer=optimizer, scaler=torch.amp.GradScaler("cpu"),
+    )  # fmt: skip
+    reference.trainer.MIMTrainer._save_checkpoint(trainer, "last")
+    return folder / "mim_ckpt_last.pth"
+
+
+def mim_cli_arguments(checkpoint, output_dir, *extra):
+    return ["--task", "mim", "--checkpoint", str(checkpoint), "--output-dir", str(output_dir), *extra]
+
+
+@pytest.mark.parametrize(
+    "layer_type, multiplier, preset, default_recurrences",
+    [("hyperset", 1, "mim", 12), ("hyperset", 8, "mim-scaled", 24), ("transformer", 4, "mim-transformer", 12)],
+)
+def test_converted_mim_checkpoint_matches_the_authors_model(
+    reference, tmp_path, layer_type, multiplier, preset, default_recurrences
+):
+    reference_model = build_reference(
+        reference, layer_type, multiplier, hidden_size=MIM_HIDDEN_SIZE, heads=MIM_NUM_HEADS,
+        codebook_size=MIM_CODEBOOK_SIZE, seed=5,
+    )  # fmt: skip
+    checkpoint = save_like_the_mim_trainer(reference, reference_model, tmp_path, multi_gpu=layer_type == "transformer")
+    saved = torch.load(checkpoint, weights_only=True)  # what the trainer wrote loads without unpickling objects
+    assert {"iter", "global_epoch", "model_state_dict", "optimizer_state_dict", "scaler_state_dict"} <= set(saved)
+    assert not any(key.startswith("module.") for key in saved["model_state_dict"])
+
+    output_dir = tmp_path / "converted"
+    extra = ("--num-attention-heads", str(MIM_NUM_HEADS)) if layer_type == "transformer" else ()
+    main(mim_cli_arguments(checkpoint, output_dir, *extra))
+    assert (output_dir / "model.safetensors").is_file() and (output_dir / "config.json").is_file()
+    model = AutoModelForMaskedLM.from_pretrained(output_dir).eval()
+    assert type(model).__name__ == "HyperSETForMaskedTokenModeling"
+
+    config, expected_config = model.config, hyperset_hf.HyperSETConfig.from_preset(preset)
+    assert (config.layer_type, config.hidden_act, config.share_qkv_norm) == (
+        expected_config.layer_type, expected_config.hidden_act, expected_config.share_qkv_norm,
+    )  # fmt: skip
+    assert (config.hidden_size, config.num_attention_heads, config.intermediate_size, config.num_layers) == (
+        MIM_HIDDEN_SIZE, MIM_NUM_HEADS, multiplier * MIM_HIDDEN_SIZE, 1,
+    )  # fmt: skip
+    assert (config.codebook_size, config.mask_token_id, config.token_grid_size) == (
+        MIM_CODEBOOK_SIZE, MIM_CODEBOOK_SIZE, MIM_GRID,
+    )  # fmt: skip
+    assert config.num_recurrences == default_recurrences == expected_config.num_recurrences
+
+    codes, input_ids = reference_inputs(batch_size=2, codebook_size=MIM_CODEBOOK_SIZE, seed=6)
+    assert (input_ids == MIM_CODEBOOK_SIZE).any() and (input_ids != MIM_CODEBOOK_SIZE).any()  # some masked tokens
+    with torch.no_grad():
+        expected = reference_model(input_ids, n_recur=default_recurrences)
+        logits = model(input_ids).logits  # the converted default iteration count
+        assert logits.shape == expected.shape == (2, MIM_GRID * MIM_GRID, MIM_CODEBOOK_SIZE)
+        torch.testing.assert_close(logits, expected, atol=1e-5, rtol=0)
+        fewer = reference_model(input_ids, n_recur=3)
+        torch.testing.assert_close(model(input_ids, num_recurrences=3).logits, fewer, atol=1e-5, rtol=0)
+        assert (expected - fewer).abs().max() > 1e-3  # the iterations move the state
+        # the Python API on the unmasked codes, from the loaded dictionary
+        direct = convert_mim_checkpoint(saved, num_attention_heads=MIM_NUM_HEADS if extra else None)
+        torch.testing.assert_close(direct(codes).logits, reference_model(codes, n_recur=default_recurrences),
+                                   atol=1e-5, rtol=0)  # fmt: skip
+
+
+def test_mim_num_recurrences_and_grid_options(reference, tmp_path):
+    reference_model = build_reference(reference, "hyperset", 1, hidden_size=MIM_HIDDEN_SIZE, heads=MIM_NUM_HEADS,
+                                      codebook_size=MIM_CODEBOOK_SIZE)  # fmt: skip
+    checkpoint = save_like_the_mim_trainer(reference, reference_model, tmp_path)
+    model = main(mim_cli_arguments(checkpoint, tmp_path / "r5", "--num-recurrences", "5", "--token-grid-size", "8"))
+    assert (model.config.num_recurrences, model.config.token_grid_size) == (5, 8)
+    with pytest.raises(ValueError, match="contradicts"):
+        convert_mim_checkpoint(checkpoint, num_attention_heads=4)  # hyper-set: d / length of the shared gain = 2
+    # options of other tasks are refused, and --token-grid-size for the other tasks
+    for extra in (("--image-size", "32"), ("--step-size-conditioning", "current_state")):
+        with pytest.raises(SystemExit):
+            main(mim_cli_arguments(checkpoint, tmp_path / "refused", *extra))
+    sudoku_checkpoint = tmp_path / "sudoku.pth"
+    torch.save(make_sudoku_state_dict(), sudoku_checkpoint)
+    with pytest.raises(SystemExit):
+        main(sudoku_cli_arguments(sudoku_checkpoint, tmp_path / "refused", "--token-grid-size", "16"))
+    assert not (tmp_path / "refused").exists()
+
+
+def test_mim_checkpoint_with_a_missing_or_unknown_key_is_refused_naming_it(reference, tmp_path):
+    reference_model = build_reference(reference, "hyperset", 1, hidden_size=MIM_HIDDEN_SIZE, heads=MIM_NUM_HEADS,
+                                      codebook_size=MIM_CODEBOOK_SIZE)  # fmt: skip
+    state_dict = reference_model.state_dict()
+    broken = {key: value for key, value in state_dict.items() if key != "transformer.ln2.weight"}
+    checkpoint = tmp_path / "broken.pth"
+    torch.save({"model_state_dict": broken, "iter": 0}, checkpoint)
+    with pytest.raises(ValueError, match=r"Missing keys \(1\): transformer\.ln2\.weight\.") as error:
+        main(mim_cli_arguments(checkpoint, tmp_path / "refused"))
+    assert "MIM `hyper-set`" in str(error.value)
+    assert not (tmp_path / "refused").exists()
+
+    with pytest.raises(ValueError, match=r"Unexpected keys \(1\): transformer\.extra\.weight\."):
+        convert_mim_checkpoint({**state_dict, "transformer.extra.weight": torch.zeros(3)})
+    # a DDP `module.` prefix is removed; a wrong shape is named with both shapes
+    bad = {"module." + key: value for key, value in state_dict.items()}
+    bad["module.transformer.ln2.weight"] = torch.ones(5)
+    with pytest.raises(ValueError, match=r"`transformer\.ln2\.weight`.*\(5,\), expected \(64,\)"):
+        convert_mim_checkpoint(bad)
+    # codebook rows of the embedding and the head must agree (K + 1 with [MASK])
+    with pytest.raises(ValueError, match=r"`tok_emb\.weight`.*must have 33 rows"):
+        convert_mim_checkpoint({**state_dict, "tok_emb.weight": torch.zeros(32, MIM_HIDDEN_SIZE)})
+    # a Sudoku checkpoint is named as such
+    with pytest.raises(ValueError, match="a Sudoku model"):
+        convert_mim_checkpoint(make_sudoku_state_dict())
+
+
+def test_mim_transformer_without_num_attention_heads_is_refused(reference, tmp_path):
+    reference_model = build_reference(reference, "transformer", 4, hidden_size=MIM_HIDDEN_SIZE, heads=MIM_NUM_HEADS,
+                                      codebook_size=MIM_CODEBOOK_SIZE)  # fmt: skip
+    checkpoint = save_like_the_mim_trainer(reference, reference_model, tmp_path)
+    with pytest.raises(ValueError, match="--num-attention-heads") as error:
+        main(mim_cli_arguments(checkpoint, tmp_path / "refused"))
+    assert "not recoverable from its weights" in str(error.value)
+    assert not (tmp_path / "refused").exists()

@@ -7,7 +7,13 @@ Supported:
   separate q/k/v RMSNorm gains, GELU feedforward and the state-conditioned step-size network);
 - `--task sudoku`: the Sudoku solver of `sudoku/models.py` with `pos_emb: learnable`, either `model.type: hyper-set`
   (one shared q/k/v RMSNorm gain, ReLU feedforward, unnormalised step-size network; the layout is recognised from the
-  keys) or the Transformer baseline `model.type: transformer` (which needs `--num-attention-heads`).
+  keys) or the Transformer baseline `model.type: transformer` (which needs `--num-attention-heads`);
+- `--task mim`: masked image modeling on VQ tokens, `MaskTransformerUncond` of `mim/models.py`, `model.type:
+  hyper-set` (preset `mim`, or `mim-scaled` for feedforward width 8d) or `model.type: transformer` (preset
+  `mim-transformer`, needs `--num-attention-heads`), from the file the reference `MIMTrainer` saves (only its
+  `model_state_dict` is read). Not recoverable from the weights and assumed as in the reference defaults:
+  `phi_func: null` (softmax attention, ReLU feedforward) and the plain gradient step (`adaptive_mode:
+  gd_with_learnable_step_size`).
 
 The image-classification output folder loads with
 
@@ -19,8 +25,10 @@ The image-classification output folder loads with
 >>> image_processor = AutoImageProcessor.from_pretrained("converted-folder")
 ```
 
-and a Sudoku folder with `AutoModelForTokenClassification.from_pretrained("converted-folder")` (a
-[`HyperSETForSudoku`]; no processor is saved: the input is the `(batch_size, 81)` tensor of digits, 0 = blank).
+a Sudoku folder with `AutoModelForTokenClassification.from_pretrained("converted-folder")` (a
+[`HyperSETForSudoku`]; no processor is saved: the input is the `(batch_size, 81)` tensor of digits, 0 = blank), and a
+MIM folder with `AutoModelForMaskedLM.from_pretrained("converted-folder")` (a [`HyperSETForMaskedTokenModeling`];
+the input is the grid of VQ codes with the mask id `codebook_size`).
 
 Command line:
 
@@ -34,6 +42,12 @@ python -m hyperset_hf.convert_original_checkpoint --task sudoku \
 
 python -m hyperset_hf.convert_original_checkpoint --task sudoku \
     --checkpoint sudoku_transformer.pth --num-attention-heads 12 --output-dir transformer-sudoku
+
+python -m hyperset_hf.convert_original_checkpoint --task mim \
+    --checkpoint mim_ckpt_last.pth --output-dir hyperset-mim-scaled
+
+python -m hyperset_hf.convert_original_checkpoint --task mim \
+    --checkpoint mim_transformer_ckpt_last.pth --num-attention-heads 12 --output-dir transformer-mim
 ```
 
 Everything that the weights determine (width, heads, feedforward width, layers, time-embedding width, classes, patch
@@ -61,7 +75,7 @@ import torch
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 
 from .configuration_hyperset import FEEDFORWARD_ACTIVATIONS, STEP_SIZE_CONDITIONINGS, HyperSETConfig
-from .modeling_hyperset import HyperSETForImageClassification, HyperSETForSudoku
+from .modeling_hyperset import HyperSETForImageClassification, HyperSETForMaskedTokenModeling, HyperSETForSudoku
 
 
 if TYPE_CHECKING:
@@ -501,8 +515,11 @@ def _convert_image_classification_from_arguments(arguments: argparse.Namespace, 
         )
     if arguments.num_attention_heads is not None:
         parser.error(
-            "--num-attention-heads is only for --task sudoku: the image classifier's heads are read from its weights."
+            "--num-attention-heads is only for --task sudoku and --task mim: the image classifier's heads are read "
+            "from its weights."
         )
+    if arguments.token_grid_size is not None:
+        parser.error("--token-grid-size is only for --task mim.")
     id2label = None
     if arguments.id2label_json is not None:
         with open(arguments.id2label_json, encoding="utf-8") as file:
@@ -617,6 +634,8 @@ def _describe_sudoku_variant(keys: set[str]) -> str | None:
     """Names what a key set that is neither Sudoku `hyper-set` nor `transformer` looks like."""
     if any(key.startswith("enc.") for key in keys) or "cls_token" in keys:
         return "an image classifier (use `--task image-classification`)"
+    if any(key.startswith(("lm_head.", "transformer.")) for key in keys):
+        return "a masked-image-modelling model (use `--task mim`)"
     layer_suffixes = {match.group(2) for match in map(SUDOKU_LAYER_PATTERN.match, keys) if match}
     if "attn.qkv.weight" in layer_suffixes and "attn.proj.weight" in layer_suffixes:
         return "the `transformer_shared` baseline (one q/k/v projection plus an output projection)"
@@ -856,6 +875,8 @@ def _convert_sudoku_from_arguments(arguments: argparse.Namespace, parser: argpar
             f"Options for --task image-classification only: {', '.join(given)} (the reference Sudoku models take "
             f"the 81 digits as input and use a ReLU feedforward)."
         )
+    if arguments.token_grid_size is not None:
+        parser.error("--token-grid-size is only for --task mim.")
     return convert_sudoku_checkpoint(
         arguments.checkpoint,
         num_recurrences=(
@@ -869,6 +890,296 @@ def _convert_sudoku_from_arguments(arguments: argparse.Namespace, parser: argpar
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Masked image modeling on VQ tokens (reference `mim/models.py`, `MaskTransformerUncond`)
+# ---------------------------------------------------------------------------------------------------------------------
+
+MIM_VARIANTS = ("hyper-set", "transformer")
+DEFAULT_MIM_TOKEN_GRID_SIZE = 16  # 256 px images, VQGAN downsampling 16; the reference block asserts 256 tokens
+
+# Reference key -> hyperset-hf key for the entries that occur once per model (both variants). The fixed 2-D sin-cos
+# positions `pos_emb` are a plain tensor attribute of the reference model, not in its state dict.
+MIM_MODEL_KEYS = {
+    "tok_emb.weight": "hyperset.embeddings.token_embeddings.weight",  # codebook_size + 1 rows: the last is [MASK]
+    "lm_head.0.weight": "readout_norm.weight",
+    "lm_head.1.weight": "classifier.weight",
+    "lm_head.1.bias": "classifier.bias",
+}
+
+# The single `HyperSETBlock` of `model.type: hyper-set` (one shared q/k/v gain; time_mlp.0 is the parameter-free
+# sinusoidal embedding, time_mlp.1 = [RMSNorm, GELU, Linear d -> 2d]).
+MIM_HYPERSET_KEYS = {
+    "transformer.qkv.weight": "hyperset.encoder.layers.0.attention.projection.weight",
+    "transformer.ln1.weight": "hyperset.encoder.layers.0.attention.qkv_norm.weight",
+    "transformer.mlp.weight": "hyperset.encoder.layers.0.feedforward.projection.weight",
+    "transformer.ln2.weight": "hyperset.encoder.layers.0.feedforward.norm.weight",
+    "transformer.time_mlp.1.0.weight": "hyperset.encoder.step_size_network.head_norm.weight",
+    "transformer.time_mlp.1.2.weight": "hyperset.encoder.step_size_network.step_size_projection.weight",
+    "transformer.time_mlp.1.2.bias": "hyperset.encoder.step_size_network.step_size_projection.bias",
+}
+
+# Reference key suffix -> hyperset-hf key suffix for every layer `transformer.layers.<i>` of `model.type: transformer`
+# (`TransformerBlock`: [PreNorm(Attention), PreNorm(FeedForward)] per layer).
+MIM_TRANSFORMER_LAYER_KEYS = {
+    "0.norm.weight": "attention_norm.weight",
+    "0.fn.query.weight": "attention.query.weight",
+    "0.fn.key.weight": "attention.key.weight",
+    "0.fn.value.weight": "attention.value.weight",
+    "0.fn.proj.weight": "attention.output.weight",
+    "1.norm.weight": "mlp_norm.weight",
+    "1.fn.net.0.weight": "mlp.0.weight",
+    "1.fn.net.2.weight": "mlp.2.weight",
+}
+
+MIM_TRANSFORMER_LAYER_PATTERN = re.compile(r"^transformer\.layers\.(\d+)\.(.+)$")
+
+
+def expected_mim_keys(variant: str, num_layers: int = 1) -> list[str]:
+    """Reference keys of a MIM model of the given variant (`"hyper-set"`: always one block; `"transformer"`:
+    `num_layers` layers)."""
+    if variant not in MIM_VARIANTS:
+        raise ValueError(f"Unknown MIM variant {variant!r}; expected one of {MIM_VARIANTS}.")
+    keys = list(MIM_MODEL_KEYS)
+    if variant == "hyper-set":
+        return keys + list(MIM_HYPERSET_KEYS)
+    for index in range(num_layers):
+        keys.extend(f"transformer.layers.{index}.{suffix}" for suffix in MIM_TRANSFORMER_LAYER_KEYS)
+    return keys
+
+
+def rename_mim_key(key: str, variant: str) -> str:
+    """Maps a reference MIM key of the given variant to its hyperset-hf name (`KeyError` without a counterpart)."""
+    if key in MIM_MODEL_KEYS:
+        return MIM_MODEL_KEYS[key]
+    if variant == "hyper-set" and key in MIM_HYPERSET_KEYS:
+        return MIM_HYPERSET_KEYS[key]
+    match = MIM_TRANSFORMER_LAYER_PATTERN.match(key)
+    if variant == "transformer" and match and match.group(2) in MIM_TRANSFORMER_LAYER_KEYS:
+        return f"hyperset.encoder.layers.{match.group(1)}.{MIM_TRANSFORMER_LAYER_KEYS[match.group(2)]}"
+    raise KeyError(f"No hyperset-hf counterpart for the reference MIM {variant} key {key!r}.")
+
+
+def _describe_mim_variant(keys: set[str]) -> str | None:
+    """Names what a key set that is neither MIM `hyper-set` nor `transformer` looks like."""
+    if any(key.startswith("enc.") for key in keys) or "cls_token" in keys:
+        return "an image classifier (use `--task image-classification`)"
+    if any(key.startswith("blocks.") for key in keys) or "head.weight" in keys:
+        return "a Sudoku model (use `--task sudoku`)"
+    return None
+
+
+def check_mim_keys(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int]:
+    """Checks that `state_dict` has exactly the keys of the reference MIM `hyper-set` model or of its Transformer
+    baseline and returns `(variant, num_layers)`. Raises a `ValueError` naming every unexpected and missing key
+    otherwise, compared with the closer of the two layouts."""
+    keys = set(state_dict)
+    layer_indices = sorted(
+        {int(match.group(1)) for match in map(MIM_TRANSFORMER_LAYER_PATTERN.match, keys) if match}
+    )
+    if layer_indices and layer_indices != list(range(len(layer_indices))):
+        raise ValueError(
+            f"The Transformer layers of the checkpoint must be numbered 0 ... L-1 without gaps, found "
+            f"`transformer.layers.<i>` with i in {layer_indices}."
+        )
+    num_layers = max(len(layer_indices), 1)
+    differences = {}
+    for variant in MIM_VARIANTS:
+        expected = set(expected_mim_keys(variant, num_layers))
+        differences[variant] = (sorted(keys - expected), sorted(expected - keys))
+    variant = min(MIM_VARIANTS, key=lambda name: len(differences[name][0]) + len(differences[name][1]))
+    unexpected, missing = differences[variant]
+    if unexpected or missing:
+        message = (
+            f"The checkpoint does not have the layout of the reference MIM `{variant}` model (huyunzhe/hyper-set "
+            f"`mim/models.py` `MaskTransformerUncond`, compared with the closer of the two layouts this converter "
+            f"supports: `hyper-set` and `transformer`)."
+        )
+        description = _describe_mim_variant(keys)
+        if description is not None:
+            message += f" It looks like {description}."
+        if unexpected:
+            message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
+        if missing:
+            message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
+        raise ValueError(message)
+    return variant, (1 if variant == "hyper-set" else num_layers)
+
+
+def infer_mim_config(
+    state_dict: Mapping[str, torch.Tensor],
+    num_recurrences: int | None = None,
+    num_attention_heads: int | None = None,
+    token_grid_size: int = DEFAULT_MIM_TOKEN_GRID_SIZE,
+) -> HyperSETConfig:
+    """Builds the [`HyperSETConfig`] of a reference MIM model (`MaskTransformerUncond`, `model.type: hyper-set` or
+    `transformer`, recognised from the keys) from its tensor shapes plus the values the weights do not store.
+
+    Read from the shapes: the codebook size K (rows of `lm_head.1.weight`; `tok_emb.weight` must have K + 1 rows, the
+    last being [MASK] = the reference `mask_value`), the width d (rows of `transformer.qkv.weight` /
+    `transformer.layers.0.0.fn.query.weight`), the heads of `hyper-set` (d / length of the shared q/k/v gain
+    `transformer.ln1.weight`), the feedforward width (rows of `transformer.mlp.weight` /
+    `transformer.layers.0.1.fn.net.0.weight`) and the Transformer layers. The preset follows the paper's rows (Table
+    3): `hyper-set` with feedforward width 8d -> `"mim-scaled"` (24 iterations), other `hyper-set` -> `"mim"` (12
+    iterations, the reference `configs/task/mim.yaml` `n_recur`), `transformer` -> `"mim-transformer"` (12).
+
+    Args:
+        state_dict (`Mapping[str, torch.Tensor]`):
+            Reference state dict (reference key names).
+        num_recurrences (`int`, *optional*):
+            Iterations (the reference `n_recur`, not stored in the weights); defaults to the preset's (see above).
+        num_attention_heads (`int`, *optional*):
+            Required for the Transformer baseline, whose weights do not determine the head count (12 for the paper's
+            model, the reference `n_head`). For `hyper-set` it is inferred, and a given value must agree.
+        token_grid_size (`int`, *optional*, defaults to 16):
+            Side of the code grid (reference `img_size // 16`; the reference `HyperSETBlock` only runs 16 x 16).
+    """
+    variant, num_layers = check_mim_keys(state_dict)
+    if num_recurrences is not None:
+        _check_positive_integer("num_recurrences", num_recurrences)
+    if num_attention_heads is not None:
+        _check_positive_integer("num_attention_heads", num_attention_heads)
+    _check_positive_integer("token_grid_size", token_grid_size)
+
+    head = state_dict["lm_head.1.weight"]
+    if head.ndim != 2:
+        raise ValueError(f"The output head `lm_head.1.weight` has shape {tuple(head.shape)}; expected (codebook, d).")
+    codebook_size = int(head.shape[0])
+    embeddings = state_dict["tok_emb.weight"]
+    if embeddings.ndim != 2 or embeddings.shape[0] != codebook_size + 1:
+        raise ValueError(
+            f"The code embedding `tok_emb.weight` has shape {tuple(embeddings.shape)}; the output head "
+            f"`lm_head.1.weight` scores {codebook_size} codes, so it must have {codebook_size + 1} rows (the codes "
+            f"plus the mask token)."
+        )
+
+    if variant == "hyper-set":
+        hidden_size = _shape_dimension(state_dict, "transformer.qkv.weight", 0)
+        head_dim = _shape_dimension(state_dict, "transformer.ln1.weight", 0)
+        if head_dim == 0 or hidden_size % head_dim != 0:
+            raise ValueError(
+                f"The hidden size ({hidden_size}, rows of `transformer.qkv.weight`) is not a multiple of the head "
+                f"width ({head_dim}, length of the shared q/k/v gain `transformer.ln1.weight`)."
+            )
+        inferred_heads = hidden_size // head_dim
+        if num_attention_heads is not None and num_attention_heads != inferred_heads:
+            raise ValueError(
+                f"`num_attention_heads` = {num_attention_heads} contradicts the checkpoint: the hidden size "
+                f"{hidden_size} and the head width {head_dim} (length of `transformer.ln1.weight`) give "
+                f"{inferred_heads} heads. Leave it out to use the inferred value."
+            )
+        num_attention_heads = inferred_heads
+        intermediate_size = _shape_dimension(state_dict, "transformer.mlp.weight", 0)
+        preset = "mim-scaled" if intermediate_size == 8 * hidden_size else "mim"
+    else:
+        hidden_size = _shape_dimension(state_dict, "transformer.layers.0.0.fn.query.weight", 0)
+        if num_attention_heads is None:
+            raise ValueError(
+                "The number of attention heads of the MIM Transformer baseline is not recoverable from its weights "
+                "(the query/key/value matrices are d x d for any head count): pass `--num-attention-heads` (Python "
+                "API: `num_attention_heads=`), 12 for the paper's d=768 model (reference `n_head`)."
+            )
+        if hidden_size % num_attention_heads != 0:
+            raise ValueError(
+                f"The hidden size of the checkpoint ({hidden_size}, rows of `transformer.layers.0.0.fn.query.weight`) "
+                f"is not divisible by `num_attention_heads` = {num_attention_heads}."
+            )
+        intermediate_size = _shape_dimension(state_dict, "transformer.layers.0.1.fn.net.0.weight", 0)
+        preset = "mim-transformer"
+
+    overrides = dict(
+        hidden_size=hidden_size,
+        num_attention_heads=num_attention_heads,
+        intermediate_size=intermediate_size,
+        num_layers=num_layers,
+        time_embedding_size=hidden_size,
+        codebook_size=codebook_size,
+        token_grid_size=token_grid_size,
+        rms_norm_eps=None,
+    )
+    if num_recurrences is not None:
+        overrides["num_recurrences"] = num_recurrences
+    return HyperSETConfig.from_preset(preset, **overrides)
+
+
+def convert_mim_state_dict(
+    state_dict: Mapping[str, torch.Tensor], model: HyperSETForMaskedTokenModeling
+) -> dict[str, torch.Tensor]:
+    """Renames a checked reference MIM state dict to hyperset-hf names and verifies every key and shape against
+    `model`. The tensors are copied unchanged (the tied `W_qkv` / `W_ff` are used transposed by both implementations
+    in the same way)."""
+    variant = "hyper-set" if model.config.layer_type == "hyperset" else "transformer"
+    converted = {rename_mim_key(key, variant): value for key, value in state_dict.items()}
+    reference_names = {rename_mim_key(key, variant): key for key in state_dict}
+    _check_converted_state_dict(converted, reference_names, model)
+    return converted
+
+
+def convert_mim_checkpoint(
+    state_dict_or_path: Mapping[str, torch.Tensor] | str | os.PathLike,
+    num_recurrences: int | None = None,
+    num_attention_heads: int | None = None,
+    token_grid_size: int = DEFAULT_MIM_TOKEN_GRID_SIZE,
+    trust_pickle: bool = False,
+    output_dir: str | os.PathLike | None = None,
+) -> HyperSETForMaskedTokenModeling:
+    """Converts a reference masked-image-modeling model (`MaskTransformerUncond` of `mim/models.py`, `hyper-set` or
+    the Transformer baseline) into a [`HyperSETForMaskedTokenModeling`].
+
+    Args:
+        state_dict_or_path (`Mapping[str, torch.Tensor]`, `str` or `os.PathLike`):
+            A checkpoint file, or an already loaded checkpoint: the dictionary the reference `MIMTrainer` saves
+            (`iter`, `global_epoch`, `model_state_dict`, `optimizer_state_dict`, `scaler_state_dict`; only
+            `model_state_dict` is read), a bare state dict, or a Lightning checkpoint.
+        num_recurrences (`int`, *optional*), num_attention_heads (`int`, *optional*),
+        token_grid_size (`int`, *optional*, defaults to 16):
+            See [`infer_mim_config`]; `num_attention_heads` is required for the Transformer baseline.
+        trust_pickle (`bool`, *optional*, defaults to `False`):
+            See [`load_original_state_dict`]; only for files from a trusted source.
+        output_dir (`str` or `os.PathLike`, *optional*):
+            If given, the model (safetensors + `config.json`) is saved there. No processor: the model reads VQ codes.
+
+    Returns:
+        The converted model in evaluation mode (float32).
+    """
+    if isinstance(state_dict_or_path, (str, os.PathLike)):
+        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
+    else:
+        state_dict = unwrap_original_checkpoint(state_dict_or_path)
+    config = infer_mim_config(
+        state_dict,
+        num_recurrences=num_recurrences,
+        num_attention_heads=num_attention_heads,
+        token_grid_size=token_grid_size,
+    )
+    model = HyperSETForMaskedTokenModeling(config)
+    model.load_state_dict(convert_mim_state_dict(state_dict, model), strict=True)
+    model.eval()
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+    return model
+
+
+def _convert_mim_from_arguments(arguments: argparse.Namespace, parser: argparse.ArgumentParser):
+    given = [flag for name, flag in IMAGE_CLASSIFICATION_ONLY_OPTIONS.items() if getattr(arguments, name) is not None]
+    if arguments.step_size_conditioning is not None:
+        given.append("--step-size-conditioning")
+    if given:
+        parser.error(
+            f"Options not for --task mim: {', '.join(given)} (the reference MIM model reads VQ codes, uses a ReLU "
+            f"feedforward and always conditions its step sizes on the initial state)."
+        )
+    return convert_mim_checkpoint(
+        arguments.checkpoint,
+        num_recurrences=arguments.num_recurrences,
+        num_attention_heads=arguments.num_attention_heads,
+        token_grid_size=(
+            DEFAULT_MIM_TOKEN_GRID_SIZE if arguments.token_grid_size is None else arguments.token_grid_size
+        ),
+        trust_pickle=arguments.trust_pickle,
+        output_dir=arguments.output_dir,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -876,12 +1187,17 @@ def _convert_sudoku_from_arguments(arguments: argparse.Namespace, parser: argpar
 TASK_CONVERTERS = {
     "image-classification": _convert_image_classification_from_arguments,
     "sudoku": _convert_sudoku_from_arguments,
+    "mim": _convert_mim_from_arguments,
 }
 
 
 def _summary(model, task: str, output_dir: str) -> str:
     config = model.config
-    if config.input_type == "sudoku":
+    if config.input_type == "visual_tokens":
+        variant = "hyper-set" if config.layer_type == "hyperset" else "transformer"
+        names = ["hidden_size", "num_attention_heads", "head_dim", "intermediate_size", "num_layers"]
+        names += ["num_recurrences", "codebook_size", "mask_token_id", "token_grid_size", "hidden_act"]
+    elif config.input_type == "sudoku":
         variant = "hyper-set" if config.layer_type == "hyperset" else "transformer"
         names = ["hidden_size", "num_attention_heads", "head_dim", "intermediate_size", "num_layers"]
         names.append("num_recurrences")
@@ -929,7 +1245,8 @@ def build_argument_parser() -> argparse.ArgumentParser:
         "--num-recurrences",
         type=int,
         help="Iterations of every layer; not stored in the weights. Required for image-classification (e.g. 1 for "
-        f"L12R1, 12 for L1R12); default {DEFAULT_SUDOKU_NUM_RECURRENCES} for sudoku.",
+        f"L12R1, 12 for L1R12); default {DEFAULT_SUDOKU_NUM_RECURRENCES} for sudoku; for mim the paper's row: 24 for "
+        "hyper-set with FF width 8d (mim-scaled), else 12.",
     )
     parser.add_argument(
         "--step-size-conditioning",
@@ -964,8 +1281,15 @@ def build_argument_parser() -> argparse.ArgumentParser:
     sudoku_arguments.add_argument(
         "--num-attention-heads",
         type=int,
-        help="Attention heads. Required for the Transformer baseline (not recoverable from its weights; 12 for the "
-        "paper's model); inferred for hyper-set (a given value must agree with the weights).",
+        help="Attention heads (sudoku and mim). Required for the Transformer baselines (not recoverable from their "
+        "weights; 12 for the paper's models); inferred for hyper-set (a given value must agree with the weights).",
+    )
+    mim_arguments = parser.add_argument_group("mim")
+    mim_arguments.add_argument(
+        "--token-grid-size",
+        type=int,
+        help=f"Side of the grid of VQ codes (reference img_size // 16; default {DEFAULT_MIM_TOKEN_GRID_SIZE}: 256 px "
+        "images, the only size the reference hyper-set block runs).",
     )
     return parser
 
