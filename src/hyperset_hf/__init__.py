@@ -46,6 +46,7 @@ _EXPORTS = {
         "maskgit_decode",
         "maskgit_schedule",
     ),
+    "pipeline_image_completion": ("ImageCompletionPipeline",),
     "pipeline_sudoku": ("SudokuSolvingPipeline",),
 }
 
@@ -89,6 +90,7 @@ def register() -> None:
         energy_transformer, globals()["EnergyTransformerForNodeClassification"], exist_ok=True
     )
     globals()["pipeline_sudoku"].register_sudoku_pipeline()
+    globals()["pipeline_image_completion"].register_image_completion_pipeline()
 
 
 def __getattr__(name):
