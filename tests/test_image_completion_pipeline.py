@@ -23,7 +23,8 @@ def completer():
         in_channels=1, out_channels=1,
     ).eval()  # fmt: skip
     config = HyperSETConfig.from_preset("mim", hidden_size=32, num_attention_heads=4, intermediate_size=32,
-                                        time_embedding_size=32, codebook_size=CODEBOOK, token_grid_size=GRID)  # fmt: skip
+                                        time_embedding_size=32, codebook_size=CODEBOOK,
+                                        token_grid_size=GRID)  # fmt: skip
     model = HyperSETForMaskedTokenModeling(config)
     return pipeline("masked-image-completion", model=model, image_tokenizer=DiffusersVQTokenizer(vq_model))
 
@@ -69,6 +70,7 @@ def test_the_pipeline_needs_a_token_model_and_a_matching_tokenizer():
     with pytest.raises(ValueError, match="needs a masked-token model .* got HyperSETForSudoku"):
         pipeline("masked-image-completion", model=sudoku, image_tokenizer=None)
     config = HyperSETConfig.from_preset("mim", hidden_size=32, num_attention_heads=4, intermediate_size=32,
-                                        time_embedding_size=32, codebook_size=CODEBOOK, token_grid_size=GRID)  # fmt: skip
+                                        time_embedding_size=32, codebook_size=CODEBOOK,
+                                        token_grid_size=GRID)  # fmt: skip
     with pytest.raises(ValueError, match="needs `image_tokenizer=`"):
         pipeline("masked-image-completion", model=HyperSETForMaskedTokenModeling(config))

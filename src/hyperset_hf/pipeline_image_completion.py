@@ -94,7 +94,8 @@ class ImageCompletionPipeline(Pipeline):
         if not isinstance(image_tokenizer, VisualTokenizer):
             raise ValueError(
                 "The masked-image-completion pipeline needs `image_tokenizer=`: a VisualTokenizer (encode / decode / "
-                f"codebook_size) such as hyperset_hf.maskgit.DiffusersVQTokenizer; got {type(image_tokenizer).__name__}."
+                "codebook_size) such as hyperset_hf.maskgit.DiffusersVQTokenizer; got "
+                f"{type(image_tokenizer).__name__}."
             )
         if image_tokenizer.codebook_size != config.codebook_size:
             raise ValueError(
