@@ -431,6 +431,20 @@ def build_image_processor(
     )
 
 
+def _converted_model(state_dict_or_path, trust_pickle: bool, model_class, infer_config, convert_state_dict,
+                     **config_arguments):  # fmt: skip
+    """Loads a reference checkpoint (a path, or an already loaded dict), builds
+    `model_class(infer_config(state_dict, **config_arguments))`, loads the converted weights strictly and returns the
+    model in evaluation mode: the common core of every task's `convert_*_checkpoint`."""
+    if isinstance(state_dict_or_path, (str, os.PathLike)):
+        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
+    else:
+        state_dict = unwrap_original_checkpoint(state_dict_or_path)
+    model = model_class(infer_config(state_dict, **config_arguments))
+    model.load_state_dict(convert_state_dict(state_dict, model), strict=True)
+    return model.eval()
+
+
 def convert_image_classification_checkpoint(
     state_dict_or_path: Mapping[str, torch.Tensor] | str | os.PathLike,
     image_size: int,
@@ -465,30 +479,17 @@ def convert_image_classification_checkpoint(
     Returns:
         The converted model in evaluation mode (float32).
     """
-    if isinstance(state_dict_or_path, (str, os.PathLike)):
-        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
-    else:
-        state_dict = unwrap_original_checkpoint(state_dict_or_path)
     if len(image_mean) != num_channels or len(image_std) != num_channels:
         raise ValueError(
             f"`image_mean` and `image_std` need one value per channel ({num_channels}), got {len(image_mean)} and "
             f"{len(image_std)} values."
         )
-
-    config = infer_image_classification_config(
-        state_dict,
-        image_size=image_size,
-        num_recurrences=num_recurrences,
-        num_channels=num_channels,
-        hidden_act=hidden_act,
-        step_size_conditioning=step_size_conditioning,
+    model = _converted_model(
+        state_dict_or_path, trust_pickle, HyperSETForImageClassification, infer_image_classification_config,
+        convert_image_classification_state_dict, image_size=image_size, num_recurrences=num_recurrences,
+        num_channels=num_channels, hidden_act=hidden_act, step_size_conditioning=step_size_conditioning,
         id2label=id2label,
-    )
-    model = HyperSETForImageClassification(config)
-    converted = convert_image_classification_state_dict(state_dict, model)
-    model.load_state_dict(converted, strict=True)
-    model.eval()
-
+    )  # fmt: skip
     if output_dir is not None:
         model.save_pretrained(output_dir)
         build_image_processor(image_size, image_mean=image_mean, image_std=image_std).save_pretrained(output_dir)
@@ -850,19 +851,11 @@ def convert_sudoku_checkpoint(
     Returns:
         The converted model in evaluation mode (float32).
     """
-    if isinstance(state_dict_or_path, (str, os.PathLike)):
-        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
-    else:
-        state_dict = unwrap_original_checkpoint(state_dict_or_path)
-    config = infer_sudoku_config(
-        state_dict,
-        num_recurrences=num_recurrences,
-        num_attention_heads=num_attention_heads,
+    model = _converted_model(
+        state_dict_or_path, trust_pickle, HyperSETForSudoku, infer_sudoku_config, convert_sudoku_state_dict,
+        num_recurrences=num_recurrences, num_attention_heads=num_attention_heads,
         step_size_conditioning=step_size_conditioning,
-    )
-    model = HyperSETForSudoku(config)
-    model.load_state_dict(convert_sudoku_state_dict(state_dict, model), strict=True)
-    model.eval()
+    )  # fmt: skip
     if output_dir is not None:
         model.save_pretrained(output_dir)
     return model
@@ -1140,19 +1133,10 @@ def convert_mim_checkpoint(
     Returns:
         The converted model in evaluation mode (float32).
     """
-    if isinstance(state_dict_or_path, (str, os.PathLike)):
-        state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
-    else:
-        state_dict = unwrap_original_checkpoint(state_dict_or_path)
-    config = infer_mim_config(
-        state_dict,
-        num_recurrences=num_recurrences,
-        num_attention_heads=num_attention_heads,
-        token_grid_size=token_grid_size,
-    )
-    model = HyperSETForMaskedTokenModeling(config)
-    model.load_state_dict(convert_mim_state_dict(state_dict, model), strict=True)
-    model.eval()
+    model = _converted_model(
+        state_dict_or_path, trust_pickle, HyperSETForMaskedTokenModeling, infer_mim_config, convert_mim_state_dict,
+        num_recurrences=num_recurrences, num_attention_heads=num_attention_heads, token_grid_size=token_grid_size,
+    )  # fmt: skip
     if output_dir is not None:
         model.save_pretrained(output_dir)
     return model
