@@ -30,6 +30,7 @@ from hyperset_hf import (
     maskgit_decode,
     maskgit_schedule,
 )
+from hyperset_hf.convert_original_checkpoint import convert_mim_state_dict
 from hyperset_hf.maskgit import SCHEDULES
 from hyperset_hf.modeling_hyperset import sincos_2d_position_embedding
 
@@ -502,34 +503,6 @@ REFERENCE_FILES = (
 )  # fmt: skip
 REFERENCE_MODULES = ("layers", "mim", "loguru", "omegaconf", "torchvision")
 
-# reference key -> ours
-REFERENCE_HYPERSET_KEYS = {
-    "tok_emb.weight": "hyperset.embeddings.token_embeddings.weight",
-    "transformer.qkv.weight": "hyperset.encoder.layers.0.attention.projection.weight",
-    "transformer.ln1.weight": "hyperset.encoder.layers.0.attention.qkv_norm.weight",
-    "transformer.mlp.weight": "hyperset.encoder.layers.0.feedforward.projection.weight",
-    "transformer.ln2.weight": "hyperset.encoder.layers.0.feedforward.norm.weight",
-    "transformer.time_mlp.1.0.weight": "hyperset.encoder.step_size_network.head_norm.weight",
-    "transformer.time_mlp.1.2.weight": "hyperset.encoder.step_size_network.step_size_projection.weight",
-    "transformer.time_mlp.1.2.bias": "hyperset.encoder.step_size_network.step_size_projection.bias",
-    "lm_head.0.weight": "readout_norm.weight",
-    "lm_head.1.weight": "classifier.weight",
-    "lm_head.1.bias": "classifier.bias",
-}
-REFERENCE_TRANSFORMER_KEYS = {
-    "tok_emb.weight": "hyperset.embeddings.token_embeddings.weight",
-    "transformer.layers.0.0.norm.weight": "hyperset.encoder.layers.0.attention_norm.weight",
-    "transformer.layers.0.0.fn.query.weight": "hyperset.encoder.layers.0.attention.query.weight",
-    "transformer.layers.0.0.fn.key.weight": "hyperset.encoder.layers.0.attention.key.weight",
-    "transformer.layers.0.0.fn.value.weight": "hyperset.encoder.layers.0.attention.value.weight",
-    "transformer.layers.0.0.fn.proj.weight": "hyperset.encoder.layers.0.attention.output.weight",
-    "transformer.layers.0.1.norm.weight": "hyperset.encoder.layers.0.mlp_norm.weight",
-    "transformer.layers.0.1.fn.net.0.weight": "hyperset.encoder.layers.0.mlp.0.weight",
-    "transformer.layers.0.1.fn.net.2.weight": "hyperset.encoder.layers.0.mlp.2.weight",
-    "lm_head.0.weight": "readout_norm.weight",
-    "lm_head.1.weight": "classifier.weight",
-    "lm_head.1.bias": "classifier.bias",
-}
 
 
 def _stub_modules():
@@ -601,16 +574,14 @@ def build_reference(reference, layer_type, multiplier, hidden_size=32, heads=4, 
 
 
 def convert(reference_model, layer_type, multiplier, hidden_size=32, heads=4, codebook_size=CODEBOOK_SIZE):
-    keys = REFERENCE_HYPERSET_KEYS if layer_type == "hyperset" else REFERENCE_TRANSFORMER_KEYS
     preset = "mim" if layer_type == "hyperset" else "mim-transformer"
     config = HyperSETConfig.from_preset(
         preset, hidden_size=hidden_size, num_attention_heads=heads, intermediate_size=multiplier * hidden_size,
         time_embedding_size=hidden_size, codebook_size=codebook_size, token_grid_size=16,
     )  # fmt: skip
     model = HyperSETForMaskedTokenModeling(config).eval()
-    state_dict = reference_model.state_dict()
-    assert set(state_dict) == set(keys), set(state_dict) ^ set(keys)
-    model.load_state_dict({keys[name]: tensor for name, tensor in state_dict.items()}, strict=True)
+    # the converter's renaming (it checks every key and shape against the model)
+    model.load_state_dict(convert_mim_state_dict(reference_model.state_dict(), model), strict=True)
     return model
 
 
