@@ -1,4 +1,6 @@
+import importlib.util
 import os
+import sys
 
 import pytest
 import torch
@@ -64,3 +66,26 @@ def activate_step_sizes(model, std=0.05, seed=0):
 @pytest.fixture
 def pixel_values():
     return torch.randn(3, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+
+
+def load_example(path):
+    """Imports an example script (`examples/...py`) as a module named after its file; registered in `sys.modules`
+    because Trainer pickles the scripts' argument dataclasses, which must be importable by name."""
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """Trainer and the Accelerate scripts share accelerate's process-wide state: start (and end) a test from scratch.
+    Example-script test files use it for every test (`pytestmark = pytest.mark.usefixtures(...)`)."""
+    from accelerate.state import AcceleratorState, GradientState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()

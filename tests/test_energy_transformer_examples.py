@@ -3,14 +3,13 @@ classification from scratch, the Accelerate MIM loop) on a tiny image folder wri
 and `benchmarks/energy_curves.py` on saved Hyper-SET and ET MIM folders. Everything runs offline on CPU."""
 
 import gzip
-import importlib.util
 import json
 import struct
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_example
 import torch
 from PIL import Image
 from safetensors.torch import load_file
@@ -36,23 +35,10 @@ CLASSES = ("dark", "light")
 
 
 def load_script(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # Trainer pickles the arguments dataclass, which must be importable by name
-    spec.loader.exec_module(module)
-    return module
+    return load_example(path)
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """Trainer and the Accelerate script share accelerate's process-wide state; start every test from scratch."""
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 @pytest.fixture(scope="module")

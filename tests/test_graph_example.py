@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import load_example
 import torch
 from transformers import AutoModelForTokenClassification
 
@@ -19,10 +20,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "graph" / "run_graph
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("run_graph_anomaly", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example(SCRIPT)
 
 
 def test_all_models_train_and_the_et_model_is_saved_with_a_card(tmp_path):

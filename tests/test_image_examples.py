@@ -2,7 +2,6 @@
 tiny image folder written by the test (16 PNGs, 2 classes) with a tiny Hyper-SET (d=32, 2 heads, 16-px images in
 4-px patches). Everything runs offline on CPU."""
 
-import importlib.util
 import json
 import os
 import pickle
@@ -14,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import load_example
 import torch
 from PIL import Image
 from safetensors.torch import load_file
@@ -37,23 +37,10 @@ CLASSES = ("dark", "light")
 
 
 def load_script(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # Trainer pickles the arguments dataclass, which must be importable by name
-    spec.loader.exec_module(module)
-    return module
+    return load_example(path)
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    """Trainer and the Accelerate script share accelerate's process-wide state; start every test from scratch."""
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,13 @@
 """examples/image-pretraining/run_maskgit.py end to end on a tiny random diffusers VQModel (28x28 grey images -> 7x7
 codes of a 16-entry codebook) and a tiny synthetic image set, a few training steps."""
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_example
 import torch
 
 
@@ -20,22 +19,10 @@ TINY = "hidden_size=32,num_attention_heads=2,intermediate_size=32,time_embedding
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("run_maskgit", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # Trainer pickles the arguments dataclass, which must be importable by name
-    spec.loader.exec_module(module)
-    return module
+    return load_example(SCRIPT)
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 @pytest.fixture(scope="module")

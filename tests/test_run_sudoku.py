@@ -1,11 +1,10 @@
 """examples/sudoku/run_sudoku.py: a few Trainer steps on a tiny generated set, evaluation at T, 1.5T and 2T."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_example
 from transformers import AutoModelForTokenClassification
 
 
@@ -17,11 +16,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "sudoku" / "run_sudo
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("run_sudoku", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # Trainer pickles the arguments dataclass, which must be importable by name
-    spec.loader.exec_module(module)
-    return module
+    return load_example(SCRIPT)
 
 
 def test_paper_recipe_is_the_default():

@@ -1,14 +1,13 @@
 """examples/image-pretraining/train_vq_tokenizer.py end to end on a tiny folder of 16 grey 28x28 PNGs written by the
 test (drawn squares and discs), with a tiny VQModel; offline, CPU, a few seconds."""
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_example
 import torch
 from PIL import Image
 
@@ -24,22 +23,10 @@ TINY = ["--block_out_channels", "8,16,16", "--norm_num_groups", "4", "--latent_c
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("train_vq_tokenizer", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example(SCRIPT)
 
 
-@pytest.fixture(autouse=True)
-def fresh_accelerate_state():
-    from accelerate.state import AcceleratorState, GradientState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-    GradientState._reset_state()
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 
 @pytest.fixture(scope="module")
