@@ -390,21 +390,26 @@ class EnergyTransformerHopfieldNetwork(nn.Module):
         similarities = torch.matmul(normalized, self.memories.to(normalized.dtype))
         return similarities if self.bias is None else similarities + self.bias.to(normalized.dtype)
 
-    def forward(self, normalized: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """g (batch_size, sequence_length, hidden_size) -> dE_hopfield/dg of the same shape and E_hopfield
-        (batch_size,)."""
+    def token_energies(self, normalized: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """g (batch_size, sequence_length, hidden_size) -> every token's Hopfield energy (batch_size,
+        sequence_length), in float32 or wider, and the memory activations dE/d(g xi) up to sign (the shape of the
+        similarities, the dtype of g)."""
         similarities = self.similarities(normalized)
         if self.memory_type == "relu_squared":
             activations = F.relu(similarities)
-            energy = -0.5 * activations.to(_stable_dtype(activations.dtype)).square().sum(dim=(1, 2))
-        else:
-            stable = _stable_dtype(similarities.dtype)
-            logits = self.beta.to(stable) * similarities.to(stable)
-            log_partition = torch.logsumexp(logits, dim=-1)
-            activations = torch.exp(logits - log_partition.unsqueeze(-1)).to(normalized.dtype)
-            energy = -log_partition.sum(dim=-1) / self.beta.to(log_partition.dtype)
+            return -0.5 * activations.to(_stable_dtype(activations.dtype)).square().sum(dim=-1), activations
+        stable = _stable_dtype(similarities.dtype)
+        logits = self.beta.to(stable) * similarities.to(stable)
+        log_partition = torch.logsumexp(logits, dim=-1)
+        activations = torch.exp(logits - log_partition.unsqueeze(-1)).to(normalized.dtype)
+        return -log_partition / self.beta.to(log_partition.dtype), activations
+
+    def forward(self, normalized: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """g (batch_size, sequence_length, hidden_size) -> dE_hopfield/dg of the same shape and E_hopfield
+        (batch_size,)."""
+        token_energies, activations = self.token_energies(normalized)
         gradient = -torch.matmul(activations, self.memories.to(normalized.dtype).t())
-        return gradient, energy
+        return gradient, token_energies.sum(dim=-1)
 
     def energy(self, normalized: torch.Tensor) -> torch.Tensor:
         return self.forward(normalized)[1]
@@ -687,10 +692,15 @@ class EnergyTransformerGraphAttention(nn.Module):
         log_partition = maximum + torch.log(partition)
         return edge_queries, edge_keys, exponentials / partition[graph.query_index], log_partition
 
+    def node_energies(self, normalized: torch.Tensor, graph: EnergyTransformerGraphIndex) -> torch.Tensor:
+        """Every node's attention energy per edge type and head, -(1/beta) logsumexp_{j in N_r(i)}(beta Q_rhi . K_rhj),
+        shape `(num_nodes, num_edge_types * num_heads)`; E_attention is their sum."""
+        query, key = self.project(normalized)
+        return -self.edge_softmax(query, key, graph)[3].reshape(normalized.shape[0], -1) / self.scaling
+
     def energy(self, normalized: torch.Tensor, graph: EnergyTransformerGraphIndex) -> torch.Tensor:
         """E_attention = -(1/beta) sum_{r,h,i} logsumexp_{j in N_r(i)}(beta Q_rhi . K_rhj), shape `()`."""
-        query, key = self.project(normalized)
-        return -self.edge_softmax(query, key, graph)[3].sum() / self.scaling
+        return self.node_energies(normalized, graph).sum()
 
     def forward(
         self, normalized: torch.Tensor, graph: EnergyTransformerGraphIndex
@@ -755,29 +765,20 @@ class EnergyTransformerGraphLayer(GradientCheckpointingLayer):
             energies = torch.stack((attention_energy, hopfield_energy.to(attention_energy.dtype)))
         return hidden_states, probabilities, energies
 
-    def energies(
-        self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """E_attention(LN(x)) and E_hopfield(LN(x)), each of shape `()`."""
-        normalized = self.norm(hidden_states)
-        return self.attention.energy(normalized, graph), self.hopfield.energy(normalized.unsqueeze(0))[0]
-
     def node_energies(self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex) -> torch.Tensor:
         """Every node's share of the energy of x (num_nodes, hidden_size): its attention energy per edge type and
         head, -(1/beta) logsumexp_{j in N_r(i)}(beta Q_rhi . K_rhj), and its Hopfield energy; shape
         `(num_nodes, num_edge_types * num_heads + 1)`, summing to E_attention + E_hopfield. A node that matches its
         neighbours poorly, or has few of them, has a high attention energy: an anomaly score the dynamics compute."""
         normalized = self.norm(hidden_states)
-        query, key = self.attention.project(normalized)
-        log_partition = self.attention.edge_softmax(query, key, graph)[3]  # (num_nodes * num_edge_types, num_heads)
-        attention = -log_partition.reshape(hidden_states.shape[0], -1) / self.attention.scaling
-        similarities = self.hopfield.similarities(normalized).to(attention.dtype)
-        if self.hopfield.memory_type == "relu_squared":
-            hopfield = -0.5 * F.relu(similarities).square().sum(dim=-1, keepdim=True)
-        else:
-            beta = self.hopfield.beta.to(attention.dtype)
-            hopfield = -torch.logsumexp(beta * similarities, dim=-1, keepdim=True) / beta
-        return torch.cat((attention, hopfield), dim=-1)
+        attention = self.attention.node_energies(normalized, graph)
+        hopfield = self.hopfield.token_energies(normalized.unsqueeze(0))[0][0]  # all nodes as one "image"
+        return torch.cat((attention, hopfield.to(attention.dtype).unsqueeze(-1)), dim=-1)
+
+    @staticmethod
+    def energies_of(node_energies: torch.Tensor) -> torch.Tensor:
+        """`node_energies` (num_nodes, R * H + 1) -> (E_attention, E_hopfield), shape `(2,)`."""
+        return torch.stack((node_energies[:, :-1].sum(), node_energies[:, -1].sum()))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1303,7 +1304,8 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
                 if output_attentions:
                     all_attentions.append(probabilities)
             if output_energies:
-                layer_energies.append(torch.stack(layer.energies(hidden_states, graph)))  # after the last step
+                final_node_energies = layer.node_energies(hidden_states, graph)
+                layer_energies.append(layer.energies_of(final_node_energies))  # after the last step
                 stacked = torch.stack(layer_energies)  # (num_recurrences + 1, 2)
                 attention_energies.append(stacked[:, 0])
                 feedforward_energies.append(stacked[:, 1])
@@ -1311,8 +1313,9 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         # readout of the anomaly-detection authors: [final state, embedded input] -> Linear; with `energy_readout`
         # also every node's energies of the final state, standardised over the graph's nodes
         readout = [hidden_states, embeddings]
-        if self.config.energy_readout:
-            node_energies = self.layers[-1].node_energies(hidden_states, graph)
+        if self.config.energy_readout:  # computed above for the energies of the last block, if they were asked for
+            last_layer = self.layers[-1]
+            node_energies = final_node_energies if output_energies else last_layer.node_energies(hidden_states, graph)
             mean, std = node_energies.mean(dim=0), node_energies.std(dim=0, unbiased=False)
             readout.append(((node_energies - mean) / (std + 1e-6)).to(hidden_states.dtype))
         logits = self.classifier(torch.cat(readout, dim=-1))
