@@ -13,6 +13,11 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 MAX_NUM_RECURRENCES = 10_000  # a guard against effectively endless loops (the paper trains with 12-24)
 
 
+def shape_of(value) -> tuple | str:
+    """The shape of a tensor, or the type name of anything else: what an error message says was given."""
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+
+
 def as_count(value, name: str, limit: int = MAX_NUM_RECURRENCES) -> int:
     """`value` as a positive int (Python, NumPy and 0-d tensor integers accepted) of at most `limit`, else a
     `ValueError` naming it."""
@@ -34,7 +39,7 @@ def check_class_labels(labels: torch.Tensor, logits: torch.Tensor) -> None:
     shape of `logits`), so that a bad label is named instead of failing inside the loss."""
     batch_size, num_labels = logits.shape
     if not isinstance(labels, torch.Tensor) or labels.shape[0] != batch_size:
-        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        shape = shape_of(labels)
         raise ValueError(f"`labels` must have one entry per image, shape ({batch_size},) or {(batch_size, num_labels)}, "
                          f"got {shape}.")  # fmt: skip
     if labels.is_floating_point() or num_labels == 1 or is_torchdynamo_compiling():
@@ -62,7 +67,7 @@ def check_batch(pixel_values: torch.Tensor, name: str = "pixel_values") -> None:
 def check_mask(bool_masked_pos: torch.Tensor, expected_shape: tuple[int, int]) -> torch.Tensor:
     """`bool_masked_pos` of shape (batch_size, num_patches), bool or 0/1 integers -> a bool tensor."""
     if not isinstance(bool_masked_pos, torch.Tensor) or tuple(bool_masked_pos.shape) != expected_shape:
-        shape = tuple(bool_masked_pos.shape) if isinstance(bool_masked_pos, torch.Tensor) else type(bool_masked_pos)
+        shape = shape_of(bool_masked_pos)
         raise ValueError(
             f"`bool_masked_pos` must have shape (batch_size, num_patches) = {expected_shape}, got {shape}."
         )
@@ -86,7 +91,7 @@ def check_pixel_values(pixel_values: torch.Tensor, config, interpolate_pos_encod
     """Images `(batch_size, config.num_channels, height, width)`: non-empty, finite floats, of `config.image_size`
     (or, with `interpolate_pos_encoding`, any size divisible by `config.patch_size`)."""
     if not isinstance(pixel_values, torch.Tensor) or pixel_values.ndim != 4:
-        shape = tuple(pixel_values.shape) if isinstance(pixel_values, torch.Tensor) else type(pixel_values)
+        shape = shape_of(pixel_values)
         raise ValueError(
             f"`pixel_values` must be a tensor of shape (batch_size, num_channels, height, width), got {shape}."
         )

@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 import torch
 from transformers.utils import ModelOutput
 
-from .input_checks import as_count
+from .input_checks import as_count, shape_of
 
 
 SCHEDULES = ("arccos", "cosine", "linear", "square", "root")
@@ -91,7 +91,7 @@ def mask_visual_tokens(
         and the true code at masked tokens, -100 elsewhere (the `labels` of [`HyperSETForMaskedTokenModeling`]).
     """
     if not isinstance(token_ids, torch.Tensor) or token_ids.ndim < 2 or token_ids.is_floating_point():
-        shape = tuple(token_ids.shape) if isinstance(token_ids, torch.Tensor) else type(token_ids).__name__
+        shape = shape_of(token_ids)
         raise ValueError(f"`token_ids` must be an integer tensor of shape (batch_size, ...), got {shape}.")
     if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) or not 0.0 <= mask_ratio <= 1.0:
         raise ValueError(f"`mask_ratio` must be a number in [0, 1], got {mask_ratio!r}.")
@@ -214,7 +214,7 @@ def maskgit_decode(
         if mask_token_id is None:
             raise ValueError("Pass `mask_token_id`: the model has no `config.mask_token_id`.")
     if not isinstance(input_ids, torch.Tensor) or input_ids.ndim < 2 or input_ids.shape[0] == 0:
-        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else type(input_ids).__name__
+        shape = shape_of(input_ids)
         raise ValueError(f"`input_ids` must be a non-empty tensor of shape (batch_size, tokens...), got {shape}.")
     if input_ids.is_floating_point() or input_ids.is_complex():
         raise ValueError(f"`input_ids` must be an integer tensor of code ids, got dtype {input_ids.dtype}.")
@@ -337,7 +337,7 @@ class DiffusersVQTokenizer:
     def decode(self, token_ids: torch.LongTensor) -> torch.Tensor:
         """`(batch_size, h, w)` code ids -> `(batch_size, channels, height, width)` images in about [-1, 1]."""
         if not isinstance(token_ids, torch.Tensor) or token_ids.ndim != 3 or token_ids.is_floating_point():
-            shape = tuple(token_ids.shape) if isinstance(token_ids, torch.Tensor) else type(token_ids).__name__
+            shape = shape_of(token_ids)
             raise ValueError(f"`token_ids` must be an integer tensor of shape (batch_size, h, w), got {shape}.")
         bad = (token_ids < 0) | (token_ids >= self.codebook_size)
         if bad.any():

@@ -59,7 +59,7 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
-from .input_checks import RENAMED_WEIGHTS, as_count, check_mask, check_pixel_values, load_checked
+from .input_checks import RENAMED_WEIGHTS, as_count, check_mask, check_pixel_values, load_checked, shape_of
 
 
 logger = logging.get_logger(__name__)
@@ -506,10 +506,6 @@ def _is_integer_tensor(tensor: torch.Tensor) -> bool:
     return not (tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool)
 
 
-def _shape(value) -> tuple | str:
-    return tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-
-
 def check_graph_inputs(
     x: torch.Tensor, edge_index: torch.Tensor, edge_type: torch.Tensor | None, config: EnergyTransformerConfig
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -519,7 +515,7 @@ def check_graph_inputs(
     `ValueError` naming the bad value; returns `edge_index` and `edge_type` as `torch.long` on the device of `x`. (The
     value checks are skipped inside a compiled graph.)"""
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise ValueError(f"`x` must be a tensor of shape (num_nodes, num_node_features), got {_shape(x)}.")
+        raise ValueError(f"`x` must be a tensor of shape (num_nodes, num_node_features), got {shape_of(x)}.")
     num_nodes, num_features = x.shape
     if num_nodes == 0:
         raise ValueError("`x` has 0 nodes (shape (0, ...)); a graph needs at least one node.")
@@ -538,7 +534,7 @@ def check_graph_inputs(
     if not isinstance(edge_index, torch.Tensor) or edge_index.ndim != 2 or edge_index.shape[0] != 2:
         raise ValueError(
             "`edge_index` must be a tensor of shape (2, num_edges) (row 0: source nodes, row 1: target nodes), got "
-            f"{_shape(edge_index)}."
+            f"{shape_of(edge_index)}."
         )
     if not _is_integer_tensor(edge_index):
         raise ValueError(
@@ -564,7 +560,7 @@ def check_graph_inputs(
     if not isinstance(edge_type, torch.Tensor) or tuple(edge_type.shape) != (num_edges,):
         raise ValueError(
             f"`edge_type` must have one entry per edge, shape ({num_edges},) for the {num_edges} edges of "
-            f"`edge_index`, got {_shape(edge_type)}."
+            f"`edge_index`, got {shape_of(edge_type)}."
         )
     if not _is_integer_tensor(edge_type):
         raise ValueError(f"`edge_type` must be an integer tensor (torch.long edge types), got dtype {edge_type.dtype}.")
@@ -582,7 +578,7 @@ def check_graph_inputs(
 def check_node_labels(labels: torch.Tensor, num_nodes: int, num_labels: int) -> None:
     """Class indices (num_nodes,) in [0, num_labels), or -100 for nodes left out of the loss."""
     if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (num_nodes,):
-        raise ValueError(f"`labels` must have one entry per node, shape ({num_nodes},), got {_shape(labels)}.")
+        raise ValueError(f"`labels` must have one entry per node, shape ({num_nodes},), got {shape_of(labels)}.")
     if not _is_integer_tensor(labels):
         raise ValueError(f"`labels` must be an integer tensor of class indices, got dtype {labels.dtype}.")
     if not is_torchdynamo_compiling():

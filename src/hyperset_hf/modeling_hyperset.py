@@ -55,6 +55,7 @@ from .input_checks import (
     check_pixel_values,
     first_clash,
     load_checked,
+    shape_of,
 )
 
 
@@ -405,7 +406,7 @@ def check_visual_token_labels(labels: torch.Tensor, input_ids: torch.Tensor, con
     """Targets of the shape of `input_ids`: code ids 0 ... `codebook_size - 1` where scored, -100 elsewhere; returns
     them as `(batch_size, num_tokens)`. The mask id is an input, never a target: it is refused by name."""
     if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != tuple(input_ids.shape):
-        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        shape = shape_of(labels)
         raise ValueError(f"`labels` must have the shape of `input_ids` {tuple(input_ids.shape)}, got {shape}.")
     if labels.is_floating_point() or labels.is_complex():
         raise ValueError(f"`labels` must be an integer tensor (code ids, -100 = not scored), got dtype {labels.dtype}.")
