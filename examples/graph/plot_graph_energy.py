@@ -73,16 +73,12 @@ def main(argv=None):
     left.legend()
 
     with torch.no_grad():
-        outputs = model(**inputs)
+        outputs = model(**inputs, output_hidden_states=True)  # the final node states: hidden_states[-1]
         probabilities = outputs.logits.softmax(-1)[:, 1]
-        layer = model.layers[-1]
-        state = model.node_embeddings(data.x)
         graph = build_graph_index(
             data.edge_index, data.edge_type, data.num_nodes, model.config.num_edge_types, model.config.add_self_loops
         )
-        for _ in range(trained):
-            state = layer(state, graph)[0]
-        attention_energy = layer.node_energies(state, graph)[:, :-1].sum(dim=-1)
+        attention_energy = model.layers[-1].node_energies(outputs.hidden_states[-1], graph)[:, :-1].sum(dim=-1)
     test = data.test_mask
     threshold = result["threshold"]
     for code, name, colour in ((0, "normal", "tab:gray"), (1, "contextual outlier", "tab:orange"),

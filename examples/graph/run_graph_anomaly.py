@@ -135,14 +135,15 @@ def build_baseline(name: str, data, target_parameters: int, num_layers: int = 3)
     return make(width)
 
 
-def anomaly_probabilities(name: str, model, data) -> torch.Tensor:
+def node_logits(name: str, model, data) -> torch.Tensor:
+    """(num_nodes, 2) logits of any of the models on the graph."""
     if name == "et":
-        logits = model(x=data.x, edge_index=data.edge_index, edge_type=data.edge_type).logits
-    elif name == "mlp":
-        logits = model(data.x)
-    else:
-        logits = model(data.x, data.edge_index)
-    return logits.softmax(-1)[:, 1]
+        return model(x=data.x, edge_index=data.edge_index, edge_type=data.edge_type).logits
+    return model(data.x) if name == "mlp" else model(data.x, data.edge_index)
+
+
+def anomaly_probabilities(name: str, model, data) -> torch.Tensor:
+    return node_logits(name, model, data).softmax(-1)[:, 1]
 
 
 def evaluate(probabilities: torch.Tensor, data) -> dict[str, float]:
@@ -170,11 +171,8 @@ def train_one(name: str, args, data, seed: int, target_parameters: int | None) -
     for epoch in range(1, args.epochs + 1):
         model.train()
         optimizer.zero_grad()
-        if name == "et":
-            loss = model(x=data.x, edge_index=data.edge_index, edge_type=data.edge_type, labels=labels).loss
-        else:
-            logits = model(data.x) if name == "mlp" else model(data.x, data.edge_index)
-            loss = F.cross_entropy(logits, labels, weight=weight, ignore_index=-100)
+        # the same class-weighted loss for every model (the ET's own `loss` with `config.class_weights` is equal)
+        loss = F.cross_entropy(node_logits(name, model, data), labels, weight=weight, ignore_index=-100)
         loss.backward()
         optimizer.step()
         model.eval()
