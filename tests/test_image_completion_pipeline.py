@@ -74,3 +74,19 @@ def test_the_pipeline_needs_a_token_model_and_a_matching_tokenizer():
                                         token_grid_size=GRID)  # fmt: skip
     with pytest.raises(ValueError, match="needs `image_tokenizer=`"):
         pipeline("masked-image-completion", model=HyperSETForMaskedTokenModeling(config))
+
+
+def test_the_tokenizer_in_the_model_folder_is_loaded_when_none_is_given(completer, tmp_path):
+    from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER
+
+    completer.model.save_pretrained(tmp_path)
+    completer.image_tokenizer.save_pretrained(tmp_path / IMAGE_TOKENIZER_SUBFOLDER)
+    loaded = pipeline("masked-image-completion", model=str(tmp_path))
+    image = (np.random.default_rng(1).random((8, 8)) * 255).astype(np.uint8)
+    expected, found = completer(image, seed=5, num_steps=3), loaded(image, seed=5, num_steps=3)
+    assert (found["codes"] == expected["codes"]).all()
+    assert (found["completed_codes"] == expected["completed_codes"]).all()
+    assert np.array_equal(np.asarray(found["completed"]), np.asarray(expected["completed"]))
+    (tmp_path / IMAGE_TOKENIZER_SUBFOLDER / "config.json").write_text("not json")
+    with pytest.raises((OSError, ValueError)):  # a tokenizer folder that does not load is not skipped silently
+        pipeline("masked-image-completion", model=str(tmp_path))

@@ -296,6 +296,12 @@ class VisualTokenizer(Protocol):
         ...
 
 
+IMAGE_TOKENIZER_SUBFOLDER = "image_tokenizer"
+"""The subfolder of a token model's folder (or Hub repo) that holds its image tokenizer, as diffusers pipelines keep
+their `vqvae` in one: `pipeline("masked-image-completion", model=folder)` loads it from there when no
+`image_tokenizer=` is given."""
+
+
 class DiffusersVQTokenizer:
     """[`VisualTokenizer`] around a diffusers `VQModel` (a VQ-VAE / VQGAN: encoder -> quant_conv -> nearest codebook
     entry; codebook entry -> post_quant_conv -> decoder). Images are in [-1, 1], as diffusers' VQ models expect.
@@ -315,12 +321,17 @@ class DiffusersVQTokenizer:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "DiffusersVQTokenizer":
-        """Loads `diffusers.VQModel.from_pretrained(pretrained_model_name_or_path, **kwargs)` in eval mode."""
+        """Loads `diffusers.VQModel.from_pretrained(pretrained_model_name_or_path, **kwargs)` in eval mode (e.g.
+        `subfolder=IMAGE_TOKENIZER_SUBFOLDER` for the tokenizer shipped inside a token model's folder or repo)."""
         try:
             from diffusers import VQModel
         except ImportError as error:
             raise ImportError("DiffusersVQTokenizer.from_pretrained needs diffusers: pip install diffusers") from error
         return cls(VQModel.from_pretrained(pretrained_model_name_or_path, **kwargs).eval())
+
+    def save_pretrained(self, save_directory, **kwargs) -> None:
+        """Saves the VQ model as a diffusers folder (`config.json` + safetensors) that `from_pretrained` loads."""
+        self.vq_model.save_pretrained(save_directory, **kwargs)
 
     @property
     def embedding_size(self) -> int:
@@ -355,6 +366,7 @@ class DiffusersVQTokenizer:
 
 
 __all__ = [
+    "IMAGE_TOKENIZER_SUBFOLDER",
     "SCHEDULES",
     "DiffusersVQTokenizer",
     "MaskGITDecodingOutput",

@@ -14,12 +14,16 @@ Importing this module registers the task `"masked-image-completion"`:
     result["completed"], result["masked"], result["token_mask"]   # PIL images and the (h, w) hidden tokens
 
 `image_tokenizer` is any [`hyperset_hf.maskgit.VisualTokenizer`] (`encode` images in [-1, 1] to (batch, h, w) ids,
-`decode` back); its grid must be the model's `token_grid_size`.
+`decode` back); its grid must be the model's `token_grid_size`. Without it, the pipeline loads the diffusers VQ model
+kept in the `image_tokenizer/` subfolder of the model's folder or Hub repo (as the shipped checkpoint has it):
+
+    completer = pipeline("masked-image-completion", model="path/to/hyperset-maskgit")
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +32,7 @@ from transformers import AutoModelForMaskedLM
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.base import Pipeline
 
-from .maskgit import SCHEDULES, VisualTokenizer, maskgit_decode
+from .maskgit import IMAGE_TOKENIZER_SUBFOLDER, SCHEDULES, DiffusersVQTokenizer, VisualTokenizer, maskgit_decode
 
 
 __all__ = ["IMAGE_COMPLETION_TASK", "ImageCompletionPipeline", "register_image_completion_pipeline"]
@@ -66,6 +70,22 @@ def _to_pil(tensor: torch.Tensor):
     return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
 
 
+def _shipped_image_tokenizer(name_or_path: str | None) -> VisualTokenizer | None:
+    """The diffusers VQ tokenizer in the `image_tokenizer/` subfolder of the model's folder or Hub repo, or None when
+    there is none (or diffusers is not installed)."""
+    if not name_or_path:
+        return None
+    local = Path(name_or_path)
+    if local.is_dir() and not (local / IMAGE_TOKENIZER_SUBFOLDER / "config.json").is_file():
+        return None
+    try:
+        return DiffusersVQTokenizer.from_pretrained(name_or_path, subfolder=IMAGE_TOKENIZER_SUBFOLDER)
+    except (ImportError, OSError, ValueError):
+        if local.is_dir():
+            raise  # the folder has a tokenizer that does not load: say why
+        return None
+
+
 class ImageCompletionPipeline(Pipeline):
     """Completes an image of which a fraction of the tokens is hidden (see the module docstring).
 
@@ -91,11 +111,13 @@ class ImageCompletionPipeline(Pipeline):
                 "The masked-image-completion pipeline needs a masked-token model (HyperSETForMaskedTokenModeling, "
                 f"config.input_type='visual_tokens'), got {type(model).__name__}."
             )
+        if image_tokenizer is None:
+            image_tokenizer = _shipped_image_tokenizer(getattr(model, "name_or_path", None))
         if not isinstance(image_tokenizer, VisualTokenizer):
             raise ValueError(
                 "The masked-image-completion pipeline needs `image_tokenizer=`: a VisualTokenizer (encode / decode / "
-                "codebook_size) such as hyperset_hf.maskgit.DiffusersVQTokenizer; got "
-                f"{type(image_tokenizer).__name__}."
+                "codebook_size) such as hyperset_hf.maskgit.DiffusersVQTokenizer, unless the model's folder or repo "
+                f"has one in its `{IMAGE_TOKENIZER_SUBFOLDER}/` subfolder; got {type(image_tokenizer).__name__}."
             )
         if image_tokenizer.codebook_size != config.codebook_size:
             raise ValueError(
