@@ -17,6 +17,7 @@ from hyperset_hf.metrics import (
     IMAGE_RECONSTRUCTION_METRIC_PATH,
     image_reconstruction_metrics,
     load_image_reconstruction_metric,
+    masked_region_psnr,
 )
 
 
@@ -229,3 +230,46 @@ def test_docstring_and_metric_card_examples(image_reconstruction):
     results = image_reconstruction_metrics(predictions=reference + 0.125, references=reference)
     assert {name: round(value, 4) for name, value in results.items()} == {"psnr": 18.0618, "ssim": 0.9756}
     assert "{'psnr': 18.0618, 'ssim': 0.9756}" in inspect.getsource(image_reconstruction_metrics)
+
+
+def test_masked_region_psnr_counts_only_the_hidden_pixels():
+    rng = np.random.default_rng(0)
+    references = rng.random((3, 2, 8, 8))
+    predictions = references.copy()
+    masks = np.zeros((3, 8, 8), dtype=bool)
+    masks[:, :4] = True  # the top half hidden
+    errors = np.array([0.1, 0.2, 0.05])
+    predictions[:, :, :4] += errors[:, None, None, None]
+    predictions[:, :, 4:] += 0.7  # the visible half is far off, and must not count
+    expected = np.mean(10 * np.log10(1 / errors**2))
+    assert masked_region_psnr(predictions, references, masks) == pytest.approx(expected, rel=1e-12)
+    assert masked_region_psnr(predictions, references, masks[:, None]) == pytest.approx(expected, rel=1e-12)
+    # all pixels hidden: the whole-image PSNR of image_reconstruction_metrics
+    large_references = rng.random((2, 1, 16, 16))
+    large_predictions = np.clip(large_references + rng.normal(0, 0.1, large_references.shape), 0, 1)
+    assert masked_region_psnr(large_predictions, large_references, np.ones((2, 16, 16), bool)) == pytest.approx(
+        image_reconstruction_metrics(predictions=large_predictions, references=large_references)["psnr"], rel=1e-12
+    )
+    # images without a hidden pixel are left out; data_range scales like PSNR
+    masks[1] = False
+    assert masked_region_psnr(predictions, references, masks) == pytest.approx(
+        np.mean(10 * np.log10(1 / errors[[0, 2]] ** 2)), rel=1e-12
+    )
+    assert masked_region_psnr(predictions * 255, references * 255, masks, data_range=255) == pytest.approx(
+        masked_region_psnr(predictions, references, masks), rel=1e-9
+    )
+    assert math.isnan(masked_region_psnr(predictions, references, np.zeros_like(masks)))
+
+
+@pytest.mark.parametrize(
+    "predictions, references, masks, message",
+    [
+        (np.zeros((2, 1, 4, 4)), np.zeros((2, 1, 4, 5)), np.ones((2, 4, 4), bool), r"same shape .* \(2, 1, 4, 5\)"),
+        (np.zeros((1, 4, 4)), np.zeros((1, 4, 4)), np.ones((1, 4, 4), bool), r"\(N, C, H, W\), got \(1, 4, 4\)"),
+        (np.zeros((2, 1, 4, 4)), np.zeros((2, 1, 4, 4)), np.ones((2, 4, 4)), "boolean array .* got dtype float64"),
+        (np.zeros((2, 1, 4, 4)), np.zeros((2, 1, 4, 4)), np.ones((2, 3, 3), bool), r"masks: expected shape .* \(2, 3, 3\)"),
+    ],
+)
+def test_masked_region_psnr_bad_inputs(predictions, references, masks, message):
+    with pytest.raises(ValueError, match=message):
+        masked_region_psnr(predictions, references, masks)

@@ -68,7 +68,8 @@ def test_train_and_evaluate(assets, tmp_path):
 
     results = json.loads((output_dir / "all_results.json").read_text())
     for key in ("eval_loss", "eval_masked_token_accuracy", "eval_psnr", "eval_ssim", "eval_tokenizer_psnr",
-                "eval_tokenizer_ssim", "eval_decoded_token_accuracy", "eval_model_num_parameters"):  # fmt: skip
+                "eval_tokenizer_ssim", "eval_decoded_token_accuracy", "eval_model_num_parameters",
+                "eval_masked_region_psnr"):  # fmt: skip
         assert key in results and math.isfinite(results[key]), key
         assert results[key] == pytest.approx(metrics[key])
     for key in ("eval_masked_token_accuracy", "eval_decoded_token_accuracy"):
@@ -105,7 +106,7 @@ def test_train_and_evaluate(assets, tmp_path):
         arguments(assets, tmp_path / "again", "--do_eval", "--model_name_or_path", str(output_dir),
                   "--token_cache_file", str(cache_file))
     )  # fmt: skip
-    for key in ("eval_masked_token_accuracy", "eval_psnr", "eval_ssim", "eval_tokenizer_psnr"):
+    for key in ("eval_masked_token_accuracy", "eval_psnr", "eval_ssim", "eval_tokenizer_psnr", "eval_masked_region_psnr"):
         assert again[key] == pytest.approx(metrics[key], rel=1e-5), key
 
 

@@ -7,6 +7,7 @@ import socket
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -16,12 +17,21 @@ pytest.importorskip("matplotlib", reason="the Space tests need matplotlib (pip i
 
 from transformers import ViTImageProcessor  # noqa: E402
 
-from hyperset_hf import HyperSETConfig, HyperSETForMaskedImageModeling, HyperSETForSudoku  # noqa: E402
+from hyperset_hf import (  # noqa: E402
+    HyperSETConfig,
+    HyperSETForMaskedImageModeling,
+    HyperSETForMaskedTokenModeling,
+    HyperSETForSudoku,
+)
 from hyperset_hf.pipeline_sudoku import SudokuSolvingPipeline  # noqa: E402
 
 
 SPACE = Path(__file__).resolve().parents[1] / "spaces" / "hyperset-demo"
 PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
+HAVE_DIFFUSERS = importlib.util.find_spec("diffusers") is not None
+needs_diffusers = pytest.mark.skipif(not HAVE_DIFFUSERS, reason="the masked-token tab's image tokenizer is a "
+                                                               "diffusers VQModel (pip install diffusers)")
+CODEBOOK, GRID, IMAGE_SIZE = 16, 4, 8  # the tiny tokenizer: 8x8 grey images, one downsampling -> 4x4 tokens
 
 
 def load_app():
@@ -62,6 +72,29 @@ def save_tiny_mim(folder, with_processor=True):
     return model
 
 
+def tiny_token_model_config():
+    return HyperSETConfig.from_preset("mim", hidden_size=32, num_attention_heads=4, intermediate_size=32,
+                                      time_embedding_size=32, num_recurrences=3, codebook_size=CODEBOOK,
+                                      token_grid_size=GRID)
+
+
+def save_tiny_maskgit(folder):
+    """A tiny masked-token model with its diffusers VQ tokenizer (8x8 grey images -> 4x4 tokens of 16 codes), saved
+    as the app loads them: the model in `folder`, the tokenizer in `folder/image_tokenizer`."""
+    import diffusers
+
+    from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, DiffusersVQTokenizer
+
+    torch.manual_seed(0)
+    vq_model = diffusers.VQModel(
+        block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2, norm_num_groups=4, latent_channels=3, num_vq_embeddings=CODEBOOK,
+        in_channels=1, out_channels=1,
+    ).eval()
+    HyperSETForMaskedTokenModeling(tiny_token_model_config()).save_pretrained(folder)
+    DiffusersVQTokenizer(vq_model).save_pretrained(folder / IMAGE_TOKENIZER_SUBFOLDER)
+
+
 @pytest.fixture(scope="module")
 def app():
     return load_app()
@@ -70,10 +103,22 @@ def app():
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("space-models")
+    if HAVE_DIFFUSERS:
+        save_tiny_maskgit(root / "maskgit")
     return {
         "sudoku_dir": root / "sudoku", "sudoku": save_tiny_sudoku(root / "sudoku"),
         "mim_dir": root / "mim", "mim": save_tiny_mim(root / "mim"),
+        "maskgit_dir": root / "maskgit" if HAVE_DIFFUSERS else None,
     }
+
+
+@pytest.fixture(scope="module")
+def completer(app, models):
+    if models["maskgit_dir"] is None:
+        pytest.skip("the masked-token tab's image tokenizer is a diffusers VQModel (pip install diffusers)")
+    completer, why = app.load_maskgit_model(str(models["maskgit_dir"]))
+    assert why == "", why
+    return completer
 
 
 # --- the functions behind the tabs -----------------------------------------------------------------------------------
@@ -154,6 +199,120 @@ def test_missing_mim_model_is_explained(app, tmp_path):
     assert len(app.example_images(tmp_path / "examples", count=3)) == 3
 
 
+@needs_diffusers
+@pytest.mark.parametrize("mask_ratio", [0.3, 0.7])
+def test_token_completion_keeps_the_visible_tokens_and_hides_the_asked_share(app, completer, mask_ratio):
+    from PIL import Image
+
+    from hyperset_hf.maskgit import maskgit_decode
+
+    assert app.completion_image_format(completer) == (1, IMAGE_SIZE)  # 4x4 tokens x a downsampling of 2
+    # a colour image of another size: made grey and resized to 8x8 before the pipeline sees it
+    image = Image.fromarray((np.random.default_rng(0).random((24, 40, 3)) * 255).astype("uint8"))
+    result = app.complete_tokens(completer, image, mask_ratio, num_steps=4, temperature=1.0, seed=2)
+    expected_input = np.asarray(image.convert("L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)) / 255
+    assert result["original"].shape == (1, IMAGE_SIZE, IMAGE_SIZE)
+    assert np.allclose(result["original"][0], expected_input, atol=1e-6)
+    hidden = result["token_mask"]
+    assert hidden.shape == (GRID, GRID) and int(hidden.sum()) == round(mask_ratio * GRID * GRID)  # 5 and 11 of 16
+    assert (result["completed_codes"][~hidden] == result["codes"][~hidden]).all()  # visible tokens unchanged
+    assert ((result["completed_codes"] >= 0) & (result["completed_codes"] < CODEBOOK)).all()  # no mask id left
+    codes = completer.image_tokenizer.encode(torch.from_numpy(result["original"]).unsqueeze(0).float() * 2 - 1)
+    assert (result["codes"] == codes[0].numpy()).all()  # the codes are the tokenizer's of the prepared image
+
+    # the displayed images: enlarged; the masked input is the input with the hidden tokens' 2x2 pixels grey
+    for key in ("masked_image", "completed_image", "reconstruction_image"):
+        assert result[key].size == (224, 224)
+    masked = np.asarray(result["masked_image"].resize((IMAGE_SIZE, IMAGE_SIZE), Image.NEAREST)).astype(int)
+    hidden_pixels = hidden.repeat(2, 0).repeat(2, 1)
+    assert (masked[hidden_pixels] == 128).all()
+    assert (masked[~hidden_pixels] == np.round(expected_input[~hidden_pixels] * 255)).all()
+    # the PSNRs, recomputed here from the shown completion and the input
+    completed = np.asarray(result["completed_image"].resize((IMAGE_SIZE, IMAGE_SIZE), Image.NEAREST)) / 255
+    squared_error = (completed - result["original"][0]) ** 2
+    assert result["psnr_hidden"] == pytest.approx(10 * np.log10(1 / squared_error[hidden_pixels].mean()), rel=1e-5)
+    assert result["psnr_whole"] == pytest.approx(10 * np.log10(1 / squared_error.mean()), rel=1e-5)
+    # the steps that ran are those of MaskGIT decoding of these hidden tokens
+    mask_token_id = completer.model.config.mask_token_id
+    input_ids = torch.from_numpy(result["codes"]).masked_fill(torch.from_numpy(hidden), mask_token_id)
+    decoded = maskgit_decode(completer.model, input_ids.unsqueeze(0), num_steps=4)
+    assert result["steps_run"] == decoded.num_masked.shape[0] - 1
+    assert f"{int(hidden.sum())} of 16 tokens hidden" in result["status"]
+    assert f"{result['steps_run']} of 4 decoding steps ran" in result["status"]
+    assert f"{result['psnr_hidden']:.2f} dB" in result["status"]
+
+    again = app.complete_tokens(completer, image, mask_ratio, num_steps=4, temperature=1.0, seed=2)
+    assert (again["token_mask"] == hidden).all() and (again["completed_codes"] == result["completed_codes"]).all()
+    for key in ("masked_image", "completed_image", "reconstruction_image"):  # the same seed gives the same images
+        assert np.array_equal(np.asarray(again[key]), np.asarray(result[key]))
+    assert again["status"] == result["status"]
+    other = app.complete_tokens(completer, image, mask_ratio, num_steps=4, temperature=1.0, seed=3)
+    assert not (other["token_mask"] == hidden).all()  # another seed hides other tokens
+
+
+@needs_diffusers
+@pytest.mark.parametrize(
+    "image, parameters, message",
+    [
+        (np.zeros((8, 8), dtype="uint8"), {}, "expected an image .* got ndarray"),
+        ("no-such-image.png", {}, "cannot read an image from 'no-such-image.png'"),
+        (None, {"mask_ratio": 1.5}, r"`mask_ratio` must be a number in \(0, 1\], got 1.5"),
+        (None, {"num_steps": 24}, r"`num_steps` \(24\) must not exceed the number of tokens \(16\)"),
+        (None, {"temperature": -1.0}, "`temperature` must be a finite number >= 0"),
+    ],
+)
+def test_token_completion_refuses_bad_input_clearly(app, completer, image, parameters, message):
+    from PIL import Image
+
+    image = Image.new("L", (8, 8), 100) if image is None else image
+    arguments = {"mask_ratio": 0.4, "num_steps": 4, "temperature": 1.0, "seed": 0, **parameters}
+    with pytest.raises(ValueError, match=message):
+        app.complete_tokens(completer, image, **arguments)
+
+
+def test_missing_maskgit_model_is_explained(app, monkeypatch, tmp_path):
+    completer, why = app.load_maskgit_model(str(tmp_path / "nothing-here"))
+    assert completer is None and "HYPERSET_MASKGIT_MODEL" in why and "nothing-here" in why
+    # a token model without its image tokenizer: the reason says what is missing
+    HyperSETForMaskedTokenModeling(tiny_token_model_config()).save_pretrained(tmp_path / "no-tokenizer")
+    completer, why = app.load_maskgit_model(str(tmp_path / "no-tokenizer"))
+    assert completer is None and "needs `image_tokenizer=`" in why and "`image_tokenizer/` subfolder" in why
+    # the default comes from the environment variable, else the shipped checkpoint or the Hub id
+    mine = tmp_path / "mine"
+    monkeypatch.setenv("HYPERSET_MASKGIT_MODEL", str(mine))
+    completer, why = app.load_maskgit_model()
+    assert completer is None and why.startswith(f"No masked-token (MaskGIT) model could be loaded from `{mine}`")
+    monkeypatch.delenv("HYPERSET_MASKGIT_MODEL")
+    shipped = Path(app.hyperset_hf.__file__).resolve().parent / "checkpoints" / "hyperset-maskgit"
+    expected = str(shipped) if (shipped / "config.json").is_file() else "hyperset-hf/hyperset-maskgit"
+    assert app.default_model_name(app.MASKGIT_ENV, "hyperset-maskgit", app.MASKGIT_HUB_ID) == expected
+
+
+def _component(demo, elem_id):
+    return next((block for block in demo.blocks.values() if getattr(block, "elem_id", None) == elem_id), None)
+
+
+def test_build_demo_without_a_masked_token_model(app, models, tmp_path):
+    demo = app.build_demo(models["sudoku"], mim_unavailable="no masked-image model in this test",
+                          examples_dir=tmp_path / "examples", maskgit=str(tmp_path / "nothing-here"))
+    explanation = _component(demo, "maskgit-unavailable")
+    assert explanation is not None and "HYPERSET_MASKGIT_MODEL" in explanation.value
+    assert _component(demo, "complete-button").interactive is False
+    demo = app.build_demo(models["sudoku"], mim_unavailable="none", examples_dir=tmp_path / "examples",
+                          maskgit_unavailable="no masked-token model in this test")
+    assert "no masked-token model in this test" in _component(demo, "maskgit-unavailable").value
+
+
+@needs_diffusers
+def test_build_demo_with_a_masked_token_model(app, models, completer, tmp_path):
+    for maskgit in (completer, str(models["maskgit_dir"])):  # a pipeline, or the folder to load it from
+        demo = app.build_demo(models["sudoku"], mim_unavailable="none", examples_dir=tmp_path / "examples",
+                              maskgit=maskgit)
+        assert _component(demo, "maskgit-unavailable") is None
+        assert _component(demo, "complete-button").interactive is not False
+        assert any(function.api_name == "complete_tokens" for function in demo.fns.values())
+
+
 def test_model_names_come_from_the_environment(app, monkeypatch, tmp_path):
     monkeypatch.setenv("HYPERSET_MIM_MODEL", str(tmp_path / "mine"))
     assert app.default_model_name("HYPERSET_MIM_MODEL", "hyperset-mim", "org/x") == str(tmp_path / "mine")
@@ -176,7 +335,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def served(app, models, tmp_path_factory):
     bundle, _ = app.load_mim_model(str(models["mim_dir"]))
-    demo = app.build_demo(models["sudoku"], bundle, examples_dir=tmp_path_factory.mktemp("examples"))
+    maskgit = {"maskgit": str(models["maskgit_dir"])} if models["maskgit_dir"] else {
+        "maskgit_unavailable": "no diffusers in this test"}
+    demo = app.build_demo(models["sudoku"], bundle, examples_dir=tmp_path_factory.mktemp("examples"), **maskgit)
     _, local_url, _ = app.launch_demo(demo, server_name="127.0.0.1", server_port=free_port(), share=False,
                                       prevent_thread_lock=True, quiet=True)
     yield local_url
@@ -205,3 +366,21 @@ def test_app_answers_through_gradio_client(served, models):
     assert "8 of 16 patches masked" in mim_status
     with pytest.raises(Exception, match="invalid character"):
         client.predict("x" * 81, 4, api_name="/solve_sudoku")
+
+
+@needs_diffusers
+def test_maskgit_tab_answers_through_gradio_client(app, served, models, completer):
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    path = models["maskgit_dir"] / "example.png"
+    Image.fromarray((np.random.default_rng(4).random((16, 16)) * 255).astype("uint8")).save(path)
+    client = Client(served, verbose=False)
+    masked, completed, reconstruction, status = client.predict(handle_file(str(path)), 0.5, 4, 0.5, 7,
+                                                               api_name="/complete_tokens")
+    assert all(Path(file).is_file() for file in (masked, completed, reconstruction))
+    expected = app.complete_tokens(completer, Image.open(path), 0.5, 4, 0.5, 7)
+    assert status == expected["status"] and "8 of 16 tokens hidden" in status  # the same hidden tokens and PSNRs
+    assert Image.open(completed).size == (224, 224)
+    with pytest.raises(Exception, match="must not exceed the number of tokens"):
+        client.predict(handle_file(str(path)), 0.5, 24, 1.0, 0, api_name="/complete_tokens")

@@ -16,13 +16,14 @@ Evaluation (test images, `--eval_mask_ratio` 0.4 of the tokens masked with FIXED
 - `eval_loss` and `eval_masked_token_accuracy` (argmax prediction = true code, over the masked tokens, pooled);
 - the masked tokens completed by `maskgit_decode` (`--decode_steps`, `--decode_schedule` arccos,
   `--decode_temperature`, seeded), decoded to images by the tokenizer: `eval_psnr` and `eval_ssim` against the
-  original images (in [0, 1]);
+  original images (in [0, 1]), and `eval_masked_region_psnr` (PSNR over the pixels of the hidden tokens only);
 - `eval_tokenizer_psnr` and `eval_tokenizer_ssim`: the tokenizer's own reconstruction (decode(encode(x))), the ceiling
   of any completion;
 - `eval_model_num_parameters`.
 
-MS-SSIM is NOT reported: the package's metric (`hyperset_hf.metrics.image_reconstruction_metrics`, the evaluate module
-`metrics/image_reconstruction`) has PSNR and SSIM only. SSIM needs images of at least 11x11 pixels.
+MS-SSIM, the classifier-feature Frechet distance and the comparison with a pixel-space model on the same hidden
+pixels are computed by `benchmarks/maskgit_evaluation.py` from the saved models. SSIM needs images of at least 11x11
+pixels.
 
 Outputs in `--output_dir`: the model (loadable with `AutoModelForMaskedLM` after `import hyperset_hf`),
 `all_results.json` / `eval_results.json` / `train_results.json`, and `run_metadata.json` (the training stage, with the
@@ -56,7 +57,7 @@ from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling
 from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.image_data import FASHION_MNIST_LOCAL, load_fashion_mnist
 from hyperset_hf.maskgit import SCHEDULES, DiffusersVQTokenizer, mask_visual_tokens, maskgit_decode
-from hyperset_hf.metrics import image_reconstruction_metrics
+from hyperset_hf.metrics import image_reconstruction_metrics, masked_region_psnr
 from hyperset_hf.model_card import record_training_stage, script_command
 
 
@@ -401,8 +402,11 @@ def main(argv=None):
         scored = (eval_labels != -100).view(cache["validation"].shape)
         completion = image_reconstruction_metrics(predictions=completed, references=original, data_range=1.0)
         reconstruction = image_reconstruction_metrics(predictions=ceiling, references=original, data_range=1.0)
+        cell = original.shape[-1] // scored.shape[-1]  # pixels per token side
+        hidden_pixels = scored.repeat_interleave(cell, 1).repeat_interleave(cell, 2).unsqueeze(1).numpy()
         metrics.update(
             eval_psnr=completion["psnr"], eval_ssim=completion["ssim"],
+            eval_masked_region_psnr=masked_region_psnr(completed, original, hidden_pixels),
             eval_tokenizer_psnr=reconstruction["psnr"], eval_tokenizer_ssim=reconstruction["ssim"],
             eval_decoded_token_accuracy=float((completed_ids[scored] == cache["validation"][scored]).float().mean())
             if scored.any() else float("nan"),
