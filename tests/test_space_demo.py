@@ -309,6 +309,8 @@ def test_build_demo_with_a_masked_token_model(app, models, completer, tmp_path):
         demo = app.build_demo(models["sudoku"], mim_unavailable="none", examples_dir=tmp_path / "examples",
                               maskgit=maskgit)
         assert _component(demo, "maskgit-unavailable") is None
+        assert "(made grey and 8x8 px)" in _component(demo, "maskgit-description").value
+        assert "its 4x4 VQ tokens" in _component(demo, "maskgit-description").value
         assert _component(demo, "complete-button").interactive is not False
         assert any(function.api_name == "complete_tokens" for function in demo.fns.values())
 

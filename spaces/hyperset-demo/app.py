@@ -1,5 +1,6 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Hyper-SET demo Space: a Sudoku solver and masked-image reconstruction, both showing the energy of every iteration.
+"""Hyper-SET demo Space: a Sudoku solver and masked-image reconstruction, both showing the energy of every iteration,
+and MaskGIT completion of hidden VQ tokens.
 
 Models come from environment variables (a local folder or a Hub id):
 
@@ -7,9 +8,13 @@ Models come from environment variables (a local folder or a Hub id):
   hyperset-sudoku`), else the Hub id `hyperset-hf/hyperset-sudoku`;
 - `HYPERSET_MIM_MODEL`: default the package's `hyperset_hf/checkpoints/hyperset-mim` when it exists, else the Hub id
   `hyperset-hf/hyperset-mim`. When no masked-image model can be loaded, the tab says why instead of failing.
+- `HYPERSET_MASKGIT_MODEL`: a masked-token model (`HyperSETForMaskedTokenModeling`) with its diffusers VQ tokenizer in
+  the `image_tokenizer/` subfolder; default the package's `hyperset_hf/checkpoints/hyperset-maskgit` when it exists,
+  else the Hub id `hyperset-hf/hyperset-maskgit`. When none can be loaded, the tab says why instead of failing.
 
 Run locally: `python spaces/hyperset-demo/app.py` (serves on http://127.0.0.1:7860). `build_demo(...)` builds the
-`gr.Blocks` app; `solve_puzzle` and `reconstruct_image` are the pure functions behind the two tabs.
+`gr.Blocks` app; `solve_puzzle`, `reconstruct_image` and `complete_tokens` are the pure functions behind the three
+tabs.
 """
 
 from __future__ import annotations
@@ -36,21 +41,28 @@ from transformers import (  # noqa: E402
     AutoModelForMaskedImageModeling,
     AutoModelForTokenClassification,
     ViTImageProcessor,
+    pipeline,
 )
 
 import hyperset_hf  # noqa: E402,F401  (registers the Hyper-SET models with the Auto classes)
+from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, maskgit_schedule  # noqa: E402
+from hyperset_hf.pipeline_image_completion import IMAGE_COMPLETION_TASK, ImageCompletionPipeline  # noqa: E402
 from hyperset_hf.pipeline_sudoku import parse_puzzle, validate_solution  # noqa: E402
 from hyperset_hf.sudoku_data import check_puzzle, count_solutions, generate_puzzle, grid_to_string, solve  # noqa: E402
 
 
 SUDOKU_ENV = "HYPERSET_SUDOKU_MODEL"
 MIM_ENV = "HYPERSET_MIM_MODEL"
+MASKGIT_ENV = "HYPERSET_MASKGIT_MODEL"
 SUDOKU_HUB_ID = "hyperset-hf/hyperset-sudoku"
 MIM_HUB_ID = "hyperset-hf/hyperset-mim"
+MASKGIT_HUB_ID = "hyperset-hf/hyperset-maskgit"
 MAX_ITERATIONS = 64
 EXAMPLE_PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
 DISPLAY_SIZE = 224  # images are shown enlarged (nearest neighbour): Fashion-MNIST is 28x28
 MASK_GRAY = 0.5
+DECODING_SCHEDULE = "arccos"  # MaskGIT's reveal schedule, as the paper
+PROBE_TOKENS = 16  # the probe image that measures the tokenizer's downsampling is PROBE_TOKENS x the token grid
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -82,16 +94,24 @@ def load_sudoku_model(name: str | None = None):
     return AutoModelForTokenClassification.from_pretrained(name).eval()
 
 
+def unavailable_reason(kind: str, name: str, error: Exception, env_variable: str, expected: str) -> str:
+    """The explanation a tab shows when its model (a `kind`, e.g. "masked-image model") could not be loaded from
+    `name`: the error, and how to point `env_variable` at `expected` (what a suitable folder holds)."""
+    return (
+        f"No {kind} could be loaded from `{name}` ({type(error).__name__}: {str(error)[:300]}). Set the environment "
+        f"variable `{env_variable}` to {expected} and restart the app."
+    )
+
+
 def load_mim_model(name: str | None = None) -> tuple[MimBundle | None, str]:
     """Loads the masked-image model; returns `(bundle, "")` or `(None, why_not)`."""
     name = name or default_model_name(MIM_ENV, "hyperset-mim", MIM_HUB_ID)
     try:
         model = AutoModelForMaskedImageModeling.from_pretrained(name).eval()
     except Exception as error:  # noqa: BLE001 - any failure is explained in the tab
-        return None, (
-            f"No masked-image model could be loaded from `{name}` ({type(error).__name__}: {str(error)[:300]}). "
-            f"Set the environment variable `{MIM_ENV}` to a folder saved by `examples/image-pretraining/run_mim.py` "
-            f"(or a Hub id of a Hyper-SET masked-image model) and restart the app."
+        return None, unavailable_reason(
+            "masked-image model", name, error, MIM_ENV,
+            "a folder saved by `examples/image-pretraining/run_mim.py` (or a Hub id of a Hyper-SET masked-image model)",
         )
     processor = None
     # AutoImageProcessor needs torchvision on transformers 5.17; the example scripts save a ViTImageProcessor
@@ -102,6 +122,23 @@ def load_mim_model(name: str | None = None) -> tuple[MimBundle | None, str]:
         except Exception:  # noqa: BLE001 - no processor saved: fall back to resize + [0, 1] + mean/std 0.5
             continue
     return MimBundle(model, processor, name), ""
+
+
+def load_maskgit_model(name: str | None = None) -> tuple[ImageCompletionPipeline | None, str]:
+    """Loads the `"masked-image-completion"` pipeline (a masked-token model and the diffusers VQ tokenizer in its
+    `image_tokenizer/` subfolder); returns `(completer, "")` or `(None, why_not)`."""
+    name = name or default_model_name(MASKGIT_ENV, "hyperset-maskgit", MASKGIT_HUB_ID)
+    try:
+        completer = pipeline(IMAGE_COMPLETION_TASK, model=name)
+        completion_image_format(completer)  # a tokenizer whose image size cannot be measured is refused here
+        return completer, ""
+    except Exception as error:  # noqa: BLE001 - any failure is explained in the tab
+        return None, unavailable_reason(
+            "masked-token (MaskGIT) model", name, error, MASKGIT_ENV,
+            "a folder (or Hub id) with a `HyperSETForMaskedTokenModeling` (as saved by "
+            "`examples/image-pretraining/run_maskgit.py`) and its diffusers VQ tokenizer in the "
+            f"`{IMAGE_TOKENIZER_SUBFOLDER}/` subfolder",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -301,6 +338,25 @@ def _to_image(pixels: np.ndarray) -> Image.Image:
     return image.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.NEAREST)
 
 
+def _to_pixels(image: Image.Image) -> np.ndarray:
+    """A PIL image -> (channels, H, W) float32 in [0, 1] (the inverse of `_to_image`, without the enlargement)."""
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def _pixel_mask(grid_mask: np.ndarray, cell_size: int) -> np.ndarray:
+    """An (h, w) boolean mask of patches or tokens -> the (h * cell_size, w * cell_size) mask of their pixels."""
+    return np.asarray(grid_mask, dtype=bool).repeat(cell_size, 0).repeat(cell_size, 1)
+
+
+def psnr(estimate: np.ndarray, reference: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Peak signal-to-noise ratio in dB of `estimate` against `reference`, both (channels, H, W) in [0, 1] (clipped),
+    over the pixels where the (H, W) boolean `region` is True, or over the whole image."""
+    error = (np.clip(estimate, 0.0, 1.0) - np.clip(reference, 0.0, 1.0)) ** 2
+    error = (error if region is None else error[:, region]).mean()
+    return float(10 * np.log10(1.0 / max(error, 1e-12)))
+
+
 def reconstruct_image(bundle: MimBundle, image: Image.Image, mask_ratio: float, num_recurrences: int,
                       seed: int = 0) -> dict[str, Any]:
     """Masks random patches of `image` and reconstructs them.
@@ -321,10 +377,8 @@ def reconstruct_image(bundle: MimBundle, image: Image.Image, mask_ratio: float, 
     mean, std = _statistics(bundle)
     original = pixel_values[0].numpy() * std + mean
     reconstructed = outputs.reconstruction[0].numpy() * std + mean
-    pixel_mask = mask.reshape(grid, grid).repeat_interleave(config.patch_size, 0).repeat_interleave(
-        config.patch_size, 1).numpy()
+    pixel_mask = _pixel_mask(mask.reshape(grid, grid).numpy(), config.patch_size)
     masked = np.where(pixel_mask[None], MASK_GRAY, original)
-    error = ((np.clip(reconstructed, 0, 1) - np.clip(original, 0, 1)) ** 2)[:, pixel_mask].mean()
     return {
         "pixel_values": pixel_values,
         "mask": mask,
@@ -332,7 +386,7 @@ def reconstruct_image(bundle: MimBundle, image: Image.Image, mask_ratio: float, 
         "masked_image": _to_image(masked),
         "reconstruction_image": _to_image(reconstructed),
         "energies": [layer[0].tolist() for layer in outputs.energies],
-        "psnr_masked": float(10 * np.log10(1.0 / max(error, 1e-12))),
+        "psnr_masked": psnr(reconstructed, original, pixel_mask),
     }
 
 
@@ -365,6 +419,99 @@ def example_images(folder: str | os.PathLike | None = None, count: int = 6) -> l
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Masked tokens (MaskGIT)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def completion_image_format(completer: ImageCompletionPipeline) -> tuple[int, int]:
+    """`(channels, size)` of the images the completer works on: the input channels of its diffusers VQ tokenizer (1
+    when the tokenizer has no such config), and the side in pixels that the tokenizer turns into the model's
+    `token_grid_size` x `token_grid_size` tokens, i.e. the grid times the tokenizer's downsampling factor, measured
+    by encoding a blank probe image.
+
+    Raises:
+        `ValueError`: when the probe's token grid does not divide the probe (no whole downsampling factor).
+    """
+    grid = int(completer.model.config.token_grid_size)
+    tokenizer = completer.image_tokenizer
+    channels = int(getattr(getattr(getattr(tokenizer, "vq_model", None), "config", None), "in_channels", 1))
+    probe = grid * PROBE_TOKENS
+    probe_grid = int(tokenizer.encode(torch.zeros(1, channels, probe, probe, device=completer.device)).shape[-1])
+    if probe % probe_grid:
+        raise ValueError(
+            f"the image tokenizer turns a {probe}x{probe} px probe into {probe_grid} tokens a side: no whole "
+            f"downsampling factor"
+        )
+    return channels, grid * (probe // probe_grid)
+
+
+def complete_tokens(completer: ImageCompletionPipeline, image, mask_ratio: float, num_steps: int,
+                    temperature: float, seed: int = 0) -> dict[str, Any]:
+    """Hides a random share of the VQ tokens of `image` and completes them by MaskGIT iterative decoding.
+
+    The image (a PIL image or the path of one) is converted to grey (RGB for a 3-channel tokenizer) and resized to
+    the model's image size (`completion_image_format`), then passed to the `"masked-image-completion"` pipeline with
+    `mask_ratio`, `num_steps` (the arccos schedule), `temperature` and `seed` (the hidden tokens and the sampling).
+
+    Returns a dict with the displayed images, enlarged to `DISPLAY_SIZE`: `masked_image` (the input with the hidden
+    tokens' pixels grey), `completed_image` and `reconstruction_image` (the tokenizer's reconstruction of the whole
+    image: the ceiling of any completion); `status` (Markdown); `original` ((channels, size, size) in [0, 1], the
+    image given to the pipeline); the pipeline's `token_mask`, `codes` and `completed_codes` ((h, w) arrays);
+    `steps_run` (decoding stops once every hidden token is revealed); and PSNRs in dB against `original`:
+    `psnr_hidden` and `psnr_whole` of the completion (on the hidden tokens' pixels and on the whole image), and
+    `psnr_ceiling_hidden` of the reconstruction on the hidden tokens' pixels.
+
+    Raises:
+        `ValueError`: for something that is not an image, or a mask ratio, number of steps or temperature that the
+            pipeline refuses (naming the problem).
+    """
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            image = Image.open(image)
+        except OSError as error:
+            raise ValueError(f"cannot read an image from {str(image)!r}: {error}") from None
+    if not isinstance(image, Image.Image):
+        raise ValueError(f"expected an image (a PIL image or the path of an image file), got {type(image).__name__}")
+    channels, size = completion_image_format(completer)
+    image = image.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BILINEAR)
+    num_steps = int(num_steps)
+    result = completer(image, mask_ratio=float(mask_ratio), num_steps=num_steps, schedule=DECODING_SCHEDULE,
+                       temperature=float(temperature), seed=int(seed))
+    token_mask = result["token_mask"]
+    num_tokens, num_hidden = token_mask.size, int(token_mask.sum())
+    reveals = maskgit_schedule(num_tokens, num_steps, DECODING_SCHEDULE)
+    steps_run = int((reveals.cumsum(0) < num_hidden).sum()) + 1
+    original = _to_pixels(image)
+    completed = _to_pixels(result["completed"])
+    reconstruction = _to_pixels(result["reconstruction"])
+    hidden_pixels = _pixel_mask(token_mask, size // token_mask.shape[0])
+    psnr_hidden, psnr_whole = psnr(completed, original, hidden_pixels), psnr(completed, original)
+    psnr_ceiling_hidden = psnr(reconstruction, original, hidden_pixels)
+    grid, codebook_size = token_mask.shape[0], completer.model.config.codebook_size
+    status = (
+        f"**{num_hidden} of {num_tokens} tokens hidden** ({grid}x{grid} grid, codebook of {codebook_size}); "
+        f"{steps_run} of {num_steps} decoding steps ran (decoding stops once every hidden token is revealed). PSNR of "
+        f"the completion against the input: **{psnr_hidden:.2f} dB** on the hidden tokens, {psnr_whole:.2f} dB on "
+        f"the whole image (the tokenizer's reconstruction, the ceiling: {psnr_ceiling_hidden:.2f} dB on the hidden "
+        f"tokens)."
+    )
+    return {
+        "masked_image": _to_image(np.where(hidden_pixels[None], MASK_GRAY, original)),
+        "completed_image": _to_image(completed),
+        "reconstruction_image": _to_image(reconstruction),
+        "status": status,
+        "original": original,
+        "token_mask": token_mask,
+        "codes": result["codes"],
+        "completed_codes": result["completed_codes"],
+        "steps_run": steps_run,
+        "psnr_hidden": psnr_hidden,
+        "psnr_whole": psnr_whole,
+        "psnr_ceiling_hidden": psnr_ceiling_hidden,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # The app
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -377,8 +524,9 @@ shallower or deeper than it was trained and watch the energy of every iteration.
 
 
 def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
-               examples_dir: str | os.PathLike | None = None) -> gr.Blocks:
-    """Builds the two-tab app.
+               examples_dir: str | os.PathLike | None = None, *, maskgit=None,
+               maskgit_unavailable: str | None = None) -> gr.Blocks:
+    """Builds the three-tab app.
 
     Args:
         sudoku_model: a Hyper-SET Sudoku model; default `load_sudoku_model()` ($HYPERSET_SUDOKU_MODEL or the shipped
@@ -387,6 +535,10 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
             shipped checkpoint); when it cannot be loaded the tab explains why.
         mim_unavailable (`str`, *optional*): force the "no masked-image model" message (e.g. in tests).
         examples_dir: where the example images are written.
+        maskgit: a `"masked-image-completion"` pipeline (`ImageCompletionPipeline`), a model name/folder (`str`), or
+            `None` for `load_maskgit_model()` ($HYPERSET_MASKGIT_MODEL or the shipped checkpoint); when it cannot be
+            loaded the tab explains why.
+        maskgit_unavailable (`str`, *optional*): force the "no masked-token model" message (e.g. in tests).
     """
     if sudoku_model is None:
         sudoku_model = load_sudoku_model()
@@ -394,7 +546,10 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
         sudoku_model = load_sudoku_model(str(sudoku_model))
     if mim_unavailable is None and not isinstance(mim, MimBundle):
         mim, mim_unavailable = load_mim_model(str(mim) if mim is not None else None)
+    if maskgit_unavailable is None and not isinstance(maskgit, ImageCompletionPipeline):
+        maskgit, maskgit_unavailable = load_maskgit_model(str(maskgit) if maskgit is not None else None)
     trained_sudoku = int(sudoku_model.config.num_recurrences)
+    examples = example_images(examples_dir)
 
     def on_generate(num_givens, seed):
         try:
@@ -422,6 +577,17 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                   f"pixels: **{result['psnr_masked']:.2f} dB** after {int(num_recurrences)} iterations.")
         figure = energy_figure(result["energies"], "Energy of the image state")
         return result["masked_image"], result["reconstruction_image"], figure, status
+
+    def on_complete(image, mask_ratio, num_steps, temperature, seed):
+        if maskgit_unavailable:
+            raise gr.Error(maskgit_unavailable)
+        if image is None:
+            raise gr.Error("Pick an example or upload an image first.")
+        try:
+            result = complete_tokens(maskgit, image, float(mask_ratio), int(num_steps), float(temperature), int(seed))
+        except ValueError as error:
+            raise gr.Error(str(error)) from None
+        return result["masked_image"], result["completed_image"], result["reconstruction_image"], result["status"]
 
     with gr.Blocks(title="Hyper-SET demo") as demo:
         gr.Markdown(INTRO)
@@ -482,10 +648,51 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                                                            height=260)
                         mim_status = gr.Markdown(elem_id="mim-status")
                 mim_plot = gr.Plot(label="Energy against the iteration", elem_id="mim-energy")
-                gr.Examples(example_images(examples_dir), inputs=image, label="Examples")
+                gr.Examples(examples, inputs=image, label="Examples")
                 reconstruct_button.click(on_reconstruct, [image, mask_ratio, mim_iterations, mim_seed],
                                          [masked_view, reconstruction_view, mim_plot, mim_status],
                                          api_name="reconstruct")
+            with gr.Tab("Masked tokens (MaskGIT)", id="masked-tokens"):
+                if maskgit_unavailable:
+                    gr.Markdown(f"**No masked-token model available.** {maskgit_unavailable}",
+                                elem_id="maskgit-unavailable")
+                else:
+                    channels, size = completion_image_format(maskgit)
+                    grid = maskgit.model.config.token_grid_size
+                    name = maskgit.model.name_or_path
+                    gr.Markdown(
+                        f"Pick or upload an image (made {'grey' if channels == 1 else 'RGB'} and {size}x{size} px), "
+                        f"choose the share of its {grid}x{grid} VQ tokens to hide, and the model"
+                        f"{f' `{name}`' if name else ''} fills them in by MaskGIT decoding: every step predicts all "
+                        f"hidden tokens and keeps the most confident. The tokenizer's reconstruction of the whole "
+                        f"image is the best any completion can reach.",
+                        elem_id="maskgit-description",
+                    )
+                with gr.Row():
+                    with gr.Column(scale=1):
+                        token_image = gr.Image(type="pil", label="Image", elem_id="maskgit-image", height=260)
+                        token_mask_ratio = gr.Slider(0.1, 0.9, value=0.4, step=0.05, label="Mask ratio (tokens)",
+                                                     elem_id="maskgit-mask-ratio")
+                        decoding_steps = gr.Slider(1, 24, value=12, step=1, label="Decoding steps",
+                                                   elem_id="maskgit-steps")
+                        temperature = gr.Slider(0, 2, value=1, step=0.05, label="Temperature (0 = most likely code)",
+                                                elem_id="maskgit-temperature")
+                        token_seed = gr.Number(value=0, precision=0, label="Seed (hidden tokens and sampling)")
+                        complete_button = gr.Button("Complete", variant="primary", elem_id="complete-button",
+                                                    interactive=not maskgit_unavailable)
+                    with gr.Column(scale=2):
+                        with gr.Row():
+                            token_masked_view = gr.Image(label="Masked input", elem_id="maskgit-masked-input",
+                                                         height=260)
+                            completion_view = gr.Image(label="Completion", elem_id="maskgit-completion", height=260)
+                            ceiling_view = gr.Image(label="Tokenizer reconstruction (ceiling)",
+                                                    elem_id="maskgit-reconstruction", height=260)
+                        maskgit_status = gr.Markdown(elem_id="maskgit-status")
+                gr.Examples(examples, inputs=token_image, label="Examples")
+                complete_button.click(on_complete,
+                                      [token_image, token_mask_ratio, decoding_steps, temperature, token_seed],
+                                      [token_masked_view, completion_view, ceiling_view, maskgit_status],
+                                      api_name="complete_tokens")
     return demo
 
 
