@@ -144,7 +144,47 @@ def test_energy_transformer_card_cites_its_paper_first(tmp_path):
     assert 'pipeline("image-feature-extraction", model="org/et")' in card.text  # 3 channels: the pipeline works
     assert card.text.index("@inproceedings{hoover2023energy") < card.text.index("@inproceedings{hu2026hyperset")
     assert "(no training stages recorded" in card.text
-    assert set(CARD_KINDS) == {"sudoku", "mim", "image-classification", "energy-transformer", "node-classification"}
+    assert set(CARD_KINDS) == {"sudoku", "mim", "image-classification", "energy-transformer", "node-classification",
+                               "masked-token-modeling"}
+
+
+def test_masked_token_card_describes_the_shipped_tokenizer_and_its_training(tmp_path, monkeypatch):
+    config = {"model_type": "hyperset", "architectures": ["HyperSETForMaskedTokenModeling"], "hidden_size": 32,
+              "num_attention_heads": 4, "num_recurrences": 6, "input_type": "visual_tokens", "codebook_size": 16,
+              "token_grid_size": 7, "transformers_version": "5.24.0"}  # fmt: skip
+    folder = _output_folder(tmp_path / "token-run", config, {
+        "eval_masked_token_accuracy": 0.25, "eval_psnr": 16.5, "eval_ssim": 0.6, "eval_masked_region_psnr": 14.25,
+        "eval_tokenizer_psnr": 21.5,
+    })  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["examples/image-pretraining/run_maskgit.py", "--seed", "3"])
+    record_training_stage(folder, dataset="fashion-mnist-local", steps=30, wall_minutes=2.0, seed=3)
+    tokenizer = folder / "image_tokenizer"
+    tokenizer.mkdir()
+    (tokenizer / "config.json").write_text(json.dumps(
+        {"_class_name": "VQModel", "sample_size": 28, "in_channels": 1, "num_vq_embeddings": 16}
+    ))  # fmt: skip
+    save_file({"w": np.zeros((10, 10), dtype=np.float32)}, tokenizer / "diffusion_pytorch_model.safetensors")
+    (tokenizer / "tokenizer_results.json").write_text(json.dumps({"psnr": 21.5, "num_eval_images": 500, "codes_used": 15}))
+    monkeypatch.setattr(sys, "argv", ["examples/image-pretraining/train_vq_tokenizer.py", "--max_train_steps", "9"])
+    record_training_stage(tokenizer, steps=9, wall_minutes=0.5, seed=0)
+
+    card = model_card_from_output_dir(folder, repo_id="org/hyperset-maskgit")
+    data = card.data.to_dict()
+    assert data["pipeline_tag"] == "image-to-image" and "maskgit" in data["tags"]
+    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [
+        ("masked_token_accuracy", 25.0), ("psnr", 16.5), ("ssim", 0.6), ("masked_region_psnr", 14.25),
+        ("tokenizer_psnr", 21.5),
+    ]  # fmt: skip
+    text = card.text
+    assert "# Hyper-SET masked token model for image completion (token-run)" in text
+    assert "`input_ids` of shape (batch, 49), a 7x7 grid of codes" in text and "16 (`config.mask_token_id`)" in text
+    assert "a diffusers `VQModel`, 100 parameters" in text  # counted from the tokenizer's safetensors header
+    assert "28x28 px, 1 channel(s) -> 7x7 codes of 16; reconstruction PSNR 21.50 dB on 500 held-out images" in text
+    assert 'pipeline("masked-image-completion", model="org/hyperset-maskgit")' in text
+    assert 'AutoModelForMaskedLM.from_pretrained("org/hyperset-maskgit")' in text
+    assert "python examples/image-pretraining/run_maskgit.py --seed 3" in text  # the model's stage ...
+    assert "python examples/image-pretraining/train_vq_tokenizer.py --max_train_steps 9" in text  # ... the tokenizer's
+    assert "(9 steps, 0.5 min," in text and "(28 px); the pipeline refuses others" in text
 
 
 def test_card_cli_writes_the_card_and_refuses_bad_input(tmp_path, capsys):

@@ -101,6 +101,13 @@ CARD_KINDS: dict[str, CardKind] = {
                  "AutoModelForMaskedImageModeling", "masked-image-modeling", "Masked image modeling",
                  (("loss", "loss on masked patches"),) + _IMAGE_RECONSTRUCTION_METRICS,
                  ("energy-transformer", "hopfield", "masked-image-modeling", "vision")),
+        CardKind("masked-token-modeling", "hyperset", "image-to-image", "AutoModelForMaskedLM",
+                 "masked-image-modeling", "Masked image modeling (MaskGIT-style token completion)",
+                 (("masked_token_accuracy", "masked-token accuracy (%)"), ("psnr", "PSNR of the completed image (dB)"),
+                  ("ssim", "SSIM of the completed image"), ("masked_region_psnr", "PSNR on the hidden tokens' pixels (dB)"),
+                  ("tokenizer_psnr", "PSNR of the tokenizer's reconstruction (dB), the ceiling")),
+                 ("hyper-set", "masked-image-modeling", "maskgit", "vision"),
+                 percent_metrics=("masked_token_accuracy",)),
         CardKind("node-classification", "energy_transformer", "graph-ml", "AutoModelForTokenClassification",
                  "node-classification", "Graph anomaly detection (node classification)",
                  (("macro_f1", "macro-F1 (%)"), ("auc", "AUC (%)")),
@@ -199,8 +206,8 @@ def read_model_config(model_dir: str | os.PathLike) -> dict[str, Any]:
 
 def infer_card_kind(config: dict[str, Any]) -> str:
     """The card kind of a saved model from its `config.json`: `"node-classification"` for graph models,
-    `"energy-transformer"` for other `model_type="energy_transformer"` models, `"sudoku"` for Sudoku models, else
-    from the head in `architectures`."""
+    `"energy-transformer"` for other `model_type="energy_transformer"` models, `"sudoku"` for Sudoku models,
+    `"masked-token-modeling"` for visual-token models, else from the head in `architectures`."""
     architecture = (config.get("architectures") or [""])[0]
     if architecture.endswith("ForNodeClassification"):
         return "node-classification"
@@ -208,6 +215,8 @@ def infer_card_kind(config: dict[str, Any]) -> str:
         return "energy-transformer"
     if config.get("input_type") == "sudoku":
         return "sudoku"
+    if config.get("input_type") == "visual_tokens":
+        return "masked-token-modeling"
     if architecture.endswith("ForMaskedImageModeling"):
         return "mim"
     if architecture.endswith("ForImageClassification"):
@@ -244,11 +253,12 @@ def read_extrapolation(path: str | os.PathLike) -> list[dict[str, Any]]:
     return rows
 
 
-def count_safetensors_parameters(model_dir: str | os.PathLike) -> int | None:
-    """Number of values in the folder's `model*.safetensors`, read from the headers only; `None` without weights."""
+def count_safetensors_parameters(model_dir: str | os.PathLike, pattern: str = "model*.safetensors") -> int | None:
+    """Number of values in the folder's weight files (`pattern`: transformers' `model*.safetensors` by default,
+    `diffusion_pytorch_model*.safetensors` for diffusers), read from the headers only; `None` without weights."""
     from safetensors import safe_open
 
-    files = sorted(Path(model_dir).glob("model*.safetensors"))
+    files = sorted(Path(model_dir).glob(pattern))
     if not files:
         return None
     total = 0
@@ -260,6 +270,24 @@ def count_safetensors_parameters(model_dir: str | os.PathLike) -> int | None:
                     numel *= size
                 total += numel
     return total
+
+
+def read_image_tokenizer(model_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The facts of the image tokenizer kept in `model_dir/image_tokenizer/` (a diffusers VQ model folder, see
+    `hyperset_hf.maskgit.IMAGE_TOKENIZER_SUBFOLDER`): its `config`, `num_parameters`, `results`
+    (`tokenizer_results.json` of `train_vq_tokenizer.py`) and `stages` (its `run_metadata.json`); None without one."""
+    from .maskgit import IMAGE_TOKENIZER_SUBFOLDER
+
+    folder = Path(model_dir) / IMAGE_TOKENIZER_SUBFOLDER
+    if not (folder / "config.json").is_file():
+        return None
+    results_path = folder / "tokenizer_results.json"
+    return {
+        "config": read_json(folder / "config.json"),
+        "num_parameters": count_safetensors_parameters(folder, "diffusion_pytorch_model*.safetensors"),
+        "results": read_json(results_path) if results_path.is_file() else {},
+        "stages": read_run_metadata(folder)["stages"],
+    }
 
 
 def _iterations(config: dict[str, Any]) -> tuple[str, int | None]:
@@ -382,6 +410,7 @@ def model_card_from_output_dir(
         stages=run["stages"],
         reported=[(result.metric_name, result.metric_value) for result in eval_results],
         extrapolation=extrapolation,
+        image_tokenizer=read_image_tokenizer(model_dir),
     )
 
 
@@ -394,6 +423,7 @@ __all__ = [
     "machine_description",
     "model_card_from_output_dir",
     "read_extrapolation",
+    "read_image_tokenizer",
     "read_model_config",
     "read_run_metadata",
     "read_training_results",
