@@ -97,6 +97,7 @@ for mapping, names in (
      {"hyperset": "HyperSETForImageClassification", "energy_transformer": "EnergyTransformerForImageClassification"}),
     ("MODEL_FOR_MASKED_IMAGE_MODELING_MAPPING_NAMES",
      {"hyperset": "HyperSETForMaskedImageModeling", "energy_transformer": "EnergyTransformerForMaskedImageModeling"}),
+    ("MODEL_FOR_MASKED_LM_MAPPING_NAMES", {"hyperset": "HyperSETForMaskedTokenModeling"}),
 ):  # fmt: skip
     setattr(common, mapping, {**getattr(common, mapping), **names})
 
@@ -108,6 +109,7 @@ from hyperset_hf import (  # noqa: E402
     HyperSETConfig,
     HyperSETForImageClassification,
     HyperSETForMaskedImageModeling,
+    HyperSETForMaskedTokenModeling,
     HyperSETModel,
 )
 
@@ -138,6 +140,28 @@ class ImageModelTester:
         return self.get_config(), {"pixel_values": pixel_values}
 
 
+class TokenModelTester:
+    """Small masked token models: 4x4 grids of codes from a codebook of 16 (id 16 = mask), d=32, 2 iterations."""
+
+    def __init__(self, parent):
+        self.parent = parent
+        self.batch_size, self.codebook_size, self.token_grid_size = 2, 16, 4
+        self.seq_length = self.token_grid_size**2
+        self.hidden_size, self.num_attention_heads, self.num_hidden_layers = 32, 4, 2
+        self.is_training = True
+
+    def get_config(self):
+        return HyperSETConfig.from_preset(
+            "mim", hidden_size=self.hidden_size, num_attention_heads=self.num_attention_heads, intermediate_size=48,
+            time_embedding_size=self.hidden_size, num_recurrences=self.num_hidden_layers, codebook_size=self.codebook_size,
+            token_grid_size=self.token_grid_size,
+        )  # fmt: skip
+
+    def prepare_config_and_inputs_for_common(self):
+        input_ids = common.ids_tensor([self.batch_size, self.seq_length], self.codebook_size + 1)  # mask id included
+        return self.get_config(), {"input_ids": input_ids}
+
+
 class OurModelTestMixin(common.ModelTesterMixin):
     test_resize_embeddings = False  # patch embeddings: no vocabulary to resize
     test_torch_exportable = False
@@ -155,6 +179,13 @@ class HyperSETModelTest(OurModelTestMixin, unittest.TestCase):
 
     def setUp(self):
         self.model_tester = ImageModelTester(self, HyperSETConfig, intermediate_size=48, time_embedding_size=16)
+
+
+class HyperSETMaskedTokenModelTest(OurModelTestMixin, unittest.TestCase):
+    all_model_classes = (HyperSETForMaskedTokenModeling,)
+
+    def setUp(self):
+        self.model_tester = TokenModelTester(self)
 
 
 class EnergyTransformerModelTest(OurModelTestMixin, unittest.TestCase):
