@@ -5,11 +5,14 @@
 
     HF_HUB_OFFLINE=1 python spaces/hyperset-demo/take_screenshots.py [--output-dir spaces/hyperset-demo]
 
-The models are the app's defaults ($HYPERSET_SUDOKU_MODEL / $HYPERSET_MIM_MODEL, else the package's shipped
-checkpoints). Writes `screenshot-sudoku.png` (a generated puzzle, solved) and `screenshot-masked-image.png` (the first
-example image reconstructed, or the "no model" explanation when there is no masked-image checkpoint).
+The models are the app's defaults ($HYPERSET_SUDOKU_MODEL / $HYPERSET_MIM_MODEL / $HYPERSET_MASKGIT_MODEL, else the
+package's shipped checkpoints). Writes `screenshot-sudoku.png` (a generated puzzle, solved),
+`screenshot-masked-image.png` (the first example image reconstructed, or the "no model" explanation when there is no
+masked-image checkpoint) and `screenshot-masked-tokens.png` (the hidden VQ tokens of the first example image completed,
+or the "no model" explanation when there is no masked-token checkpoint).
 
-The browser helpers (`find_chromium`, `start_browser`, `serve`) are also used by `tests/test_space_browser.py`.
+The browser helpers (`find_chromium`, `start_browser`, `serve`, `run_image_tab`, ...) are also used by
+`tests/test_space_browser.py`.
 """
 
 from __future__ import annotations
@@ -92,14 +95,13 @@ def wait_for(driver, css: str, timeout: float = 60.0, condition=None):
         time.sleep(0.2)
 
 
-def click_tab(driver, label: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    for button in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']"):
-        if button.text.strip() == label:
-            button.click()
-            return
-    raise LookupError(f"no tab {label!r}")
+def click_tab(driver, label: str, timeout: float = 60.0) -> None:
+    """Clicks the tab labelled `label` (waiting up to `timeout` seconds for the page to render it)."""
+    try:
+        tab = wait_for(driver, "button[role='tab']", timeout, lambda button: button.text.strip() == label)
+    except TimeoutError:
+        raise LookupError(f"no tab {label!r} within {timeout} s") from None
+    tab.click()
 
 
 def type_puzzle(driver, puzzle: str) -> None:
@@ -123,10 +125,35 @@ def read_solved_grid(driver, previous: str | None = None, timeout: float = 60.0)
     return "".join(cell.text.strip() for cell in cells)
 
 
+def run_image_tab(driver, tab: str, image_id: str, button_id: str, example_image: str | None,
+                  outputs: tuple[str, ...], timeout: float = 60.0) -> bool:
+    """Opens the tab labelled `tab`; when its `#button_id` is enabled (the tab has a model) and there is an
+    `example_image`, uploads it into the `#image_id` image input, clicks the button and waits for every CSS selector
+    in `outputs`. Returns whether it ran."""
+    click_tab(driver, tab)
+    time.sleep(1.0)
+    button = wait_for(driver, f"#{button_id}")
+    if not (button.is_enabled() and example_image):
+        return False
+    wait_for(driver, f"#{image_id} input[type='file']").send_keys(example_image)
+    wait_for(driver, f"#{image_id} img")
+    time.sleep(1.0)
+    button.click()
+    for css in outputs:
+        wait_for(driver, css, timeout)
+    time.sleep(1.0)
+    return True
+
+
 def take_screenshots(url: str, output_dir: Path, example_image: str | None) -> list[Path]:
     output_dir.mkdir(parents=True, exist_ok=True)
     driver = start_browser()
     written = []
+
+    def save(name: str) -> None:
+        written.append(output_dir / name)
+        driver.save_screenshot(str(written[-1]))
+
     try:
         driver.get(url)
         wait_for(driver, "#generate-button").click()
@@ -135,22 +162,15 @@ def take_screenshots(url: str, output_dir: Path, example_image: str | None) -> l
         read_solved_grid(driver)
         wait_for(driver, "#sudoku-energy img, #sudoku-energy svg, #sudoku-energy canvas")
         time.sleep(1.0)
-        written.append(output_dir / "screenshot-sudoku.png")
-        driver.save_screenshot(str(written[-1]))
+        save("screenshot-sudoku.png")
 
-        click_tab(driver, "Masked image")
-        time.sleep(1.0)
-        button = wait_for(driver, "#reconstruct-button")
-        if button.is_enabled() and example_image:
-            wait_for(driver, "#mim-image input[type='file']", condition=lambda e: True).send_keys(example_image)
-            wait_for(driver, "#mim-image img")
-            time.sleep(1.0)
-            button.click()
-            wait_for(driver, "#reconstruction img")
-            wait_for(driver, "#mim-energy img, #mim-energy svg, #mim-energy canvas")
-            time.sleep(1.0)
-        written.append(output_dir / "screenshot-masked-image.png")
-        driver.save_screenshot(str(written[-1]))
+        run_image_tab(driver, "Masked image", "mim-image", "reconstruct-button", example_image,
+                      ("#reconstruction img", "#mim-energy img, #mim-energy svg, #mim-energy canvas"))
+        save("screenshot-masked-image.png")
+
+        run_image_tab(driver, "Masked tokens (MaskGIT)", "maskgit-image", "complete-button", example_image,
+                      ("#maskgit-completion img", "#maskgit-reconstruction img"))
+        save("screenshot-masked-tokens.png")
     finally:
         driver.quit()
     return written
