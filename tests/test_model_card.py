@@ -33,6 +33,7 @@ ROWS = [
     [
         (CHECKPOINTS / "hyperset-sudoku", "hyperset-sudoku.md"),
         (CHECKPOINTS / "hyperset-mim", "hyperset-mim.md"),
+        (CHECKPOINTS / "hyperset-maskgit", "hyperset-maskgit.md"),
         (REPOSITORY / "model_cards" / "runs" / "hyperset-fashion-mnist", "hyperset-fashion-mnist.md"),
         (REPOSITORY / "model_cards" / "runs" / "energy-transformer-fashion-mnist-mim", "energy-transformer-fashion-mnist-mim.md"),
         (REPOSITORY / "model_cards" / "runs" / "energy-transformer-yelpchi", "energy-transformer-yelpchi.md"),
