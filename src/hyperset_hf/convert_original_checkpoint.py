@@ -291,6 +291,50 @@ def _shape_dimension(state_dict: Mapping[str, torch.Tensor], key: str, dimension
     return int(tensor.shape[dimension])
 
 
+
+def _hyperset_attention_heads(
+    state_dict: Mapping[str, torch.Tensor], qkv_key: str, gain_key: str, num_attention_heads: int | None
+) -> tuple[int, int]:
+    """`(hidden_size, num_attention_heads)` of a reference Hyper-SET layer: the rows of its tied q/k/v matrix
+    `qkv_key` and the hidden size over the head width (the length of the shared per-head q/k/v gain `gain_key`). A
+    given `num_attention_heads` must agree."""
+    hidden_size = _shape_dimension(state_dict, qkv_key, 0)
+    head_dim = _shape_dimension(state_dict, gain_key, 0)
+    if head_dim == 0 or hidden_size % head_dim != 0:
+        raise ValueError(
+            f"The hidden size ({hidden_size}, rows of `{qkv_key}`) is not a multiple of the head "
+            f"width ({head_dim}, length of the shared q/k/v gain `{gain_key}`)."
+        )
+    inferred_heads = hidden_size // head_dim
+    if num_attention_heads is not None and num_attention_heads != inferred_heads:
+        raise ValueError(
+            f"`num_attention_heads` = {num_attention_heads} contradicts the checkpoint: the hidden size "
+            f"{hidden_size} and the head width {head_dim} (length of `{gain_key}`) give "
+            f"{inferred_heads} heads. Leave it out to use the inferred value."
+        )
+    return hidden_size, inferred_heads
+
+
+def _transformer_hidden_size(
+    state_dict: Mapping[str, torch.Tensor], query_key: str, num_attention_heads: int | None, baseline: str
+) -> int:
+    """The hidden size of a reference Transformer baseline (`baseline`, e.g. "Sudoku"): the rows of its query matrix
+    `query_key`. Its head count is not in the weights, so `num_attention_heads` must be given and divide it."""
+    hidden_size = _shape_dimension(state_dict, query_key, 0)
+    if num_attention_heads is None:
+        raise ValueError(
+            f"The number of attention heads of the {baseline} Transformer baseline is not recoverable from its weights "
+            "(the query/key/value matrices are d x d for any head count): pass `--num-attention-heads` (Python API: "
+            "`num_attention_heads=`), 12 for the paper's d=768 model (reference `n_head`)."
+        )
+    if hidden_size % num_attention_heads != 0:
+        raise ValueError(
+            f"The hidden size of the checkpoint ({hidden_size}, rows of `{query_key}`) is not "
+            f"divisible by `num_attention_heads` = {num_attention_heads}."
+        )
+    return hidden_size
+
+
 def infer_image_classification_config(
     state_dict: Mapping[str, torch.Tensor],
     image_size: int,
@@ -320,13 +364,9 @@ def infer_image_classification_config(
             Class names; their number must equal the rows of the classifier.
     """
     num_layers = check_image_classification_keys(state_dict)
-    hidden_size = _shape_dimension(state_dict, "enc.0.attn.qkv.weight", 0)
-    head_dim = _shape_dimension(state_dict, "enc.0.attn.ln1_1.weight", 0)
-    if head_dim == 0 or hidden_size % head_dim != 0:
-        raise ValueError(
-            f"The hidden size ({hidden_size}, rows of `enc.0.attn.qkv.weight`) is not a multiple of the head width "
-            f"({head_dim}, length of `enc.0.attn.ln1_1.weight`)."
-        )
+    hidden_size, num_attention_heads = _hyperset_attention_heads(
+        state_dict, "enc.0.attn.qkv.weight", "enc.0.attn.ln1_1.weight", None
+    )
     intermediate_size = _shape_dimension(state_dict, "enc.0.mlp.weight", 0)
     time_embedding_size = _shape_dimension(state_dict, "time_mlp.0.1.weight", 1)
     num_labels = _shape_dimension(state_dict, "fc.1.weight", 0)
@@ -360,7 +400,7 @@ def infer_image_classification_config(
 
     return HyperSETConfig(
         hidden_size=hidden_size,
-        num_attention_heads=hidden_size // head_dim,
+        num_attention_heads=num_attention_heads,
         intermediate_size=intermediate_size,
         num_layers=num_layers,
         num_recurrences=num_recurrences,
@@ -748,21 +788,9 @@ def infer_sudoku_config(
         )
 
     if variant == "hyper-set":
-        hidden_size = _shape_dimension(state_dict, "blocks.0.attn.qkv.weight", 0)
-        head_dim = _shape_dimension(state_dict, "blocks.0.attn.ln1.weight", 0)
-        if head_dim == 0 or hidden_size % head_dim != 0:
-            raise ValueError(
-                f"The hidden size ({hidden_size}, rows of `blocks.0.attn.qkv.weight`) is not a multiple of the head "
-                f"width ({head_dim}, length of the shared q/k/v gain `blocks.0.attn.ln1.weight`)."
-            )
-        inferred_heads = hidden_size // head_dim
-        if num_attention_heads is not None and num_attention_heads != inferred_heads:
-            raise ValueError(
-                f"`num_attention_heads` = {num_attention_heads} contradicts the checkpoint: the hidden size "
-                f"{hidden_size} and the head width {head_dim} (length of `blocks.0.attn.ln1.weight`) give "
-                f"{inferred_heads} heads. Leave it out to use the inferred value."
-            )
-        num_attention_heads = inferred_heads
+        hidden_size, num_attention_heads = _hyperset_attention_heads(
+            state_dict, "blocks.0.attn.qkv.weight", "blocks.0.attn.ln1.weight", num_attention_heads
+        )
         intermediate_size = _shape_dimension(state_dict, "blocks.0.mlp.weight", 0)
         time_embedding_size = _shape_dimension(state_dict, "time_mlp.0.1.weight", 1)
         if time_embedding_size % 2 != 0 or time_embedding_size < 4:
@@ -786,18 +814,7 @@ def infer_sudoku_config(
             rms_norm_eps=None,
         )
 
-    hidden_size = _shape_dimension(state_dict, "blocks.0.attn.query.weight", 0)
-    if num_attention_heads is None:
-        raise ValueError(
-            "The number of attention heads of the Sudoku Transformer baseline is not recoverable from its weights "
-            "(the query/key/value matrices are d x d for any head count): pass `--num-attention-heads` (Python API: "
-            "`num_attention_heads=`), 12 for the paper's d=768 model (reference `n_head`)."
-        )
-    if hidden_size % num_attention_heads != 0:
-        raise ValueError(
-            f"The hidden size of the checkpoint ({hidden_size}, rows of `blocks.0.attn.query.weight`) is not "
-            f"divisible by `num_attention_heads` = {num_attention_heads}."
-        )
+    hidden_size = _transformer_hidden_size(state_dict, "blocks.0.attn.query.weight", num_attention_heads, "Sudoku")
     intermediate_size = _shape_dimension(state_dict, "blocks.0.mlp.0.weight", 0)
     return HyperSETConfig.from_preset(
         "sudoku-transformer",
@@ -1045,36 +1062,15 @@ def infer_mim_config(
         )
 
     if variant == "hyper-set":
-        hidden_size = _shape_dimension(state_dict, "transformer.qkv.weight", 0)
-        head_dim = _shape_dimension(state_dict, "transformer.ln1.weight", 0)
-        if head_dim == 0 or hidden_size % head_dim != 0:
-            raise ValueError(
-                f"The hidden size ({hidden_size}, rows of `transformer.qkv.weight`) is not a multiple of the head "
-                f"width ({head_dim}, length of the shared q/k/v gain `transformer.ln1.weight`)."
-            )
-        inferred_heads = hidden_size // head_dim
-        if num_attention_heads is not None and num_attention_heads != inferred_heads:
-            raise ValueError(
-                f"`num_attention_heads` = {num_attention_heads} contradicts the checkpoint: the hidden size "
-                f"{hidden_size} and the head width {head_dim} (length of `transformer.ln1.weight`) give "
-                f"{inferred_heads} heads. Leave it out to use the inferred value."
-            )
-        num_attention_heads = inferred_heads
+        hidden_size, num_attention_heads = _hyperset_attention_heads(
+            state_dict, "transformer.qkv.weight", "transformer.ln1.weight", num_attention_heads
+        )
         intermediate_size = _shape_dimension(state_dict, "transformer.mlp.weight", 0)
         preset = "mim-scaled" if intermediate_size == 8 * hidden_size else "mim"
     else:
-        hidden_size = _shape_dimension(state_dict, "transformer.layers.0.0.fn.query.weight", 0)
-        if num_attention_heads is None:
-            raise ValueError(
-                "The number of attention heads of the MIM Transformer baseline is not recoverable from its weights "
-                "(the query/key/value matrices are d x d for any head count): pass `--num-attention-heads` (Python "
-                "API: `num_attention_heads=`), 12 for the paper's d=768 model (reference `n_head`)."
-            )
-        if hidden_size % num_attention_heads != 0:
-            raise ValueError(
-                f"The hidden size of the checkpoint ({hidden_size}, rows of `transformer.layers.0.0.fn.query.weight`) "
-                f"is not divisible by `num_attention_heads` = {num_attention_heads}."
-            )
+        hidden_size = _transformer_hidden_size(
+            state_dict, "transformer.layers.0.0.fn.query.weight", num_attention_heads, "MIM"
+        )
         intermediate_size = _shape_dimension(state_dict, "transformer.layers.0.1.fn.net.0.weight", 0)
         preset = "mim-transformer"
 
