@@ -231,8 +231,16 @@ def _describe_image_classification_variant(keys: set[str]) -> str | None:
     return None
 
 
-def _reference_layer_indices(keys: set[str]) -> list[int]:
-    return sorted({int(match.group(1)) for match in map(REFERENCE_LAYER_PATTERN.match, keys) if match})
+def _count_layers(keys: set[str], pattern: re.Pattern, layers: str, prefix: str) -> int:
+    """The number of numbered layers among `keys` (`pattern`'s first group is the index; 0 when none), which must be
+    numbered 0 ... L-1 without gaps; `layers` and `prefix` name them in the error (e.g. "encoder layers", "enc")."""
+    indices = sorted({int(match.group(1)) for match in map(pattern.match, keys) if match})
+    if indices != list(range(len(indices))):
+        raise ValueError(
+            f"The {layers} of the checkpoint must be numbered 0 ... L-1 without gaps, found `{prefix}.<i>` with i in "
+            f"{indices}."
+        )
+    return len(indices)
 
 
 def expected_image_classification_keys(num_layers: int) -> list[str]:
@@ -253,33 +261,43 @@ def rename_image_classification_key(key: str) -> str:
     raise KeyError(f"No hyperset-hf counterpart for the reference key {key!r}.")
 
 
+def _closest_layout(keys: set[str], layouts: Mapping[str, set[str]]) -> tuple[str, list[str], list[str]]:
+    """The layout (a name of `layouts`: variant -> expected keys) closest to `keys` (fewest differing keys; the first
+    on a tie), with the checkpoint's unexpected and missing keys against it."""
+    differences = {name: (sorted(keys - expected), sorted(expected - keys)) for name, expected in layouts.items()}
+    name = min(differences, key=lambda variant: len(differences[variant][0]) + len(differences[variant][1]))
+    return name, *differences[name]
+
+
+def _layout_error(message: str, description: str | None, unexpected: list[str], missing: list[str],
+                  note: str = "") -> ValueError:
+    """The error of a checkpoint whose keys do not match the expected layout: `message`, what the keys look like
+    (`description`, if recognised), a `note`, and every unexpected and missing key."""
+    if description is not None:
+        message += f" It looks like {description}."
+    message += note
+    if unexpected:
+        message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
+    if missing:
+        message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
+    return ValueError(message)
+
+
 def check_image_classification_keys(state_dict: Mapping[str, torch.Tensor]) -> int:
     """Checks that `state_dict` has exactly the keys of the reference `hyper-set` image classifier and returns the
     number of layers. Raises a `ValueError` listing every unexpected and missing key otherwise."""
     keys = set(state_dict)
-    layer_indices = _reference_layer_indices(keys)
-    if layer_indices and layer_indices != list(range(len(layer_indices))):
-        raise ValueError(
-            f"The encoder layers of the checkpoint must be numbered 0 ... L-1 without gaps, found `enc.<i>` with i in "
-            f"{layer_indices}."
-        )
-    expected = set(expected_image_classification_keys(max(len(layer_indices), 1)))
+    num_layers = _count_layers(keys, REFERENCE_LAYER_PATTERN, "encoder layers", "enc")
+    expected = set(expected_image_classification_keys(max(num_layers, 1)))
     unexpected, missing = sorted(keys - expected), sorted(expected - keys)
     if unexpected or missing:
-        message = (
+        raise _layout_error(
             f"The checkpoint does not have the layout of the reference `{SUPPORTED_IMAGE_CLASSIFICATION_VARIANT}` "
             f"image classifier (huyunzhe/hyper-set `ic/models.py`), the only image-classification variant this "
-            f"converter supports."
-        )
-        variant = _describe_image_classification_variant(keys)
-        if variant is not None:
-            message += f" It looks like {variant}."
-        if unexpected:
-            message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
-        if missing:
-            message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
-        raise ValueError(message)
-    return len(layer_indices)
+            f"converter supports.",
+            _describe_image_classification_variant(keys), unexpected, missing,
+        )  # fmt: skip
+    return num_layers
 
 
 def _shape_dimension(state_dict: Mapping[str, torch.Tensor], key: str, dimension: int) -> int:
@@ -692,42 +710,26 @@ def check_sudoku_keys(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int]
     baseline (plus, optionally, the unused `blocks.<i>.attn.mask` buffers) and returns `(variant, num_layers)`.
     Raises a `ValueError` listing every unexpected and missing key otherwise, compared with the closer layout."""
     keys = set(state_dict)
-    layer_indices = sorted({int(match.group(1)) for match in map(SUDOKU_LAYER_PATTERN.match, keys) if match})
-    if layer_indices and layer_indices != list(range(len(layer_indices))):
-        raise ValueError(
-            f"The layers of the checkpoint must be numbered 0 ... L-1 without gaps, found `blocks.<i>` with i in "
-            f"{layer_indices}."
-        )
-    num_layers = max(len(layer_indices), 1)
+    counted = _count_layers(keys, SUDOKU_LAYER_PATTERN, "layers", "blocks")
+    num_layers = max(counted, 1)
     checked = {key for key in keys if not _is_dropped_sudoku_key(key)}
-    differences = {}
-    for variant in SUDOKU_VARIANTS:
-        expected = set(expected_sudoku_keys(variant, num_layers))
-        differences[variant] = (sorted(checked - expected), sorted(expected - checked))
     # the closer layout (fewest differing keys; `hyper-set` on a tie) is the one the checkpoint is compared with
-    variant = min(SUDOKU_VARIANTS, key=lambda name: len(differences[name][0]) + len(differences[name][1]))
-    unexpected, missing = differences[variant]
+    variant, unexpected, missing = _closest_layout(
+        checked, {name: set(expected_sudoku_keys(name, num_layers)) for name in SUDOKU_VARIANTS}
+    )
     if unexpected or missing:
-        message = (
+        note = "" if "pos_emb" not in missing else (
+            " `pos_emb` is missing: the model was probably trained with `pos_emb: sincos`, fixed 2-D sin-cos cell "
+            "positions that the checkpoint does not store. Fixed 2-D sin-cos positions are not supported; only "
+            "checkpoints with learned positions (`pos_emb: learnable`) convert."
+        )
+        raise _layout_error(
             f"The checkpoint does not have the layout of the reference Sudoku `{variant}` model (huyunzhe/hyper-set "
             f"`sudoku/models.py`, compared with the closer of the two layouts this converter supports: `hyper-set` "
-            f"and `transformer`, both with `pos_emb: learnable`)."
-        )
-        description = _describe_sudoku_variant(keys)
-        if description is not None:
-            message += f" It looks like {description}."
-        if "pos_emb" in missing:
-            message += (
-                " `pos_emb` is missing: the model was probably trained with `pos_emb: sincos`, fixed 2-D sin-cos cell "
-                "positions that the checkpoint does not store. Fixed 2-D sin-cos positions are not supported; only "
-                "checkpoints with learned positions (`pos_emb: learnable`) convert."
-            )
-        if unexpected:
-            message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
-        if missing:
-            message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
-        raise ValueError(message)
-    return variant, len(layer_indices)
+            f"and `transformer`, both with `pos_emb: learnable`).",
+            _describe_sudoku_variant(keys), unexpected, missing, note,
+        )  # fmt: skip
+    return variant, counted
 
 
 def _check_positive_integer(name: str, value) -> None:
@@ -982,35 +984,17 @@ def check_mim_keys(state_dict: Mapping[str, torch.Tensor]) -> tuple[str, int]:
     baseline and returns `(variant, num_layers)`. Raises a `ValueError` naming every unexpected and missing key
     otherwise, compared with the closer of the two layouts."""
     keys = set(state_dict)
-    layer_indices = sorted(
-        {int(match.group(1)) for match in map(MIM_TRANSFORMER_LAYER_PATTERN.match, keys) if match}
+    num_layers = max(_count_layers(keys, MIM_TRANSFORMER_LAYER_PATTERN, "Transformer layers", "transformer.layers"), 1)
+    variant, unexpected, missing = _closest_layout(
+        keys, {name: set(expected_mim_keys(name, num_layers)) for name in MIM_VARIANTS}
     )
-    if layer_indices and layer_indices != list(range(len(layer_indices))):
-        raise ValueError(
-            f"The Transformer layers of the checkpoint must be numbered 0 ... L-1 without gaps, found "
-            f"`transformer.layers.<i>` with i in {layer_indices}."
-        )
-    num_layers = max(len(layer_indices), 1)
-    differences = {}
-    for variant in MIM_VARIANTS:
-        expected = set(expected_mim_keys(variant, num_layers))
-        differences[variant] = (sorted(keys - expected), sorted(expected - keys))
-    variant = min(MIM_VARIANTS, key=lambda name: len(differences[name][0]) + len(differences[name][1]))
-    unexpected, missing = differences[variant]
     if unexpected or missing:
-        message = (
+        raise _layout_error(
             f"The checkpoint does not have the layout of the reference MIM `{variant}` model (huyunzhe/hyper-set "
             f"`mim/models.py` `MaskTransformerUncond`, compared with the closer of the two layouts this converter "
-            f"supports: `hyper-set` and `transformer`)."
-        )
-        description = _describe_mim_variant(keys)
-        if description is not None:
-            message += f" It looks like {description}."
-        if unexpected:
-            message += f"\nUnexpected keys ({len(unexpected)}): {', '.join(unexpected)}."
-        if missing:
-            message += f"\nMissing keys ({len(missing)}): {', '.join(missing)}."
-        raise ValueError(message)
+            f"supports: `hyper-set` and `transformer`).",
+            _describe_mim_variant(keys), unexpected, missing,
+        )  # fmt: skip
     return variant, (1 if variant == "hyper-set" else num_layers)
 
 
