@@ -31,6 +31,21 @@ def tiny_config(**overrides):
     return HyperSETConfig(**values)
 
 
+def tiny_vq_model(num_downsamplings: int = 1, num_channels: int | None = 1, codebook_size: int = 16, **overrides):
+    """A tiny random diffusers `VQModel` in eval mode (width 8, 3 latent channels): every downsampling halves the
+    image side (8x8 images -> 4x4 tokens with one). `num_channels=None` keeps diffusers' default (3). The caller
+    seeds torch first."""
+    import diffusers
+
+    levels = num_downsamplings + 1
+    channels = {} if num_channels is None else dict(in_channels=num_channels, out_channels=num_channels)
+    return diffusers.VQModel(
+        block_out_channels=(8,) * levels, down_block_types=("DownEncoderBlock2D",) * levels,
+        up_block_types=("UpDecoderBlock2D",) * levels, norm_num_groups=4, latent_channels=3,
+        num_vq_embeddings=codebook_size, **channels, **overrides,
+    ).eval()  # fmt: skip
+
+
 def tiny_sudoku_config(**overrides):
     """The `sudoku` preset shrunk to d=16, 2 heads, FF width 32, 4 iterations, no embedding dropout."""
     from hyperset_hf import HyperSETConfig

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import activate_step_sizes
+from conftest import activate_step_sizes, tiny_vq_model
 from torch.nn import functional as F
 from transformers import AutoModelForMaskedLM
 
@@ -468,11 +468,8 @@ class ToyVQModel(torch.nn.Module):
 def test_diffusers_tokenizer_round_trip(make_vq_model):
     torch.manual_seed(0)
     if make_vq_model == "diffusers":
-        diffusers = pytest.importorskip("diffusers", reason="the real VQModel needs diffusers (pip install diffusers)")
-        vq_model = diffusers.VQModel(
-            block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
-            up_block_types=("UpDecoderBlock2D",) * 2, norm_num_groups=4, latent_channels=3, num_vq_embeddings=16,
-        ).eval()  # fmt: skip
+        pytest.importorskip("diffusers", reason="the real VQModel needs diffusers (pip install diffusers)")
+        vq_model = tiny_vq_model(num_channels=None)
         downsample = 2
     else:
         vq_model, downsample = ToyVQModel(16).eval(), 4

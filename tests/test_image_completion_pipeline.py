@@ -9,19 +9,17 @@ from transformers import pipeline
 from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling
 from hyperset_hf.maskgit import DiffusersVQTokenizer
 
+from conftest import tiny_vq_model
 
-diffusers = pytest.importorskip("diffusers", reason="the image tokenizer is a diffusers VQModel")
+
+pytest.importorskip("diffusers", reason="the image tokenizer is a diffusers VQModel")
 CODEBOOK, GRID = 16, 4  # 8x8 images, one downsampling -> 4x4 tokens
 
 
 @pytest.fixture(scope="module")
 def completer():
     torch.manual_seed(0)
-    vq_model = diffusers.VQModel(
-        block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2, norm_num_groups=4, latent_channels=3, num_vq_embeddings=CODEBOOK,
-        in_channels=1, out_channels=1,
-    ).eval()  # fmt: skip
+    vq_model = tiny_vq_model(codebook_size=CODEBOOK)
     config = HyperSETConfig.from_preset("mim", hidden_size=32, num_attention_heads=4, intermediate_size=32,
                                         time_embedding_size=32, codebook_size=CODEBOOK,
                                         token_grid_size=GRID)  # fmt: skip

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import load_example
+from conftest import load_example, tiny_vq_model
 import torch
 
 
-diffusers = pytest.importorskip("diffusers", reason="the script's tokenizer is a diffusers VQModel")
+pytest.importorskip("diffusers", reason="the script's tokenizer is a diffusers VQModel")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "image-pretraining" / "run_maskgit.py"
@@ -29,11 +29,7 @@ pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 def assets(tmp_path_factory):
     root = tmp_path_factory.mktemp("maskgit")
     torch.manual_seed(0)
-    vq_model = diffusers.VQModel(
-        in_channels=1, out_channels=1, block_out_channels=(8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 3,
-        up_block_types=("UpDecoderBlock2D",) * 3, norm_num_groups=4, latent_channels=3, num_vq_embeddings=16,
-        vq_embed_dim=3, sample_size=28,
-    )  # fmt: skip
+    vq_model = tiny_vq_model(num_downsamplings=2, vq_embed_dim=3, sample_size=28)
     vq_model.save_pretrained(root / "vq")
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:28, :28]

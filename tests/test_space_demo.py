@@ -25,6 +25,8 @@ from hyperset_hf import (  # noqa: E402
 )
 from hyperset_hf.pipeline_sudoku import SudokuSolvingPipeline  # noqa: E402
 
+from conftest import tiny_vq_model  # noqa: E402
+
 
 SPACE = Path(__file__).resolve().parents[1] / "spaces" / "hyperset-demo"
 PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
@@ -81,16 +83,10 @@ def tiny_token_model_config():
 def save_tiny_maskgit(folder):
     """A tiny masked-token model with its diffusers VQ tokenizer (8x8 grey images -> 4x4 tokens of 16 codes), saved
     as the app loads them: the model in `folder`, the tokenizer in `folder/image_tokenizer`."""
-    import diffusers
-
     from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, DiffusersVQTokenizer
 
     torch.manual_seed(0)
-    vq_model = diffusers.VQModel(
-        block_out_channels=(8, 8), down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2, norm_num_groups=4, latent_channels=3, num_vq_embeddings=CODEBOOK,
-        in_channels=1, out_channels=1,
-    ).eval()
+    vq_model = tiny_vq_model(codebook_size=CODEBOOK)
     HyperSETForMaskedTokenModeling(tiny_token_model_config()).save_pretrained(folder)
     DiffusersVQTokenizer(vq_model).save_pretrained(folder / IMAGE_TOKENIZER_SUBFOLDER)
 
