@@ -50,7 +50,14 @@ from torch import nn
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf import HyperSETForMaskedTokenModeling
 from hyperset_hf.image_data import load_fashion_mnist
-from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, DiffusersVQTokenizer, mask_visual_tokens, maskgit_decode
+from hyperset_hf.maskgit import (
+    IMAGE_TOKENIZER_SUBFOLDER,
+    DiffusersVQTokenizer,
+    decode_images,
+    encode_images,
+    mask_visual_tokens,
+    maskgit_complete,
+)
 from hyperset_hf.metrics import image_reconstruction_metrics, masked_region_psnr
 
 
@@ -147,22 +154,13 @@ def upsample_mask(mask: torch.Tensor, size: int) -> torch.Tensor:
     return mask.repeat_interleave(scale, 1).repeat_interleave(scale, 2).unsqueeze(1)
 
 
-@torch.no_grad()
 def complete(model, tokenizer, input_ids: torch.Tensor, grid: int, args) -> tuple[torch.Tensor, torch.Tensor]:
     """MaskGIT-completed codes (N, grid, grid) and the decoded images (N, C, H, W) in [0, 1]."""
-    generator = torch.Generator().manual_seed(args.seed)
-    codes = torch.cat([
-        maskgit_decode(model, input_ids[i : i + 250], num_steps=min(args.decode_steps, grid * grid),
-                       schedule="arccos", temperature=args.temperature, generator=generator).sequences
-        for i in range(0, len(input_ids), 250)
-    ]).view(-1, grid, grid)  # fmt: skip
-    return codes, decode(tokenizer, codes)
-
-
-@torch.no_grad()
-def decode(tokenizer, codes: torch.Tensor) -> torch.Tensor:
-    images = torch.cat([tokenizer.decode(codes[i : i + 250]) for i in range(0, len(codes), 250)])
-    return ((images + 1) / 2).clamp(0, 1)
+    codes = maskgit_complete(
+        model, input_ids, 250, num_steps=min(args.decode_steps, grid * grid), schedule="arccos",
+        temperature=args.temperature, generator=torch.Generator().manual_seed(args.seed),
+    ).view(-1, grid, grid)  # fmt: skip
+    return codes, decode_images(tokenizer, codes, 250)
 
 
 def image_metrics(images, originals, hidden_pixels, classifier, labels) -> dict[str, float]:
@@ -207,7 +205,7 @@ def main(argv=None):
     started = time.monotonic()
     classifier, classifier_accuracy = feature_classifier(args.classifier, args.classifier_epochs, args.seed)
     originals, labels = images_and_labels("test", args.num_images)
-    true_codes = torch.cat([tokenizer.encode(originals[i : i + 250] * 2 - 1) for i in range(0, len(originals), 250)])
+    true_codes = encode_images(tokenizer, originals * 2 - 1, 250)
     grid = true_codes.shape[-1]
     size = originals.shape[-1]
 
@@ -236,7 +234,7 @@ def main(argv=None):
             **image_metrics(images, originals, hidden_pixels, classifier, labels),
         }
         fraction = float(hidden.float().mean())
-    ceiling = decode(tokenizer, true_codes)
+    ceiling = decode_images(tokenizer, true_codes, 250)
     rows["tokenizer reconstruction (ceiling)"] = {
         "parameters": sum(p.numel() for p in tokenizer.vq_model.parameters()),
         **image_metrics(ceiling, originals, hidden_pixels, classifier, labels),

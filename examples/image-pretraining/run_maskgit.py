@@ -56,7 +56,14 @@ from transformers import HfArgumentParser, set_seed, Trainer, TrainingArguments
 from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling
 from hyperset_hf.configuration_hyperset import config_overrides
 from hyperset_hf.image_data import FASHION_MNIST_LOCAL, load_fashion_mnist
-from hyperset_hf.maskgit import SCHEDULES, DiffusersVQTokenizer, mask_visual_tokens, maskgit_decode
+from hyperset_hf.maskgit import (
+    SCHEDULES,
+    DiffusersVQTokenizer,
+    decode_images,
+    encode_images,
+    mask_visual_tokens,
+    maskgit_complete,
+)
 from hyperset_hf.metrics import image_reconstruction_metrics, masked_region_psnr
 from hyperset_hf.model_card import record_training_stage, script_command
 
@@ -180,19 +187,6 @@ def to_tokenizer_pixels(images: np.ndarray, num_channels: int, image_size: int |
     return pixels * 2 - 1
 
 
-@torch.no_grad()
-def tokenize(tokenizer, pixels: torch.Tensor, batch_size: int, device) -> torch.LongTensor:
-    ids = [tokenizer.encode(pixels[i : i + batch_size].to(device)).cpu() for i in range(0, len(pixels), batch_size)]
-    return torch.cat(ids)
-
-
-@torch.no_grad()
-def detokenize(tokenizer, ids: torch.LongTensor, batch_size: int, device) -> np.ndarray:
-    """Code grids -> images in [0, 1] (clipped), float64 (N, C, H, W)."""
-    images = [tokenizer.decode(ids[i : i + batch_size].to(device)).cpu() for i in range(0, len(ids), batch_size)]
-    return ((torch.cat(images).double() + 1) / 2).clamp(0, 1).numpy()
-
-
 class TokenDataset(torch.utils.data.Dataset):
     """Rows of precomputed tensors (token grids, or fixed masked inputs and labels)."""
 
@@ -300,7 +294,7 @@ def main(argv=None):
             pixels = eval_pixels
             if split == "train":
                 pixels = to_tokenizer_pixels(images, num_channels, data_args.image_size)
-            cache[split] = tokenize(tokenizer, pixels, batch_size, device)
+            cache[split] = encode_images(tokenizer, pixels, batch_size, device)
     if data_args.token_cache_file:
         torch.save({**cache, "meta": meta}, data_args.token_cache_file)
     grid = next(iter(cache.values())).shape[1:]
@@ -388,17 +382,13 @@ def main(argv=None):
         if steps < data_args.decode_steps:
             logger.warning(f"--decode_steps {data_args.decode_steps} capped at the {steps} tokens of a grid.")
         generator = torch.Generator(device=device).manual_seed(training_args.seed)
-        completed_ids = []
-        for i in range(0, len(eval_inputs), batch_size):
-            output = maskgit_decode(
-                model, eval_inputs[i : i + batch_size].to(device), num_steps=steps, schedule=data_args.decode_schedule,
-                temperature=data_args.decode_temperature, generator=generator,
-            )  # fmt: skip
-            completed_ids.append(output.sequences.cpu())
-        completed_ids = torch.cat(completed_ids).view(cache["validation"].shape)
+        completed_ids = maskgit_complete(
+            model, eval_inputs, batch_size, device, num_steps=steps, schedule=data_args.decode_schedule,
+            temperature=data_args.decode_temperature, generator=generator,
+        ).view(cache["validation"].shape)  # fmt: skip
         original = ((eval_pixels.double() + 1) / 2).clamp(0, 1).numpy()
-        completed = detokenize(tokenizer, completed_ids, batch_size, device)
-        ceiling = detokenize(tokenizer, cache["validation"], batch_size, device)
+        completed = decode_images(tokenizer, completed_ids, batch_size, device, dtype=torch.float64).numpy()
+        ceiling = decode_images(tokenizer, cache["validation"], batch_size, device, dtype=torch.float64).numpy()
         scored = (eval_labels != -100).view(cache["validation"].shape)
         completion = image_reconstruction_metrics(predictions=completed, references=original, data_range=1.0)
         reconstruction = image_reconstruction_metrics(predictions=ceiling, references=original, data_range=1.0)

@@ -365,13 +365,43 @@ class DiffusersVQTokenizer:
         return self.vq_model.decode(latents, force_not_quantize=True).sample
 
 
+@torch.no_grad()
+def encode_images(tokenizer: "VisualTokenizer", pixel_values: torch.Tensor, batch_size: int = 256,
+                  device=None) -> torch.LongTensor:
+    """`tokenizer.encode` over `pixel_values` `(N, C, H, W)` in [-1, 1], `batch_size` images at a time on `device`
+    (default: where they are): `(N, h, w)` code ids on the CPU."""
+    return torch.cat([tokenizer.encode(pixel_values[i : i + batch_size].to(device)).cpu()
+                      for i in range(0, len(pixel_values), batch_size)])  # fmt: skip
+
+
+@torch.no_grad()
+def decode_images(tokenizer: "VisualTokenizer", token_ids: torch.LongTensor, batch_size: int = 256, device=None,
+                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """`tokenizer.decode` over `token_ids` `(N, h, w)`, `batch_size` grids at a time on `device`: images
+    `(N, C, H, W)` in [0, 1] (mapped from [-1, 1] in `dtype`, then clipped), on the CPU."""
+    images = [tokenizer.decode(token_ids[i : i + batch_size].to(device)).cpu() for i in range(0, len(token_ids), batch_size)]
+    return ((torch.cat(images).to(dtype) + 1) / 2).clamp(0, 1)
+
+
+def maskgit_complete(model, input_ids: torch.LongTensor, batch_size: int = 256, device=None,
+                     **decode_kwargs) -> torch.LongTensor:
+    """[`maskgit_decode`] over `input_ids`, `batch_size` rows at a time on `device` (one `generator` in
+    `decode_kwargs` draws for all batches in turn): the completed codes, of the shape of `input_ids`, on the CPU."""
+    completed = [maskgit_decode(model, input_ids[i : i + batch_size].to(device), **decode_kwargs).sequences.cpu()
+                 for i in range(0, len(input_ids), batch_size)]  # fmt: skip
+    return torch.cat(completed).view(input_ids.shape)
+
+
 __all__ = [
     "IMAGE_TOKENIZER_SUBFOLDER",
     "SCHEDULES",
     "DiffusersVQTokenizer",
     "MaskGITDecodingOutput",
     "VisualTokenizer",
+    "decode_images",
+    "encode_images",
     "mask_visual_tokens",
+    "maskgit_complete",
     "maskgit_decode",
     "maskgit_schedule",
 ]
