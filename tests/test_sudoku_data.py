@@ -127,7 +127,7 @@ def test_unreachable_givens_count_raises_naming_count_and_attempts():
 
 
 def test_dataset_is_deterministic_and_well_formed(small_dataset):
-    assert small_dataset.column_names == ["puzzle", "solution", "num_givens"]
+    assert small_dataset.column_names == ["puzzle", "solution", "num_givens", "search_effort"]
     assert len(small_dataset) == 12
     same = sd.generate_sudoku_dataset(12, 28, 40, seed=7)
     assert same.to_dict() == small_dataset.to_dict()
@@ -141,7 +141,34 @@ def test_dataset_is_deterministic_and_well_formed(small_dataset):
         assert sum(c != "0" for c in row["puzzle"]) == row["num_givens"]
         assert sd.count_solutions(row["puzzle"]) == 1
         assert sd.grid_to_string(sd.solve(row["puzzle"])) == row["solution"]
+        assert row["search_effort"] == sd.search_effort(row["puzzle"])
     assert len(set(small_dataset["num_givens"])) > 1  # counts are drawn, not fixed
+
+
+def test_search_effort_counts_guesses():
+    solution = sd.solve(HARD_PUZZLE)
+    one_blank = solution.copy()
+    one_blank[40] = 0
+    assert sd.search_effort(one_blank) == 0  # a naked single: no guess
+    assert sd.search_effort(solution) == 0
+    assert sd.search_effort(HARD_PUZZLE) > 50  # Inkala's puzzle needs many guesses
+    # the whole tree is explored, so the rating does not depend on the order in which candidates are tried:
+    # relabelling the digits (which reorders every candidate list) keeps it
+    relabelled = sd.apply_symmetry(
+        sd.parse_grid(HARD_PUZZLE), sd.SudokuSymmetry((0, 2, 3, 4, 5, 6, 7, 8, 9, 1), tuple(range(9)), tuple(range(9)), False)
+    )
+    assert sd.search_effort(relabelled) == sd.search_effort(HARD_PUZZLE)
+
+
+def test_rated_dataset_keeps_only_hard_candidates_and_is_a_prefix():
+    rated = sd.generate_sudoku_dataset(4, 24, 26, seed=3, min_search_effort=20)
+    assert all(effort >= 20 for effort in rated["search_effort"])
+    assert rated["search_effort"] == [sd.search_effort(p) for p in rated["puzzle"]]
+    assert sd.generate_sudoku_dataset(2, 24, 26, seed=3, min_search_effort=20).to_dict() == rated.select(range(2)).to_dict()
+    unrated = sd.generate_sudoku_dataset(40, 24, 26, seed=3)
+    assert min(unrated["search_effort"]) < 20  # the filter removed something
+    with pytest.raises(ValueError, match="min_search_effort must be non-negative, got -1"):
+        sd.generate_sudoku_dataset(1, 24, 26, seed=3, min_search_effort=-1)
 
 
 def test_dataset_with_two_processes_equals_serial(small_dataset):
@@ -253,7 +280,7 @@ def test_palm_csv_round_trip_and_puzzle_only_rows(tmp_path, small_dataset):
     for header in (False, True):
         path = sd.save_palm_csv(small_dataset, tmp_path / f"out-{header}.csv", header=header)
         assert path.read_text().startswith("quizzes,solutions\n") == header
-        assert sd.load_palm_csv(path).to_dict() == small_dataset.to_dict()
+        assert sd.load_palm_csv(path).to_dict() == small_dataset.remove_columns("search_effort").to_dict()  # files carry no rating
     puzzle_only = tmp_path / "quizzes.csv"
     puzzle_only.write_text(HARD_PUZZLE + "\n")
     loaded = sd.load_palm_csv(puzzle_only)
@@ -280,12 +307,12 @@ def test_satnet_tensors_load_fixture_and_round_trip(tmp_path, small_dataset):
     puzzles, solutions = small_dataset["puzzle"], small_dataset["solution"]
     features, labels = write_satnet_fixture(tmp_path / "fixture", puzzles, solutions)
     loaded = sd.load_satnet_tensors(tmp_path / "fixture" / "features.pt", tmp_path / "fixture" / "labels.pt")
-    assert loaded.to_dict() == small_dataset.to_dict()
+    assert loaded.to_dict() == small_dataset.remove_columns("search_effort").to_dict()
     features_path, labels_path = sd.save_satnet_tensors(loaded, tmp_path / "saved")
     saved_features, saved_labels = torch.load(features_path), torch.load(labels_path)
     assert saved_features.shape == (12, 9, 9, 9) and saved_features.dtype == torch.float32
     assert torch.equal(saved_features, features) and torch.equal(saved_labels, labels)
-    assert sd.load_satnet_tensors(features_path, labels_path).to_dict() == small_dataset.to_dict()
+    assert sd.load_satnet_tensors(features_path, labels_path).to_dict() == small_dataset.remove_columns("search_effort").to_dict()
 
 
 def test_satnet_loader_rejects_bad_tensors(tmp_path, small_dataset):
@@ -395,7 +422,7 @@ def test_benchmark_is_built_once_and_reused_from_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(sd, "generate_sudoku_dataset", counting_generator)
     first = sd.load_sudoku_benchmark("palm-like", "test", cache_dir=tmp_path, num_proc=1, num_test=4)
     assert len(calls) == 1 and len(first) == 4
-    assert (tmp_path / "palm-like-v1" / "test-4" / "dataset_info.json").exists()
+    assert (tmp_path / "palm-like-v2" / "test-4" / "dataset_info.json").exists()
     assert all(23 <= n <= 34 for n in first["num_givens"])
     assert all(sd.count_solutions(p) == 1 for p in first["puzzle"])
     second = sd.load_sudoku_benchmark("palm-like", "test", cache_dir=tmp_path, num_proc=1, num_test=4)
@@ -406,14 +433,16 @@ def test_benchmark_is_built_once_and_reused_from_cache(tmp_path, monkeypatch):
     assert train["puzzle"] != first["puzzle"] and len(calls) == 2
     satnet = sd.load_sudoku_benchmark("satnet-like", "test", cache_dir=tmp_path, num_proc=1, num_test=3)
     assert all(31 <= n <= 42 for n in satnet["num_givens"])
+    hard = sd.load_sudoku_benchmark("hard", "test", cache_dir=tmp_path, num_proc=1, num_test=2)
+    assert all(22 <= n <= 26 for n in hard["num_givens"]) and min(hard["search_effort"]) >= 50
 
 
 def test_benchmark_uses_environment_cache_and_rejects_unknown_names(tmp_path, monkeypatch):
     monkeypatch.setenv("HYPERSET_HF_CACHE", str(tmp_path / "env-cache"))
     data = sd.load_sudoku_benchmark("satnet-like", "train", num_proc=1, num_train=2)
     assert len(data) == 2
-    assert (tmp_path / "env-cache" / "sudoku" / "satnet-like-v1" / "train-2").is_dir()
-    with pytest.raises(ValueError, match=r"unknown Sudoku benchmark 'sudoku-extreme'; known: mixed, palm-like, satnet-like"):
+    assert (tmp_path / "env-cache" / "sudoku" / "satnet-like-v2" / "train-2").is_dir()
+    with pytest.raises(ValueError, match=r"unknown Sudoku benchmark 'sudoku-extreme'; known: hard, mixed, palm-like, satnet-like"):
         sd.load_sudoku_benchmark("sudoku-extreme")
     with pytest.raises(ValueError, match=r"unknown split 'valid'"):
         sd.load_sudoku_benchmark("palm-like", "valid")

@@ -8,7 +8,8 @@ Conventions
   shape `(81,)`; puzzle strings are 81 characters (`"0"` or `"."` for blanks on input, always `"0"` on output).
 - Rows, columns and boxes in error messages are numbered from 1 (box 1 = top left, box 9 = bottom right); puzzle indices
   and string positions from 0.
-- Datasets have the columns `puzzle` (str, 81 chars), `solution` (str, 81 chars) and `num_givens` (int).
+- Datasets have the columns `puzzle` (str, 81 chars), `solution` (str, 81 chars), `num_givens` (int) and, for
+  generated sets (not loaded files), `search_effort` (int, the difficulty rating: guesses of the package solver, `search_effort`).
 - Model inputs (`to_model_inputs`) follow the Hyper-SET / RRN training format: `input_ids` = the puzzle digits
   (0 = blank), `labels` = solution - 1 on blank cells and -100 on givens (ignored by the cross-entropy loss).
 
@@ -91,6 +92,7 @@ __all__ = [
     "random_symmetry",
     "save_palm_csv",
     "save_satnet_tensors",
+    "search_effort",
     "solve",
     "to_model_inputs",
 ]
@@ -130,9 +132,12 @@ def _initial_state(cells: Sequence[int]) -> tuple[list[int], list[int], list[int
     return units, empties, list(cells)
 
 
-def _search(units: list[int], empties: list[int], grid: list[int], limit: int, found: list | None) -> int:
+def _search(
+    units: list[int], empties: list[int], grid: list[int], limit: int, found: list | None, guesses: list | None = None
+) -> int:
     """Counts the completions of `grid` up to `limit` by depth-first search with the minimum-remaining-values rule
-    (a cell with a single candidate is filled at once, i.e. naked singles propagate). Restores all its arguments."""
+    (a cell with a single candidate is filled at once, i.e. naked singles propagate). Restores all its arguments.
+    `guesses[0]`, when given, is increased by one for every branching node (a cell with two or more candidates)."""
     if not empties:
         if found is not None:
             found.append(list(grid))
@@ -154,6 +159,8 @@ def _search(units: list[int], empties: list[int], grid: list[int], limit: int, f
             if count == 1:
                 break
         position += 1
+    if guesses is not None and best_count > 1:
+        guesses[0] += 1
     cell = empties[best_position]
     last = empties.pop()
     if best_position < len(empties):
@@ -165,7 +172,7 @@ def _search(units: list[int], empties: list[int], grid: list[int], limit: int, f
         units[b] |= bit
         units[c] |= bit
         grid[cell] = _BIT_TO_DIGIT[bit]
-        total += _search(units, empties, grid, limit - total, found)
+        total += _search(units, empties, grid, limit - total, found, guesses)
         units[a] ^= bit
         units[b] ^= bit
         units[c] ^= bit
@@ -207,6 +214,39 @@ def count_solutions(puzzle: str | Sequence[int] | np.ndarray, limit: int = 2) ->
         return 0
     units, empties, grid = state
     return _search(units, empties, grid, limit, None)
+
+
+def search_effort(puzzle: str | Sequence[int] | np.ndarray) -> int:
+    """The difficulty rating of the hard Sudoku set: how many guesses this module's solver makes to solve a puzzle
+    and prove its solution unique.
+
+    The solver fills cells with a single candidate at once (naked singles) and otherwise branches on the blank cell
+    with the fewest candidates (the first one in row-major order among equals). The rating is the number of branching
+    nodes in the whole search tree explored by `count_solutions(puzzle, limit=2)`; since that tree is explored to the
+    end for a puzzle with one solution, the rating does not depend on the order in which candidates are tried. 0 means
+    naked singles alone solve the puzzle.
+
+    Args:
+        puzzle (`str` or sequence of `int` or `np.ndarray` of shape `(81,)` or `(9, 9)`): the puzzle, 0 = blank.
+
+    Returns:
+        `int`: the number of guesses (0 if the givens contradict each other).
+
+    Example:
+
+    ```python
+    >>> from hyperset_hf.sudoku_data import search_effort
+    >>> search_effort("0" * 81) > 0  # an empty grid needs guesses
+    True
+    ```
+    """
+    state = _initial_state(_as_cells(puzzle))
+    if state is None:
+        return 0
+    units, empties, grid = state
+    guesses = [0]
+    _search(units, empties, grid, 2, None, guesses)
+    return guesses[0]
 
 
 def _solutions(cells: list[int], limit: int) -> list[list[int]]:
@@ -383,8 +423,9 @@ def grid_to_string(grid: Sequence[int] | np.ndarray) -> str:
     return "".join(map(str, np.asarray(grid).reshape(-1).tolist()))
 
 
-def _generate_example(task: tuple[np.random.SeedSequence, int, int, int]) -> tuple[str, str, int] | str:
-    """One dataset row from its own seed; the error message instead if the puzzle cannot be generated."""
+def _generate_example(task: tuple[np.random.SeedSequence, int, int, int]) -> tuple[str, str, int, int] | str:
+    """One dataset row (puzzle, solution, givens, search effort) from its own seed; the error message instead if the
+    puzzle cannot be generated."""
     seed_sequence, min_givens, max_givens, max_attempts = task
     rng = np.random.default_rng(seed_sequence)
     num_givens = int(rng.integers(min_givens, max_givens + 1))
@@ -392,10 +433,10 @@ def _generate_example(task: tuple[np.random.SeedSequence, int, int, int]) -> tup
         puzzle, solution = generate_puzzle(num_givens, rng, max_attempts=max_attempts)
     except ValueError as error:
         return str(error)
-    return grid_to_string(puzzle), grid_to_string(solution), num_givens
+    return grid_to_string(puzzle), grid_to_string(solution), num_givens, search_effort(puzzle)
 
 
-def _generate_examples(tasks: list, num_proc: int) -> list[tuple[str, str, int] | str]:
+def _generate_examples(tasks: list, num_proc: int) -> list[tuple[str, str, int, int] | str]:
     if num_proc <= 1 or len(tasks) < 2:
         return [_generate_example(task) for task in tasks]
     methods = multiprocessing.get_all_start_methods()
@@ -413,12 +454,15 @@ def generate_sudoku_dataset(
     seed: int | Sequence[int],
     num_proc: int = 1,
     max_attempts: int = 100,
+    min_search_effort: int = 0,
 ):
     """Generates a dataset of unique-solution puzzles, givens counts drawn uniformly from `[min_givens, max_givens]`.
 
-    Every puzzle has its own random stream, `np.random.SeedSequence(seed).spawn(num_puzzles)[i]`, from which both its
-    givens count and the puzzle are drawn. The result therefore depends only on `seed` (not on `num_proc`), and the
-    first `k` puzzles of a larger set equal the set of size `k` with the same seed.
+    Candidate `i` has its own random stream, `np.random.SeedSequence(seed).spawn(...)[i]`, from which both its givens
+    count and the puzzle are drawn. Candidates are rated by `search_effort` and kept in order while their rating is at
+    least `min_search_effort` (with the default 0 every candidate is kept). The result therefore depends only on
+    `seed` and `min_search_effort` (not on `num_proc`), and the first `k` puzzles of a larger set equal the set of size
+    `k` with the same seed.
 
     Args:
         num_puzzles (`int`): number of puzzles.
@@ -426,9 +470,13 @@ def generate_sudoku_dataset(
         seed (`int` or sequence of `int`): entropy for `np.random.SeedSequence`.
         num_proc (`int`, *optional*, defaults to 1): worker processes.
         max_attempts (`int`, *optional*, defaults to 100): passed to `generate_puzzle`.
+        min_search_effort (`int`, *optional*, defaults to 0): keep only puzzles that need at least this many guesses
+            of this module's solver (`search_effort`); candidates that cannot be generated are skipped, not raised,
+            when this is positive.
 
     Returns:
-        `datasets.Dataset` with `num_puzzles` rows and the columns `puzzle` (str), `solution` (str), `num_givens` (int).
+        `datasets.Dataset` with `num_puzzles` rows and the columns `puzzle` (str), `solution` (str), `num_givens` (int)
+        and `search_effort` (int).
 
     Raises:
         `ValueError`: for an invalid range, or (naming the puzzle index) if a puzzle could not be generated.
@@ -441,32 +489,39 @@ def generate_sudoku_dataset(
         raise ValueError(f"min_givens ({min_givens}) must not exceed max_givens ({max_givens})")
     if num_puzzles < 0:
         raise ValueError(f"num_puzzles must be non-negative, got {num_puzzles}")
-    children = np.random.SeedSequence(seed).spawn(num_puzzles)
-    tasks = [(child, min_givens, max_givens, max_attempts) for child in children]
-    rows = _generate_examples(tasks, num_proc)
-    for index, row in enumerate(rows):
-        if isinstance(row, str):
-            raise ValueError(f"puzzle {index}: {row}")
+    if min_search_effort < 0:
+        raise ValueError(f"min_search_effort must be non-negative, got {min_search_effort}")
+    root = np.random.SeedSequence(seed)
+    rows: list[tuple[str, str, int, int]] = []
+    while len(rows) < num_puzzles:
+        # unrated sets take exactly the first `num_puzzles` candidates; rated sets draw more in chunks until enough pass
+        missing = num_puzzles - len(rows)
+        chunk = missing if min_search_effort == 0 else max(64, 4 * missing)
+        tasks = [(child, min_givens, max_givens, max_attempts) for child in root.spawn(chunk)]
+        for index, row in enumerate(_generate_examples(tasks, num_proc)):
+            if isinstance(row, str):
+                if min_search_effort == 0:
+                    raise ValueError(f"puzzle {index}: {row}")
+                continue
+            if row[3] >= min_search_effort and len(rows) < num_puzzles:
+                rows.append(row)
     return datasets.Dataset.from_dict(
-        {
-            "puzzle": [row[0] for row in rows],
-            "solution": [row[1] for row in rows],
-            "num_givens": [row[2] for row in rows],
-        },
-        features=_features(),
+        {name: [row[column] for row in rows] for column, name in enumerate(_features())}, features=_features()
     )
 
 
-def _features():
+def _features(rated: bool = True):
+    """The columns of a Sudoku dataset; loaded files (`rated=False`) have no `search_effort` column."""
     import datasets
 
-    return datasets.Features(
-        {
-            "puzzle": datasets.Value("string"),
-            "solution": datasets.Value("string"),
-            "num_givens": datasets.Value("int32"),
-        }
-    )
+    columns = {
+        "puzzle": datasets.Value("string"),
+        "solution": datasets.Value("string"),
+        "num_givens": datasets.Value("int32"),
+    }
+    if rated:
+        columns["search_effort"] = datasets.Value("int32")
+    return datasets.Features(columns)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -816,7 +871,7 @@ def _dataset_from_arrays(puzzles: np.ndarray, solutions: np.ndarray):
             "solution": [grid_to_string(grid) for grid in solutions],
             "num_givens": (puzzles > 0).sum(axis=1).astype(np.int32).tolist(),
         },
-        features=_features(),
+        features=_features(rated=False),
     )
 
 
@@ -1039,9 +1094,21 @@ SUDOKU_BENCHMARKS: dict[str, dict[str, Any]] = {
         "description": "mixed: generated by hyperset_hf.sudoku_data (seeded, unique solutions, 27-63 givens, "
         "100k training puzzles)",
     },
+    # hard puzzles: 22-26 givens AND at least 50 guesses of this module's solver (`search_effort`); the rating, the
+    # threshold, the sizes and the seed were fixed before any model was trained or evaluated on the set
+    "hard": {
+        "min_givens": 22,
+        "max_givens": 26,
+        "min_search_effort": 50,
+        "num_train": 4000,
+        "num_test": 1000,
+        "seed": 20261206,
+        "description": "hard: generated by hyperset_hf.sudoku_data (seeded, unique solutions, 22-26 givens, rated by "
+        "search_effort >= 50 guesses of the package's naked-singles solver)",
+    },
 }
 _SPLIT_SEED = {"train": 0, "test": 1}
-_CACHE_VERSION = "v1"
+_CACHE_VERSION = "v2"  # v2: the search_effort column
 
 
 def data_cache_dir(name: str) -> Path:
@@ -1066,6 +1133,7 @@ def load_sudoku_benchmark(
     | `satnet-like` | 31-42  | 9000  | 1000 | SATNet (Wang et al. 2019), 9k/1k                  |
     | `palm-like`   | 23-34  | 9000  | 1000 | the Hyper-SET 9k/1k subset of Palm et al. (2018)  |
     | `mixed`       | 27-63  | 100k  | 1000 | a large mixed-difficulty training set             |
+    | `hard`        | 22-26  | 4000  | 1000 | hard puzzles: `search_effort` >= 50 guesses        |
 
     Puzzles come from `generate_sudoku_dataset` with a fixed seed per (name, split), so every machine builds the same
     sets. Train and test use different seeds. The cache lives in `cache_dir`, else `$HYPERSET_HF_CACHE/sudoku`, else
@@ -1100,7 +1168,12 @@ def load_sudoku_benchmark(
     if num_proc is None:
         num_proc = min(8, os.cpu_count() or 1)
     dataset = generate_sudoku_dataset(
-        size, spec["min_givens"], spec["max_givens"], seed=[spec["seed"], _SPLIT_SEED[split]], num_proc=num_proc
+        size,
+        spec["min_givens"],
+        spec["max_givens"],
+        seed=[spec["seed"], _SPLIT_SEED[split]],
+        num_proc=num_proc,
+        min_search_effort=spec.get("min_search_effort", 0),
     )
     dataset.info.description = spec["description"]
     target.parent.mkdir(parents=True, exist_ok=True)
