@@ -109,3 +109,104 @@ def test_recipe_options_continue_a_model_and_record_the_history(tmp_path):
     assert history[1]["started_from"] == str(first) and history[0]["started_from"].startswith("scratch")
     assert all(stage["wall_minutes"] >= 0 and stage["command"].startswith("python ") for stage in history)
     assert metadata["dataset"] == history[1]["dataset"]  # the card's facts
+
+
+@pytest.fixture
+def cheap_hard_set(monkeypatch):
+    """The `hard` set without its rating threshold: tests build it in milliseconds (the real one takes seconds per
+    puzzle); its columns, including `search_effort`, are the same."""
+    from hyperset_hf import sudoku_data
+
+    monkeypatch.setitem(
+        sudoku_data.SUDOKU_BENCHMARKS, "hard", {**sudoku_data.SUDOKU_BENCHMARKS["hard"], "min_search_effort": 0}
+    )
+
+
+def test_mixture_arguments_are_validated(tmp_path):
+    module = load_script()
+    names, probabilities = module.parse_mixture(" hard, palm-like,mixed", "2,1,1")
+    assert names == ["hard", "palm-like", "mixed"] and probabilities == [0.5, 0.25, 0.25]
+    assert module.parse_mixture("palm-like", None) == (["palm-like"], None)
+    assert module.describe_mixture(names, [0.4, 0.3, 0.3], [1, 1, 1]) == "hard:0.4,palm-like:0.3,mixed:0.3"
+    assert module.describe_mixture(["hard", "mixed"], None, [10, 30]) == "hard:0.25,mixed:0.75"  # concatenation
+    assert module.describe_mixture(["hard"], None, [10]) == "hard"  # one set: its name, as before
+    bad = [
+        (("hard,palm-lik", None), "unknown Sudoku benchmark 'palm-lik'"),
+        (("hard,,mixed", None), "unknown Sudoku benchmark ''"),
+        (("hard,hard", None), "names 'hard' more than once"),
+        (("hard,mixed", "0.5"), "gives 1 probabilities .* for 2 --dataset_name sets"),
+        (("hard,mixed", "0.5,0.3,0.2"), "gives 3 probabilities"),
+        (("hard,mixed", "0.5,-0.1"), "non-negative numbers, got '-0.1'"),
+        (("hard,mixed", "0.5,nan"), "non-negative numbers, got 'nan'"),
+        (("hard,mixed", "0.5,abc"), "comma-separated numbers, got 'abc'"),
+        (("hard,mixed", "0,0"), "must not all be zero, got '0,0'"),
+    ]
+    for arguments, message in bad:
+        with pytest.raises(ValueError, match=message):
+            module.parse_mixture(*arguments)
+    # `main` raises before building any data or model
+    common = ["--output_dir", str(tmp_path), "--cache_dir", str(tmp_path / "cache"), "--do_train"]
+    with pytest.raises(ValueError, match="got '-1'"):
+        module.main(common + ["--dataset_name", "hard,mixed", "--dataset_probabilities", "1,-1"])
+    with pytest.raises(ValueError, match="unknown Sudoku benchmark 'hardest'"):
+        module.main(common + ["--dataset_name", "hardest"])
+    with pytest.raises(ValueError, match="--eval_dataset_name must be one generated set.*'hard,mixed'"):
+        module.main(common + ["--dataset_name", "hard", "--eval_dataset_name", "hard,mixed"])
+    assert not (tmp_path / "cache").exists()
+
+
+def test_mix_datasets_keeps_common_columns_and_is_seeded(tmp_path):
+    from hyperset_hf import sudoku_data
+
+    module = load_script()
+    rated = sudoku_data.generate_sudoku_dataset(6, 30, 34, seed=1)
+    assert "search_effort" in rated.column_names
+    csv = tmp_path / "palm.csv"
+    sudoku_data.save_palm_csv(sudoku_data.generate_sudoku_dataset(6, 40, 44, seed=2), csv)
+    unrated = sudoku_data.load_palm_csv(csv)  # a Palm CSV file has no search_effort column
+    assert "search_effort" not in unrated.column_names
+
+    def puzzles(dataset):
+        return list(dataset["puzzle"])
+
+    concatenated = module.mix_datasets([rated, unrated], None, seed=0)
+    assert concatenated.column_names == ["puzzle", "solution", "num_givens"] and len(concatenated) == 12
+    assert puzzles(concatenated) == puzzles(rated) + puzzles(unrated)
+
+    mixed = module.mix_datasets([rated, unrated], [0.5, 0.5], seed=0)
+    assert mixed.column_names == ["puzzle", "solution", "num_givens"]
+    assert puzzles(mixed) == puzzles(module.mix_datasets([rated, unrated], [0.5, 0.5], seed=0))  # seeded
+    drawn = set(puzzles(mixed))
+    assert drawn & set(puzzles(rated)) and drawn & set(puzzles(unrated))
+    # first_exhausted: sampling stops once one set has given all its puzzles
+    assert any(set(puzzles(part)) <= drawn for part in (rated, unrated)) and len(mixed) < 12
+    assert puzzles(module.mix_datasets([rated, unrated], [1.0, 0.0], seed=0)) == puzzles(rated)
+
+
+def test_trains_on_a_mixture_and_continues_from_a_checkpoint(tmp_path, cheap_hard_set):
+    module = load_script()
+    common = [
+        "--config_overrides", "hidden_size=32,num_attention_heads=2,intermediate_size=64,num_recurrences=2",
+        "--cache_dir", str(tmp_path / "cache"), "--preprocessing_num_workers", "1",
+        "--max_train_samples", "3", "--max_eval_samples", "4", "--eval_iteration_multipliers", "1",
+        "--do_train", "--do_eval", "--max_steps", "2", "--per_device_train_batch_size", "4",
+        "--eval_strategy", "no", "--save_strategy", "no", "--augment",
+    ]  # fmt: skip
+    first = tmp_path / "stage-1"
+    module.main(common + ["--dataset_name", "hard,palm-like,mixed", "--dataset_probabilities", "0.4,0.3,0.3",
+                          "--output_dir", str(first)])  # fmt: skip
+    stage = json.loads((first / "run_metadata.json").read_text())["stages"][0]
+    assert stage["dataset"] == "hard:0.4,palm-like:0.3,mixed:0.3"
+    assert stage["test_set"] == "hard"  # the first set of the mixture, without --eval_dataset_name
+    assert 3 <= stage["train_puzzles"] < 9 and stage["augment"] is True and stage["steps"] == 2
+    assert (first / "extrapolation.json").is_file()
+
+    second = tmp_path / "stage-2"  # continue the saved model on a concatenated mixture, evaluated on palm-like
+    module.main(common + ["--model_name_or_path", str(first), "--dataset_name", "hard,palm-like",
+                          "--eval_dataset_name", "palm-like", "--output_dir", str(second)])  # fmt: skip
+    metadata = json.loads((second / "run_metadata.json").read_text())
+    assert [stage["stage"] for stage in metadata["stages"]] == [1, 2]
+    latest = metadata["stages"][1]
+    assert latest["started_from"] == str(first) and latest["dataset"] == "hard:0.5,palm-like:0.5"
+    assert latest["test_set"] == "palm-like" and latest["train_puzzles"] == 6
+    assert metadata["dataset"] == latest["dataset"] and metadata["test_set"] == "palm-like"

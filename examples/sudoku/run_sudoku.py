@@ -20,6 +20,10 @@ Examples:
     python examples/sudoku/run_sudoku.py --config_overrides hidden_size=128,num_attention_heads=4,intermediate_size=512 \\
         --learning_rate 1e-3 --num_train_epochs 10 --per_device_train_batch_size 32 --output_dir outputs/sudoku-small
 
+    # a mixture of generated sets: 40% hard, 30% palm-like, 30% mixed puzzles (sampling stops when one set runs out)
+    python examples/sudoku/run_sudoku.py --dataset_name hard,palm-like,mixed --dataset_probabilities 0.4,0.3,0.3 \
+        --eval_dataset_name hard --output_dir outputs/sudoku-mixture
+
     # Palm et al. CSV files (`puzzle,solution` per row) instead of a generated set
     python examples/sudoku/run_sudoku.py --train_file train.csv --validation_file test.csv --output_dir outputs/palm
 
@@ -95,15 +99,38 @@ class ModelArguments:
 @dataclass
 class DataTrainingArguments:
     dataset_name: str = field(
-        default="palm-like", metadata={"help": f"Generated benchmark set: one of {sorted(SUDOKU_BENCHMARKS)}."}
+        default="palm-like",
+        metadata={
+            "help": f"Generated benchmark set(s) to train on: one of {sorted(SUDOKU_BENCHMARKS)}, or a "
+            "comma-separated mixture such as `hard,palm-like,mixed` (see --dataset_probabilities)."
+        },
+    )
+    dataset_probabilities: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated sampling probabilities of the --dataset_name sets, e.g. `0.4,0.3,0.3` "
+            "(normalised to sum 1): the sets are interleaved with `datasets.interleave_datasets` (seeded by --seed), "
+            "stopping when the first set is exhausted. Default: the sets are concatenated (each in proportion to its "
+            "size)."
+        },
     )
     eval_dataset_name: str | None = field(
-        default=None, metadata={"help": "Generated set to evaluate on (default: the test split of --dataset_name)."}
+        default=None,
+        metadata={
+            "help": "One generated set to evaluate on (default: the test split of --dataset_name, or of its first set "
+            "for a mixture)."
+        },
     )
     train_file: str | None = field(default=None, metadata={"help": "Palm/RRN CSV file of training puzzles."})
     validation_file: str | None = field(default=None, metadata={"help": "Palm/RRN CSV file of test puzzles."})
     cache_dir: str | None = field(default=None, metadata={"help": "Where generated sets are cached."})
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training puzzles."})
+    max_train_samples: int | None = field(
+        default=None,
+        metadata={
+            "help": "Use only the first this many training puzzles of EACH training set (applied per set, before "
+            "mixing; only that many are generated), so a mixture of k sets has at most k times this many."
+        },
+    )
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only this many test puzzles."})
     augment: bool = field(
         default=False,
@@ -166,21 +193,119 @@ class WallTimeCallback(TrainerCallback):
         self.curve.append({"wall_seconds": round(self.elapsed(), 1), "step": state.global_step, **(metrics or {})})
 
 
-def load_splits(data_args: DataTrainingArguments):
+def parse_mixture(dataset_name: str, dataset_probabilities: str | None) -> tuple[list[str], list[float] | None]:
+    """Parses `--dataset_name` (one generated set or a comma-separated mixture) and `--dataset_probabilities`.
+
+    Returns:
+        `(names, probabilities)`: the set names in order, and their sampling probabilities normalised to sum 1 (`None`
+        when no probabilities are given: the sets are concatenated).
+    """
+    names = [name.strip() for name in dataset_name.split(",")]
+    for name in names:
+        if name not in SUDOKU_BENCHMARKS:
+            raise ValueError(
+                f"--dataset_name: unknown Sudoku benchmark {name!r} in {dataset_name!r}; "
+                f"known: {', '.join(sorted(SUDOKU_BENCHMARKS))}."
+            )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"--dataset_name names {', '.join(map(repr, repeated))} more than once: {dataset_name!r}.")
+    if dataset_probabilities is None:
+        return names, None
+    values = []
+    for text in dataset_probabilities.split(","):
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(
+                f"--dataset_probabilities must be comma-separated numbers, got {text.strip()!r} in "
+                f"{dataset_probabilities!r}."
+            ) from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(
+                f"--dataset_probabilities must be non-negative numbers, got {text.strip()!r} in "
+                f"{dataset_probabilities!r}."
+            )
+        values.append(value)
+    if len(values) != len(names):
+        raise ValueError(
+            f"--dataset_probabilities gives {len(values)} probabilities ({dataset_probabilities!r}) for "
+            f"{len(names)} --dataset_name sets ({dataset_name!r}); give one per set."
+        )
+    total = sum(values)
+    if total <= 0:
+        raise ValueError(f"--dataset_probabilities must not all be zero, got {dataset_probabilities!r}.")
+    return names, [value / total for value in values]
+
+
+def describe_mixture(names: list[str], probabilities: list[float] | None, sizes: list[int]) -> str:
+    """The training data for the run metadata: the set name, or `name:probability,...` for a mixture (without
+    probabilities, the share of each set in the concatenation)."""
+    if len(names) == 1:
+        return names[0]
+    shares = probabilities or [size / max(1, sum(sizes)) for size in sizes]
+    return ",".join(f"{name}:{share:.4g}" for name, share in zip(names, shares))
+
+
+def mix_datasets(parts: list, probabilities: list[float] | None, seed: int):
+    """Mixes training sets on their common columns (loaded CSV files have no `search_effort`): interleaved with
+    `probabilities` (stopping when the first set is exhausted), else concatenated."""
+    import datasets
+
+    if len(parts) == 1:
+        return parts[0]
+    common = [column for column in parts[0].column_names if all(column in part.column_names for part in parts[1:])]
+    parts = [part.select_columns(common) for part in parts]
+    parts = [part if part.features == parts[0].features else part.cast(parts[0].features) for part in parts]
+    if probabilities is None:
+        return datasets.concatenate_datasets(parts)
+    return datasets.interleave_datasets(
+        parts, probabilities=probabilities, seed=seed, stopping_strategy="first_exhausted"
+    )
+
+
+def load_splits(data_args: DataTrainingArguments, seed: int = 42):
+    """Loads the training set (one set or a mixture, see `parse_mixture`) and the test set.
+
+    Returns:
+        `(train, test, dataset)`: the two `datasets.Dataset`s and the description of the training data for the run
+        metadata (`describe_mixture`, or the CSV path).
+    """
+    max_train = data_args.max_train_samples
     if data_args.train_file or data_args.validation_file:
         if not (data_args.train_file and data_args.validation_file):
             raise ValueError("Give both --train_file and --validation_file (Palm CSV files), or neither.")
+        if data_args.dataset_probabilities is not None:
+            raise ValueError("--dataset_probabilities mixes generated sets (--dataset_name), not --train_file.")
         train, test = load_palm_csv(data_args.train_file), load_palm_csv(data_args.validation_file)
+        if max_train is not None:
+            train = train.select(range(min(len(train), max_train)))
+        dataset = data_args.train_file
     else:
+        names, probabilities = parse_mixture(data_args.dataset_name, data_args.dataset_probabilities)
         kwargs = dict(cache_dir=data_args.cache_dir, num_proc=data_args.preprocessing_num_workers)
-        train = load_sudoku_benchmark(data_args.dataset_name, "train", num_train=data_args.max_train_samples, **kwargs)
-        test_name = data_args.eval_dataset_name or data_args.dataset_name
+        parts = []
+        for name in names:
+            part = load_sudoku_benchmark(name, "train", num_train=max_train, **kwargs)
+            if max_train is not None:
+                part = part.select(range(min(len(part), max_train)))
+            parts.append(part)
+        train = mix_datasets(parts, probabilities, seed)
+        dataset = describe_mixture(names, probabilities, [len(part) for part in parts])
+        if len(names) > 1:
+            logger.info(f"training mixture {dataset}: {[len(part) for part in parts]} puzzles -> {len(train)}")
+        test_name = data_args.eval_dataset_name or names[0]
         test = load_sudoku_benchmark(test_name, "test", num_test=data_args.max_eval_samples, **kwargs)
-    if data_args.max_train_samples is not None:
-        train = train.select(range(min(len(train), data_args.max_train_samples)))
     if data_args.max_eval_samples is not None:
         test = test.select(range(min(len(test), data_args.max_eval_samples)))
-    return train, test
+    return train, test, dataset
+
+
+def test_set_name(data_args: DataTrainingArguments) -> str:
+    """The evaluation set for the run metadata: the CSV file, --eval_dataset_name, or the (first) training set."""
+    if data_args.validation_file:
+        return data_args.validation_file
+    return data_args.eval_dataset_name or data_args.dataset_name.split(",")[0].strip()
 
 
 def build_compute_metrics():
@@ -226,8 +351,16 @@ def main(argv=None):
     if not multipliers or any(value <= 0 for value in multipliers):
         raise ValueError(f"--eval_iteration_multipliers must be positive numbers, got {multipliers}.")
 
+    if not (data_args.train_file or data_args.validation_file):
+        parse_mixture(data_args.dataset_name, data_args.dataset_probabilities)  # bad names fail before any work
+        if data_args.eval_dataset_name is not None and data_args.eval_dataset_name not in SUDOKU_BENCHMARKS:
+            raise ValueError(
+                f"--eval_dataset_name must be one generated set, one of {', '.join(sorted(SUDOKU_BENCHMARKS))}; "
+                f"got {data_args.eval_dataset_name!r}."
+            )
+
     set_seed(training_args.seed)
-    train, test = load_splits(data_args)
+    train, test, train_description = load_splits(data_args, seed=training_args.seed)
     logger.info(f"{len(train)} training and {len(test)} test puzzles")
     if data_args.augment:
         train = train.with_transform(SudokuAugmentationTransform(seed=training_args.seed, return_model_inputs=True))
@@ -282,8 +415,8 @@ def main(argv=None):
                 training_args.output_dir,
                 started_from=model_args.model_name_or_path or f"scratch (preset {model_args.preset})",
                 command=script_command(__file__, argv),
-                dataset=data_args.train_file or data_args.dataset_name,
-                test_set=data_args.eval_dataset_name or data_args.dataset_name,
+                dataset=train_description,
+                test_set=test_set_name(data_args),
                 resumed_from_checkpoint=checkpoint,
                 train_puzzles=len(train),
                 augment=data_args.augment,
