@@ -227,6 +227,105 @@ def test_each_symmetry_component_preserves_validity():
         assert all(len({line // 3 for line in order[3 * b : 3 * b + 3]}) == 1 for b in range(3))
 
 
+def random_symmetries(count, seed):
+    """`count` random symmetries of each kind: with and without transpose."""
+    rng = np.random.default_rng(seed)
+    plain = [sd.random_symmetry(rng, allow_transpose=False) for _ in range(count)]
+    transposed = []
+    while len(transposed) < count:
+        symmetry = sd.random_symmetry(rng)
+        if symmetry.transpose:
+            transposed.append(symmetry)
+    return plain + transposed
+
+
+def test_inverse_undoes_every_symmetry(generated_pairs):
+    grids = [as_grid(HARD_PUZZLE), as_grid(HARD_SOLUTION)]
+    grids += [grid for _, puzzle, solution in generated_pairs[::5] for grid in (puzzle, solution)]
+    batch = np.stack(grids)
+    distinct = np.arange(81)  # every cell different: positions are checked exactly, not up to equal digits
+    for symmetry in random_symmetries(100, seed=7) + [sd.SudokuSymmetry.identity()]:
+        inverse = symmetry.inverse()
+        assert isinstance(inverse, sd.SudokuSymmetry) and inverse.transpose == symmetry.transpose
+        assert inverse.inverse() == symmetry
+        assert inverse.digit_map[0] == 0 and sorted(inverse.digit_map) == list(range(10))
+        for order in (inverse.row_order, inverse.column_order):  # still an element of the group: bands kept
+            assert sorted(order) == list(range(9))
+            assert all(len({line // 3 for line in order[3 * b : 3 * b + 3]}) == 1 for b in range(3))
+        # puzzles and solutions, as a batch, one by one, as (9, 9) grids and as strings; both orders
+        assert (sd.apply_symmetry(sd.apply_symmetry(batch, symmetry), inverse) == batch).all()
+        assert (sd.apply_symmetry(sd.apply_symmetry(batch, inverse), symmetry) == batch).all()
+        for grid in grids[:4]:
+            assert (inverse(symmetry(grid.reshape(9, 9))) == grid.reshape(9, 9)).all()
+        assert sd.apply_symmetry(sd.apply_symmetry(HARD_PUZZLE, symmetry), inverse) == HARD_PUZZLE
+        assert (sd.permute_cells(sd.permute_cells(distinct, symmetry), inverse) == distinct).all()
+    # the inverse of a transposing symmetry is not the elementwise inverse of its fields (rows and columns swap)
+    symmetry = next(s for s in random_symmetries(1, seed=8) if s.transpose and s.row_order != s.column_order)
+    naive = sd.SudokuSymmetry(
+        symmetry.inverse().digit_map,
+        tuple(int(i) for i in np.argsort(symmetry.row_order)),
+        tuple(int(i) for i in np.argsort(symmetry.column_order)),
+        True,
+    )
+    solution = as_grid(HARD_SOLUTION)
+    assert not (sd.apply_symmetry(sd.apply_symmetry(solution, symmetry), naive) == solution).all()
+
+
+def test_permute_cells_moves_values_without_relabelling():
+    solution = as_grid(HARD_SOLUTION)
+    rng = np.random.default_rng(5)
+    for symmetry in random_symmetries(25, seed=9):
+        inverse = symmetry.inverse()
+        digit_map = np.asarray(symmetry.digit_map)
+        # cells move exactly as in apply_symmetry, which then relabels the digits
+        assert (digit_map[sd.permute_cells(solution, symmetry)] == sd.apply_symmetry(solution, symmetry)).all()
+        # per-cell confidences of any dtype go back to their cells, unchanged and not relabelled
+        confidence = rng.random(81).astype(np.float32)
+        moved = sd.permute_cells(confidence, symmetry)
+        assert moved.dtype == np.float32 and sorted(moved) == sorted(confidence)
+        assert (sd.permute_cells(moved, inverse) == confidence).all()
+        transformed = sd.apply_symmetry(solution, symmetry)  # "decoded" on the transformed puzzle: its own digits
+        back = sd.permute_cells(transformed.astype(np.float64) / 10, inverse)
+        assert (np.round(10 * back) == digit_map[solution]).all()  # on the original cells, the transformed labels
+        # (B, 81, 9) logits over the digits 1-9: cells move and, with digit_axis, the digit scores are relabelled
+        logits = rng.normal(size=(3, 81, 9)).astype(np.float32)
+        for cell_axis, digit_axis in ((1, 2), (-2, -1)):
+            relabelled = sd.permute_cells(logits, symmetry, cell_axis=cell_axis, digit_axis=digit_axis)
+            assert relabelled.shape == logits.shape and relabelled.dtype == np.float32
+            assert (relabelled.argmax(-1) + 1 == sd.apply_symmetry(logits.argmax(-1) + 1, symmetry)).all()
+            assert (sd.permute_cells(relabelled, inverse, cell_axis=cell_axis, digit_axis=digit_axis) == logits).all()
+        cells_only = sd.permute_cells(logits, symmetry, cell_axis=1)  # no digit_axis: the scores are not relabelled
+        assert (cells_only.argmax(-1) == sd.permute_cells(logits.argmax(-1), symmetry)).all()
+        # test-time augmentation: logits predicted on the transformed puzzle, mapped back, give the original solution
+        predicted = np.eye(9, dtype=np.float32)[transformed - 1]  # (81, 9) one-hot of the transformed solution
+        mapped = sd.permute_cells(predicted, inverse, cell_axis=0, digit_axis=1)
+        assert (mapped.argmax(-1) + 1 == solution).all()
+        # torch tensors stay tensors and match NumPy
+        tensor = sd.permute_cells(torch.from_numpy(logits), symmetry, cell_axis=1, digit_axis=2)
+        assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float32
+        assert (tensor.numpy() == sd.permute_cells(logits, symmetry, cell_axis=1, digit_axis=2)).all()
+    # plain lists are accepted; wrong axes raise
+    assert sd.permute_cells(list(range(81)), sd.SudokuSymmetry.identity()).tolist() == list(range(81))
+    symmetry = sd.random_symmetry(rng)
+    with pytest.raises(ValueError, match="must have 81 cells"):
+        sd.permute_cells(np.zeros((81, 9)), symmetry)
+    with pytest.raises(ValueError, match="must have 9 digits"):
+        sd.permute_cells(np.zeros((81, 10)), symmetry, cell_axis=0, digit_axis=1)
+    with pytest.raises(ValueError, match="cell_axis 2 of values with shape"):
+        sd.permute_cells(np.zeros((81, 9)), symmetry, cell_axis=2)
+
+
+def test_symmetry_docstring_examples_run():
+    import doctest
+
+    for function in (sd.SudokuSymmetry.inverse, sd.permute_cells):
+        finder = doctest.DocTestFinder()
+        runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+        for test in finder.find(function, function.__qualname__, globs={}):
+            runner.run(test)
+        assert runner.summarize(verbose=False) == (0, runner.tries) and runner.tries > 0
+
+
 def test_augmentation_transform_is_seeded_and_valid(small_dataset):
     first = small_dataset.with_transform(sd.SudokuAugmentationTransform(seed=11))[:6]
     second = small_dataset.with_transform(sd.SudokuAugmentationTransform(seed=11))[:6]

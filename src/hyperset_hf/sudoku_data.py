@@ -88,6 +88,7 @@ __all__ = [
     "load_sudoku_benchmark",
     "parse_grid",
     "parse_grids",
+    "permute_cells",
     "random_solution",
     "random_symmetry",
     "save_palm_csv",
@@ -556,6 +557,45 @@ class SudokuSymmetry:
     def identity(cls) -> SudokuSymmetry:
         return cls(tuple(range(10)), tuple(range(9)), tuple(range(9)), False)
 
+    def inverse(self) -> SudokuSymmetry:
+        """The symmetry that undoes this one: `apply_symmetry(apply_symmetry(grid, s), s.inverse())` is `grid`.
+
+        Writing `s` as `new[r, c] = map[old'[row_order[r], column_order[c]]]` with `old'` the (optionally transposed)
+        grid, the inverse undoes the digit map with its inverse permutation and the line orders with their inverse
+        permutations. Without transpose these stay rows and columns. With transpose the inverse must move the cells
+        back before transposing them back, and transposing first (the field semantics) swaps the roles: the inverse
+        rows come from the inverse column order and vice versa. Either way the result is again a `SudokuSymmetry`
+        (band-preserving line orders stay band-preserving), with the same `transpose`.
+
+        To move per-cell values that are not digits (confidences, logits) back to their cells, use `permute_cells`
+        with the inverse.
+
+        Example:
+
+        ```python
+        >>> import numpy as np
+        >>> from hyperset_hf.sudoku_data import apply_symmetry, random_symmetry
+        >>> puzzle = "800000000003600000070090200050007000000045700000100030001000068008500010090000400"
+        >>> symmetry = random_symmetry(np.random.default_rng(0))
+        >>> transformed = apply_symmetry(puzzle, symmetry)
+        >>> apply_symmetry(transformed, symmetry.inverse()) == puzzle
+        True
+        >>> symmetry.inverse().inverse() == symmetry
+        True
+
+        ```
+        """
+        digit_map = [0] * 10
+        for digit, new_digit in enumerate(self.digit_map):
+            digit_map[new_digit] = digit
+        row_inverse = tuple(int(i) for i in np.argsort(self.row_order))
+        column_inverse = tuple(int(i) for i in np.argsort(self.column_order))
+        if self.transpose:
+            # s: G -> C with C[r, c] = G[column_order[c], row_order[r]] (digits aside), so
+            # G[i, j] = C[row_inverse[j], column_inverse[i]] = C^T[column_inverse[i], row_inverse[j]]
+            return SudokuSymmetry(tuple(digit_map), column_inverse, row_inverse, True)
+        return SudokuSymmetry(tuple(digit_map), row_inverse, column_inverse, False)
+
 
 def _random_line_order(rng: np.random.Generator) -> tuple[int, ...]:
     bands = rng.permutation(3)
@@ -599,6 +639,73 @@ def apply_symmetry(grid, transformation: SudokuSymmetry):
     cells = np.asarray(transformation.digit_map, dtype=array.dtype)[cells]
     result = cells.reshape(shape)
     return grid_to_string(result) if as_string else result
+
+
+def _cell_sources(transformation: SudokuSymmetry) -> np.ndarray:
+    """`sources[k]`: the cell (0-80, row-major) whose value `apply_symmetry` moves to cell `k`."""
+    cells = np.arange(NUM_CELLS).reshape(9, 9)
+    if transformation.transpose:
+        cells = cells.T
+    return cells[list(transformation.row_order)][:, list(transformation.column_order)].reshape(NUM_CELLS)
+
+
+def permute_cells(values, transformation: SudokuSymmetry, cell_axis: int = -1, digit_axis: int | None = None):
+    """Moves per-cell values of any dtype the way `apply_symmetry` moves the cells of a grid, without relabelling
+    them as digits (unless `digit_axis` is given).
+
+    Use it to carry per-cell outputs (confidences, logits, masks) along with a symmetry, and with
+    `transformation.inverse()` to bring outputs computed on a transformed puzzle back to the original cells (e.g. for
+    test-time augmentation). Per-cell confidences only move; digit scores (logits or probabilities over the digits
+    1-9) also need their digit axis relabelled: pass `digit_axis`, then `out[..., digit_map[d] - 1] = in[..., d - 1]`,
+    so the argmax digit of the result equals `apply_symmetry` of the argmax digit of `values`.
+
+    Args:
+        values (`np.ndarray`, `torch.Tensor` or array-like): per-cell values with an axis of 81 cells in row-major
+            order, e.g. `(81,)` confidences, `(B, 81)` or `(81, 9)` / `(B, 81, 9)` logits.
+        transformation (`SudokuSymmetry`): the symmetry (its `inverse()` to map back).
+        cell_axis (`int`, *optional*, defaults to -1): the axis of the 81 cells.
+        digit_axis (`int`, *optional*): an axis of 9 digit scores (digits 1-9) to relabel with `digit_map`; by default
+            nothing is relabelled.
+
+    Returns:
+        The moved values: same type (NumPy array or torch tensor), shape and dtype as `values`.
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> from hyperset_hf.sudoku_data import apply_symmetry, permute_cells, random_symmetry
+    >>> symmetry = random_symmetry(np.random.default_rng(0))
+    >>> confidence = np.linspace(0.0, 1.0, 81)  # computed on the transformed puzzle
+    >>> back = permute_cells(confidence, symmetry.inverse())  # each value back on its original cell
+    >>> bool((permute_cells(back, symmetry) == confidence).all())
+    True
+    >>> logits = np.random.default_rng(1).normal(size=(81, 9))  # (cells, digits 1-9) on the transformed puzzle
+    >>> original = permute_cells(logits, symmetry.inverse(), cell_axis=0, digit_axis=1)
+    >>> bool((original.argmax(-1) + 1 == apply_symmetry(logits.argmax(-1) + 1, symmetry.inverse())).all())
+    True
+
+    ```
+    """
+    if not hasattr(values, "index_select"):  # not a torch tensor
+        values = np.asarray(values)
+    shape = tuple(values.shape)
+    if not -len(shape) <= cell_axis < len(shape) or shape[cell_axis] != NUM_CELLS:
+        raise ValueError(f"cell_axis {cell_axis} of values with shape {shape} must have {NUM_CELLS} cells")
+    indices = [(cell_axis, _cell_sources(transformation))]
+    if digit_axis is not None:
+        if not -len(shape) <= digit_axis < len(shape) or shape[digit_axis] != 9:
+            raise ValueError(f"digit_axis {digit_axis} of values with shape {shape} must have 9 digits (1-9)")
+        digit_inverse = np.argsort(transformation.digit_map[1:])  # new digit index -> old digit index
+        indices.append((digit_axis, digit_inverse))
+    for axis, index in indices:
+        if isinstance(values, np.ndarray):
+            values = np.take(values, index, axis=axis)
+        else:  # a torch tensor (kept on its device)
+            import torch
+
+            values = values.index_select(axis, torch.as_tensor(index, device=values.device))
+    return values
 
 
 def augment(puzzle, solution, rng: np.random.Generator, allow_transpose: bool = True):
