@@ -91,7 +91,8 @@ def test_closed_form_update_is_minus_the_energy_gradient(num_edge_types, add_sel
 
     # the step on the state: x <- x - step_size * dE/dg with g = LN(x)
     with torch.no_grad():
-        next_state, _, energies = layer(state, graph, True)
+        next_state, _ = layer(state, graph)
+        energies = torch.stack(layer.energies(state, graph))
     torch.testing.assert_close(next_state, state - 0.1 * autograd_gradient, atol=1e-12, rtol=0)
     torch.testing.assert_close(energies.sum(), graph_energy(layer, normalized, graph).detach())
 
@@ -172,8 +173,10 @@ def test_complete_graph_equals_the_dense_image_attention(add_self_loops):
         torch.testing.assert_close(probabilities[:num_edges], dense, atol=1e-12, rtol=0)
 
         # the whole step (attention + memories) on the state
-        next_state, _, energies = graph_layer(state, graph, True)
-        image_next_state, _, image_energies = image_layer(state.unsqueeze(0), output_energies=True)
+        next_state, _ = graph_layer(state, graph)
+        image_next_state, _ = image_layer(state.unsqueeze(0))
+        energies = torch.stack(graph_layer.energies(state, graph))
+        image_energies = torch.stack(image_layer.energies(state.unsqueeze(0)), dim=-1)
         torch.testing.assert_close(next_state, image_next_state[0], atol=1e-12, rtol=0)
         torch.testing.assert_close(energies, image_energies[0], atol=1e-12, rtol=0)
 
@@ -226,7 +229,7 @@ def test_loop_has_no_graph_breaks():
     x, edge_index, edge_type = random_graph(dtype=torch.float32)
     graph = build_graph_index(edge_index, None, NUM_NODES, 1, True)
     state = model.node_embeddings(x).detach()
-    explanation = torch._dynamo.explain(model.layers[0])(state, graph, True)
+    explanation = torch._dynamo.explain(model.layers[0])(state, graph)
     assert explanation.graph_break_count == 0, explanation.break_reasons
     torch._dynamo.reset()
 

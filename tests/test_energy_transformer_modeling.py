@@ -572,6 +572,7 @@ def test_auto_classes_resolve_to_the_package(tmp_path):
         "AutoModelForMaskedImageModeling": "modeling_energy_transformer.EnergyTransformerForMaskedImageModeling",
     }
     assert (tmp_path / "modeling_energy_transformer.py").exists()
+    assert (tmp_path / "recurrence.py").exists()  # the one loop travels with the model
     assert (tmp_path / "configuration_energy_transformer.py").exists()
     assert not (tmp_path / "modeling_hyperset.py").exists()
     assert type(AutoModel.from_pretrained(tmp_path)) is EnergyTransformerModel

@@ -162,7 +162,7 @@ def test_initial_state_conditioning_uses_the_embeddings(pixel_values):
     state = model(pixel_values, num_recurrences=1).last_hidden_state
     layer = model.encoder.layers[0]
     # the second iteration must use step sizes computed from x_0, not from x_1
-    expected = layer(state, alpha, beta)
+    expected, _ = layer(state, alpha, beta)
     state_two = model(pixel_values, num_recurrences=2).last_hidden_state
     torch.testing.assert_close(state_two, expected)
     direction, _ = layer.attention(state)

@@ -343,6 +343,7 @@ def test_auto_classes_resolve_to_the_package(tmp_path):
         "AutoModelForTokenClassification": "modeling_hyperset.HyperSETForSudoku",
     }
     assert (tmp_path / "modeling_hyperset.py").exists() and (tmp_path / "configuration_hyperset.py").exists()
+    assert (tmp_path / "recurrence.py").exists()  # the one loop travels with the model
     assert type(AutoModel.from_pretrained(tmp_path)) is HyperSETModel
     assert type(AutoModelForImageClassification.from_pretrained(tmp_path)) is HyperSETForImageClassification
 

@@ -293,7 +293,7 @@ def test_truncated_backpropagation_equals_a_detached_prefix():
     network = base.encoder.step_size_network
     conditions = network.time_conditions(4, embeddings.device, embeddings.dtype)
     initial = network.conditioning_state(embeddings)
-    state = base.encoder.layers[0](prefix, *network.step_sizes(conditions[3], initial))
+    state, _ = base.encoder.layers[0](prefix, *network.step_sizes(conditions[3], initial))
     state.square().sum().backward()
     expected = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
 

@@ -32,8 +32,12 @@ j of the edges j -> i, plus a self-loop), summed over the edge types r (each wit
 with a_rhij the softmax of beta Q_rhi . K_rhj over j in N_r(i). On a complete graph it is the image model's energy. The
 neighbourhood sums are `index_add_` / `scatter_reduce` over the edge list (no dense N x N matrix, no extra dependency).
 
-This file imports only torch, transformers, `configuration_energy_transformer` and `input_checks` (the input
-validation shared with Hyper-SET), so that it also works as Hub remote code (`save_pretrained` copies all three).
+The steps run in the package's one loop, `recurrence.iterate_recurrence`; this file defines the step
+(`EnergyTransformerEncoder.update`, `EnergyTransformerGraphEncoder.update`) and the energies beside it.
+
+This file imports only torch, transformers, `configuration_energy_transformer`, `input_checks` (the input validation
+shared with Hyper-SET) and `recurrence` (the loop), so that it also works as Hub remote code (`save_pretrained`
+copies all four).
 """
 
 import math
@@ -45,7 +49,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from transformers import initialization as init
-from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import (
     BaseModelOutputWithPooling,
     ImageClassifierOutput,
@@ -60,6 +63,7 @@ from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
 from .input_checks import RENAMED_WEIGHTS, as_count, check_mask, check_pixel_values, load_checked, shape_of
+from .recurrence import RecurrentEncoder, RecurrentStep, energy_fields
 
 
 logger = logging.get_logger(__name__)
@@ -415,7 +419,7 @@ class EnergyTransformerHopfieldNetwork(nn.Module):
         return self.forward(normalized)[1]
 
 
-class EnergyTransformerLayer(GradientCheckpointingLayer):
+class EnergyTransformerLayer(nn.Module):
     """One ET block. A call performs ONE step of the discretised dynamics (paper Eq. 6):
 
         g = EnergyLayerNorm(x)
@@ -438,21 +442,15 @@ class EnergyTransformerLayer(GradientCheckpointingLayer):
         hopfield_gradient, hopfield_energy = self.hopfield(normalized)
         return attention_gradient + hopfield_gradient, probabilities, attention_energy, hopfield_energy
 
-    def forward(
-        self, hidden_states: torch.Tensor, output_energies: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """
         Args:
             hidden_states: (batch_size, sequence_length, hidden_size), the state x_t.
         Returns:
-            The state x_{t+1}; the attention probabilities of this step (recorded by the output-capturing hooks when
-            attentions are requested); and if `output_energies` the energies of x_t, shape (batch_size, 2):
-            E_attention, E_hopfield (computed by the same pass as the update).
+            The state x_{t+1} and the attention probabilities of this step (batch_size, heads, tokens, tokens).
         """
-        gradient, probabilities, attention_energy, hopfield_energy = self.energy_gradient(self.norm(hidden_states))
-        hidden_states = hidden_states - self.step_size * gradient
-        energies = torch.stack((attention_energy, hopfield_energy), dim=-1) if output_energies else None
-        return hidden_states, probabilities, energies
+        gradient, probabilities, _, _ = self.energy_gradient(self.norm(hidden_states))
+        return hidden_states - self.step_size * gradient, probabilities
 
     def energies(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """E_attention(LN(x)) and E_hopfield(LN(x)), each of shape (batch_size,)."""
@@ -460,41 +458,22 @@ class EnergyTransformerLayer(GradientCheckpointingLayer):
         return self.attention.energy(normalized), self.hopfield.energy(normalized)
 
 
-class EnergyTransformerEncoder(nn.Module):
-    """`num_layers` distinct ET blocks (the paper: one), each run for `num_recurrences` steps."""
+class EnergyTransformerEncoder(RecurrentEncoder):
+    """`num_layers` distinct ET blocks (the paper: one), each run for `num_recurrences` steps by the package's one loop
+    ([`recurrence.iterate_recurrence`])."""
 
     def __init__(self, config: EnergyTransformerConfig):
         super().__init__()
         self.config = config
         self.layers = nn.ModuleList([EnergyTransformerLayer(config) for _ in range(config.num_layers)])
 
-    def forward(
-        self, hidden_states: torch.Tensor, num_recurrences: int, output_energies: bool = False
-    ) -> EnergyTransformerModelOutput:
-        """One loop over the steps; the states after every step and the attention probabilities are recorded by the
-        output-capturing hooks, the energies here."""
-        attention_energies, feedforward_energies = [], []
-        for layer in self.layers:
-            layer_energies = []
-            for _ in range(num_recurrences):
-                hidden_states, _, step_energies = layer(hidden_states, output_energies=output_energies)
-                if output_energies:
-                    layer_energies.append(step_energies)  # energies of the state BEFORE this step
-            if output_energies:
-                layer_energies.append(torch.stack(layer.energies(hidden_states), dim=-1))  # after the last step
-                stacked = torch.stack(layer_energies, dim=1)  # (batch_size, num_recurrences + 1, 2)
-                attention_energies.append(stacked[..., 0])
-                feedforward_energies.append(stacked[..., 1])
+    def update(self, layer, iteration, hidden_states, context=None, output_attentions=False):
+        """One step x <- x - alpha dE/dg (Eq. 6); returns x_{t+1} and the attention probabilities."""
+        return layer(hidden_states)
 
-        energies = None
-        if output_energies:
-            energies = tuple(a + f for a, f in zip(attention_energies, feedforward_energies))
-        return EnergyTransformerModelOutput(
-            last_hidden_state=hidden_states,
-            energies=energies,
-            attention_energies=tuple(attention_energies) if output_energies else None,
-            feedforward_energies=tuple(feedforward_energies) if output_energies else None,
-        )
+    def energies(self, layer, iteration, hidden_states, context=None):
+        """E_attention (Eq. 3) and E_hopfield of LN(x), each (batch_size,)."""
+        return layer.energies(hidden_states)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -716,7 +695,7 @@ class EnergyTransformerGraphAttention(nn.Module):
         return gradient, probabilities.to(normalized.dtype), -log_partition.sum() / self.scaling
 
 
-class EnergyTransformerGraphLayer(GradientCheckpointingLayer):
+class EnergyTransformerGraphLayer(nn.Module):
     """One ET block on a graph. A call performs ONE step of the discretised dynamics (paper Eq. 6) on the node states:
 
         g = EnergyLayerNorm(x)                           (per node)
@@ -742,24 +721,17 @@ class EnergyTransformerGraphLayer(GradientCheckpointingLayer):
         return attention_gradient + hopfield_gradient[0], probabilities, attention_energy, hopfield_energy[0]
 
     def forward(
-        self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex, output_energies: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """
         Args:
             hidden_states: (num_nodes, hidden_size), the node states x_t.
             graph: the attention edges ([`build_graph_index`]).
         Returns:
-            The states x_{t+1}; the attention weights of this step (num_attention_edges, num_heads); and if
-            `output_energies` the energies of x_t, shape (2,): E_attention, E_hopfield.
+            The states x_{t+1} and the attention weights of this step (num_attention_edges, num_heads).
         """
-        gradient, probabilities, attention_energy, hopfield_energy = self.energy_gradient(
-            self.norm(hidden_states), graph
-        )
-        hidden_states = hidden_states - self.step_size * gradient
-        energies = None
-        if output_energies:
-            energies = torch.stack((attention_energy, hopfield_energy.to(attention_energy.dtype)))
-        return hidden_states, probabilities, energies
+        gradient, probabilities, _, _ = self.energy_gradient(self.norm(hidden_states), graph)
+        return hidden_states - self.step_size * gradient, probabilities
 
     def node_energies(self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex) -> torch.Tensor:
         """Every node's share of the energy of x (num_nodes, hidden_size): its attention energy per edge type and
@@ -771,10 +743,26 @@ class EnergyTransformerGraphLayer(GradientCheckpointingLayer):
         hopfield = self.hopfield.token_energies(normalized.unsqueeze(0))[0][0]  # all nodes as one "image"
         return torch.cat((attention, hopfield.to(attention.dtype).unsqueeze(-1)), dim=-1)
 
-    @staticmethod
-    def energies_of(node_energies: torch.Tensor) -> torch.Tensor:
-        """`node_energies` (num_nodes, R * H + 1) -> (E_attention, E_hopfield), shape `(2,)`."""
-        return torch.stack((node_energies[:, :-1].sum(), node_energies[:, -1].sum()))
+    def energies(self, hidden_states: torch.Tensor, graph: EnergyTransformerGraphIndex):
+        """E_attention and E_hopfield of the whole graph, each of shape `()`: the sums of `node_energies`."""
+        node_energies = self.node_energies(hidden_states, graph)
+        return node_energies[:, :-1].sum(), node_energies[:, -1].sum()
+
+
+class EnergyTransformerGraphEncoder(RecurrentEncoder):
+    """`num_layers` distinct graph ET blocks, each run for `num_recurrences` steps by the package's one loop; the
+    context of every step is the graph's edge index ([`build_graph_index`], built once per forward)."""
+
+    def __init__(self, config: EnergyTransformerConfig):
+        super().__init__()
+        self.layers = nn.ModuleList([EnergyTransformerGraphLayer(config) for _ in range(config.num_layers)])
+
+    def update(self, layer, iteration, hidden_states, graph, output_attentions=False):
+        """One step x <- x - alpha dE/dg (Eq. 6) on the node states; returns x_{t+1} and the attention weights."""
+        return layer(hidden_states, graph)
+
+    def energies(self, layer, iteration, hidden_states, graph):
+        return layer.energies(hidden_states, graph)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -796,10 +784,7 @@ class EnergyTransformerPreTrainedModel(PreTrainedModel):
     _supports_flash_attn = False
     _supports_flex_attn = False
     # states after every step and attention probabilities, recorded by hooks (transformers' output capturing)
-    _can_record_outputs = {
-        "hidden_states": EnergyTransformerLayer,
-        "attentions": OutputRecorder(EnergyTransformerLayer, index=1),
-    }
+    _can_record_outputs = {"hidden_states": RecurrentStep, "attentions": OutputRecorder(RecurrentStep, index=1)}
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
@@ -910,9 +895,13 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
         embeddings = self.embeddings(
             pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
         )
-        outputs = self.encoder(embeddings, num_recurrences=num_recurrences, output_energies=bool(output_energies))
-        outputs.pooler_output = outputs.last_hidden_state[:, 0]
-        return outputs
+        recurrence = self.encoder(embeddings, num_recurrences, output_energies=bool(output_energies))
+        last_hidden_state = recurrence.last_hidden_state
+        return EnergyTransformerModelOutput(
+            last_hidden_state=last_hidden_state,
+            pooler_output=last_hidden_state[:, 0],
+            **energy_fields(recurrence.energies),
+        )
 
 
 class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
@@ -1163,7 +1152,6 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
 
     main_input_name = "x"
     _no_split_modules = ["EnergyTransformerGraphLayer"]
-    _can_record_outputs = {}  # recorded by the loop of `forward`, not by hooks
 
     def __init__(self, config: EnergyTransformerConfig):
         super().__init__(config)
@@ -1176,7 +1164,7 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
             raise ValueError(f"Node classification needs `num_labels` >= 1, got {config.num_labels}.")
         self.num_labels = config.num_labels
         self.node_embeddings = nn.Linear(config.num_node_features, config.hidden_size)
-        self.layers = nn.ModuleList([EnergyTransformerGraphLayer(config) for _ in range(config.num_layers)])
+        self.encoder = EnergyTransformerGraphEncoder(config)
         readout_size = 2 * config.hidden_size
         if config.energy_readout:  # every node's final energies, per edge type and head, and its Hopfield energy
             readout_size += config.num_edge_types * config.num_attention_heads + 1
@@ -1187,6 +1175,17 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         else:
             self.classifier = nn.Linear(readout_size, config.num_labels)
         self.post_init()
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        """The graph ET blocks (`encoder.layers`)."""
+        return self.encoder.layers
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        # checkpoints saved before the blocks moved into `encoder` (version 0.1) name them `layers.*`
+        kwargs.setdefault("key_mapping", {**RENAMED_WEIGHTS, r"^layers\.": "encoder.layers."})
+        return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
 
     def get_input_embeddings(self) -> nn.Module:
         return self.node_embeddings
@@ -1213,7 +1212,7 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         total_weight = node_weights.sum()
         return per_node.sum() / torch.where(total_weight > 0, total_weight, torch.ones_like(total_weight))
 
-    @can_return_tuple
+    @capture_outputs
     def forward(
         self,
         x: torch.Tensor | None = None,
@@ -1270,61 +1269,28 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions"})
         if unknown:  # a typo must not be silently ignored
             raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
-        output_hidden_states, output_attentions = (
-            getattr(self.config, name) if kwargs.get(name) is None else bool(kwargs[name])
-            for name in ("output_hidden_states", "output_attentions")
-        )
-        output_energies = bool(output_energies)
         num_recurrences = as_count(
             self.config.num_recurrences if num_recurrences is None else num_recurrences, "num_recurrences"
         )
         edge_index, edge_type = check_graph_inputs(x, edge_index, edge_type, self.config)
-        # the attention edges and gathering indices, once: the loop below has no data-dependent shapes or branches
+        # the attention edges and gathering indices, once: the loop has no data-dependent shapes or branches
         graph = build_graph_index(
             edge_index, edge_type, x.shape[0], self.config.num_edge_types, self.config.add_self_loops
         )
-
         embeddings = self.node_embeddings(x.to(self.node_embeddings.weight.dtype))
-        hidden_states = embeddings
-        all_hidden_states = [hidden_states] if output_hidden_states else None
-        all_attentions = [] if output_attentions else None
-        attention_energies, feedforward_energies = [], []
-        for layer in self.layers:
-            layer_energies = []
-            for _ in range(num_recurrences):
-                hidden_states, probabilities, step_energies = layer(hidden_states, graph, output_energies)
-                if output_energies:
-                    layer_energies.append(step_energies)  # energies of the state BEFORE this step
-                if output_hidden_states:
-                    all_hidden_states.append(hidden_states)
-                if output_attentions:
-                    all_attentions.append(probabilities)
-            if output_energies:
-                final_node_energies = layer.node_energies(hidden_states, graph)
-                layer_energies.append(layer.energies_of(final_node_energies))  # after the last step
-                stacked = torch.stack(layer_energies)  # (num_recurrences + 1, 2)
-                attention_energies.append(stacked[:, 0])
-                feedforward_energies.append(stacked[:, 1])
+        recurrence = self.encoder(embeddings, num_recurrences, graph, output_energies=bool(output_energies))
+        hidden_states = recurrence.last_hidden_state
 
         # readout of the anomaly-detection authors: [final state, embedded input] -> Linear; with `energy_readout`
         # also every node's energies of the final state, standardised over the graph's nodes
         readout = [hidden_states, embeddings]
-        if self.config.energy_readout:  # computed above for the energies of the last block, if they were asked for
-            last_layer = self.layers[-1]
-            node_energies = final_node_energies if output_energies else last_layer.node_energies(hidden_states, graph)
+        if self.config.energy_readout:
+            node_energies = self.layers[-1].node_energies(hidden_states, graph)
             mean, std = node_energies.mean(dim=0), node_energies.std(dim=0, unbiased=False)
             readout.append(((node_energies - mean) / (std + 1e-6)).to(hidden_states.dtype))
         logits = self.classifier(torch.cat(readout, dim=-1))
         loss = self.node_classification_loss(logits, labels) if labels is not None else None
-        return EnergyTransformerNodeClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=tuple(all_hidden_states) if output_hidden_states else None,
-            attentions=tuple(all_attentions) if output_attentions else None,
-            energies=tuple(map(torch.add, attention_energies, feedforward_energies)) if output_energies else None,
-            attention_energies=tuple(attention_energies) if output_energies else None,
-            feedforward_energies=tuple(feedforward_energies) if output_energies else None,
-        )
+        return EnergyTransformerNodeClassifierOutput(loss=loss, logits=logits, **energy_fields(recurrence.energies))
 
 
 # Saved folders carry this file and `configuration_energy_transformer.py` so they load with `trust_remote_code=True`.

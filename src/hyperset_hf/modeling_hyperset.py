@@ -17,11 +17,13 @@ produced by a zero-initialised network of the iteration index (Eq. 12), so every
 The paper's alternative designs (App. G.1: sigmoid, ReLU and linear attention, softmax and gated feedforward, fixed
 step sizes, the "basic" step-size network; Table 5: depth-wise LoRA) are configuration options, each with its own
 energy whose negative gradient is the update: each is one entry of `ATTENTION_ENERGIES` / `FEEDFORWARD_ENERGIES` that
-holds the energy and its gradient side by side. One loop (`HyperSETEncoder.forward`) runs the iterations; adaptive exit
-(`adaptive_exit_recurrence`) is a separate no-grad evaluator that reuses the same per-iteration step.
+holds the energy and its gradient side by side. The iterations run in the package's one loop,
+`recurrence.iterate_recurrence` (fixed depth and adaptive exit alike); this file defines only the step
+(`HyperSETEncoder.update`) and the energies.
 
-This file imports only torch, transformers, `configuration_hyperset` and `input_checks` (the input validation shared
-with the Energy Transformer), so that it also works as Hub remote code (`save_pretrained` copies all three).
+This file imports only torch, transformers, `configuration_hyperset`, `input_checks` (the input validation shared
+with the Energy Transformer) and `recurrence` (the loop), so that it also works as Hub remote code (`save_pretrained`
+copies all four).
 """
 
 import math
@@ -33,7 +35,6 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import initialization as init
 from transformers.activations import ACT2FN
-from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import (
     BaseModelOutputWithPooling,
     ImageClassifierOutput,
@@ -47,6 +48,7 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
+from .recurrence import AdaptiveExit, RecurrentEncoder, RecurrentStep, accumulation_dtype, energy_fields, upcast
 from .input_checks import (
     RENAMED_WEIGHTS,
     as_count,
@@ -194,15 +196,6 @@ FEATURE_MAPS = {
     "elu": (F.elu, lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))),
     "elup1": (lambda x: F.elu(x) + 1.0, lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))),
 }
-
-
-def accumulation_dtype(tensor: torch.Tensor) -> torch.dtype:
-    """float32 for half-precision tensors (softmax, log-sum-exp and energies accumulate in it), else their dtype."""
-    return torch.float32 if tensor.element_size() < 4 else tensor.dtype
-
-
-def upcast(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.to(accumulation_dtype(tensor))
 
 
 def check_num_recurrences(num_recurrences, maximum: int | None = None) -> int:
@@ -691,13 +684,13 @@ class HyperSETLayer(nn.Module):
         self.attention = HyperSETAttention(config)
         self.feedforward = HyperSETFeedForward(config)
 
-    def forward(self, hidden_states, alpha, beta, attention_weight=None, feedforward_weight=None, **kwargs):
+    def forward(self, hidden_states, alpha, beta, attention_weight=None, feedforward_weight=None, output_attentions=False):
         """hidden_states (batch, tokens, hidden_size); alpha, beta broadcastable to it (tensors or numbers);
-        `attention_weight` / `feedforward_weight` replace W / W_ff (depth-wise LoRA). Returns x_{t+1}."""
-        output_attentions = kwargs.get("output_attentions", False)
-        attention_direction, _ = self.attention(hidden_states, attention_weight, output_attentions=output_attentions)
+        `attention_weight` / `feedforward_weight` replace W / W_ff (depth-wise LoRA). Returns x_{t+1} and the
+        attention matrix (batch, heads, tokens, tokens) (`None` where it is never formed)."""
+        attention_direction, attention = self.attention(hidden_states, attention_weight, output_attentions)
         hidden_states = hidden_states - alpha * attention_direction
-        return hidden_states + beta * self.feedforward(hidden_states, feedforward_weight)
+        return hidden_states + beta * self.feedforward(hidden_states, feedforward_weight), attention
 
     def energies(self, hidden_states, attention_weight=None, feedforward_weight=None):
         """Attention and feedforward energies of a state, each (batch,) (in float32 for half-precision states)."""
@@ -834,23 +827,11 @@ class HyperSETDepthwiseLoRA(nn.Module):
         return layer.attention.projection.weight + attention_delta, layer.feedforward.projection.weight + feedforward_delta
 
 
-class HyperSETIteration(GradientCheckpointingLayer):
-    """One iteration (step sizes, then the layer) as the unit that gradient checkpointing recomputes, through
-    transformers' `GradientCheckpointingLayer`: after `gradient_checkpointing_enable()` a training step keeps only the
-    state x_t of every iteration. It holds no weights: it runs the encoder's `step` it is given."""
-
-    def forward(self, hidden_states: torch.Tensor, prepared: torch.Tensor | None, step=None) -> torch.Tensor:
-        return step(hidden_states, prepared)
-
-
-class HyperSETEncoder(nn.Module):
+class HyperSETEncoder(RecurrentEncoder):
     """`num_layers` distinct Hyper-SET layers, each iterated `num_recurrences` times (layer-major; the iteration index
     restarts at 1 for every layer), sharing one step-size module (learned network or fixed constants) and, with
-    depth-wise LoRA, one set of per-iteration weight deltas. `step` is one iteration; `forward` is the fixed-depth
-    loop over it (the adaptive-exit evaluator reuses `step`). Under gradient checkpointing every iteration (step sizes
-    and layer together) is checkpointed, so a training step keeps only the state x_t of every iteration."""
-
-    is_energy_based = True
+    depth-wise LoRA, one set of per-iteration weight deltas. `update` is one iteration (step sizes, then the layer);
+    the loop is the package's one [`recurrence.iterate_recurrence`]."""
 
     def __init__(self, config: HyperSETConfig):
         super().__init__()
@@ -858,8 +839,8 @@ class HyperSETEncoder(nn.Module):
         step_sizes = HyperSETStepSizeNetwork if config.step_size_type == "learned" else HyperSETFixedStepSizes
         self.step_size_network = step_sizes(config)
         self.depthwise_lora = HyperSETDepthwiseLoRA(config) if config.depthwise_lora_rank > 0 else None
+        self.energies_depend_on_iteration = self.depthwise_lora is not None
         self.layers = nn.ModuleList([HyperSETLayer(config) for _ in range(config.num_layers)])
-        self.iteration = HyperSETIteration()  # checkpointed under gradient_checkpointing_enable()
 
     def max_recurrences(self) -> int | None:
         return None if self.depthwise_lora is None else self.depthwise_lora.num_iterations
@@ -870,38 +851,16 @@ class HyperSETEncoder(nn.Module):
     def prepare(self, hidden_states):
         return self.step_size_network.prepare(hidden_states)
 
-    def step(self, layer, iteration: int, hidden_states, prepared, **kwargs) -> torch.Tensor:
-        """One iteration of `layer`: step sizes, then the layer. `prepared` comes from `prepare(x_0)`."""
-        alpha, beta = self.step_size_network(iteration, hidden_states, prepared)
-        return layer(hidden_states, alpha, beta, *self.iteration_weights(layer, iteration), **kwargs)
+    def update(self, layer, iteration: int, hidden_states, context, output_attentions=False):
+        """One iteration of `layer` (Eq. 9 then Eq. 11): step sizes (Eq. 12), then the layer. `context` comes from
+        `prepare(x_0)`. Returns x_{t+1} and the attention matrix (or `None`)."""
+        alpha, beta = self.step_size_network(iteration, hidden_states, context)
+        weights = self.iteration_weights(layer, iteration)
+        return layer(hidden_states, alpha, beta, *weights, output_attentions=output_attentions)
 
-    def energies(self, layer, iteration: int, hidden_states):
+    def energies(self, layer, iteration: int, hidden_states, context=None):
+        """E_attention (Eq. 2-4) and E_feedforward (Eq. 5) of a state under the weights of `iteration`."""
         return layer.energies(hidden_states, *self.iteration_weights(layer, iteration))
-
-    def forward(self, hidden_states, num_recurrences: int, output_energies=False, gradient_free=0, **kwargs):
-        """hidden_states (batch, tokens, hidden_size) -> (last state, per-layer (attention, feedforward) energies of
-        shape (batch, num_recurrences + 1) each, or `None`). The first `gradient_free` iterations of every layer run
-        without autograd graph (truncated backpropagation)."""
-        prepared = self.prepare(hidden_states)
-        grad_enabled = torch.is_grad_enabled()
-        detach_interval = self.config.detach_interval if self.training else 0
-        all_energies = [] if output_energies else None
-        for layer in self.layers:
-            layer_energies = [self.energies(layer, 0, hidden_states)] if output_energies else None
-            for iteration in range(num_recurrences):
-                if detach_interval and iteration and iteration % detach_interval == 0:
-                    hidden_states = hidden_states.detach()  # segment-wise training: a new segment starts here
-                step = partial(self.step, layer, iteration, **kwargs)
-                if grad_enabled and iteration >= gradient_free:
-                    hidden_states = self.iteration(hidden_states, prepared, step=step)
-                else:
-                    with torch.no_grad():  # truncated backpropagation: no graph for the first iterations
-                        hidden_states = step(hidden_states, prepared)
-                if output_energies:
-                    layer_energies.append(self.energies(layer, iteration, hidden_states))
-            if output_energies:
-                all_energies.append(tuple(torch.stack(column, dim=1) for column in zip(*layer_energies)))
-        return hidden_states, all_energies
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -936,7 +895,7 @@ class HyperSETTransformerAttention(nn.Module):
         return self.output(context.transpose(1, 2).reshape(hidden_states.shape)), attention
 
 
-class HyperSETTransformerLayer(GradientCheckpointingLayer):
+class HyperSETTransformerLayer(nn.Module):
     """One iteration of the baseline: x <- x + attention(RMSNorm(x)); x <- x + W_2 ReLU(W_1 RMSNorm(x))."""
 
     def __init__(self, config: HyperSETConfig):
@@ -950,14 +909,15 @@ class HyperSETTransformerLayer(GradientCheckpointingLayer):
             nn.Linear(config.intermediate_size, config.hidden_size, bias=False),
         )
 
-    def forward(self, hidden_states: torch.Tensor, **kwargs) -> torch.Tensor:
-        hidden_states = hidden_states + self.attention(self.attention_norm(hidden_states), **kwargs)[0]
-        return hidden_states + self.mlp(self.mlp_norm(hidden_states))
+    def forward(self, hidden_states: torch.Tensor, output_attentions=False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attention_output, attention = self.attention(self.attention_norm(hidden_states), output_attentions)
+        hidden_states = hidden_states + attention_output
+        return hidden_states + self.mlp(self.mlp_norm(hidden_states)), attention
 
 
-class HyperSETTransformerEncoder(nn.Module):
+class HyperSETTransformerEncoder(RecurrentEncoder):
     """The paper's weight-tied Transformer baseline (`config.layer_type="transformer"`): each of `num_layers` layers
-    applied `num_recurrences` times. Same interface as [`HyperSETEncoder`], without energies."""
+    applied `num_recurrences` times by the same loop as [`HyperSETEncoder`]; it has no energy."""
 
     is_energy_based = False
 
@@ -965,102 +925,8 @@ class HyperSETTransformerEncoder(nn.Module):
         super().__init__()
         self.layers = nn.ModuleList([HyperSETTransformerLayer(config) for _ in range(config.num_layers)])
 
-    def max_recurrences(self):
-        return None
-
-    def prepare(self, hidden_states):
-        return None
-
-    def step(self, layer, iteration, hidden_states, prepared, **kwargs):
-        return layer(hidden_states, **kwargs)
-
-    def forward(self, hidden_states, num_recurrences: int, output_energies=False, gradient_free=0, **kwargs):
-        grad_enabled = torch.is_grad_enabled()
-        for layer in self.layers:
-            for iteration in range(num_recurrences):
-                with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):
-                    hidden_states = layer(hidden_states, **kwargs)
-        return hidden_states, None
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Adaptive exit (inference only): beside `forward`, the way `generate` is
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def energy_change(state, new_state, energy, new_energy):
-    """|E(x_t) - E(x_{t-1})| / |E(x_{t-1})| per sample."""
-    return (new_energy - energy).abs() / energy.abs().clamp_min(torch.finfo(energy.dtype).tiny)
-
-
-def state_change(state, new_state, energy, new_energy):
-    """||x_t - x_{t-1}|| / ||x_{t-1}|| over all tokens of a sample (in float32 for half-precision states)."""
-    state, new_state = upcast(state), upcast(new_state)
-    norm = torch.linalg.vector_norm(state, dim=(1, 2)).clamp_min(torch.finfo(state.dtype).tiny)
-    return torch.linalg.vector_norm(new_state - state, dim=(1, 2)) / norm
-
-
-# criterion name -> (relative change of one iteration, whether it needs the energies)
-ADAPTIVE_EXIT_CRITERION_FUNCTIONS = {"energy": (energy_change, True), "state": (state_change, False)}
-
-
-@torch.no_grad()
-def adaptive_exit_recurrence(encoder, hidden_states, num_recurrences, threshold, criterion, min_recurrences,
-                             output_hidden_states=False, output_attentions=False, output_energies=False):  # fmt: skip
-    """Runs every layer of `encoder` for at most `num_recurrences` iterations; a sample leaves a layer (its state is
-    frozen and no longer computed) after the first iteration, not before `min_recurrences`, whose relative change
-    (`ADAPTIVE_EXIT_CRITERION_FUNCTIONS[criterion]`) is below `threshold` (0 never exits). Every sample is computed
-    independently of the others. Returns (last state, hidden states, attentions, per-layer energies, iterations used)."""
-    change_function, needs_energy = ADAPTIVE_EXIT_CRITERION_FUNCTIONS[criterion]
-    needs_energy = needs_energy or output_energies
-    batch_size = hidden_states.shape[0]
-    prepared = encoder.prepare(hidden_states)
-    iterations_used = torch.zeros(batch_size, dtype=torch.long, device=hidden_states.device)
-    all_hidden_states, all_attentions, all_energies = [hidden_states], [], []
-    captured = []  # the attention of the current step, captured by a hook
-    hooks = [m.register_forward_hook(lambda m, a, out: captured.append(out[1])) for m in encoder.modules()
-             if output_attentions and isinstance(m, (HyperSETAttention, HyperSETTransformerAttention))]  # fmt: skip
-    try:
-        for layer in encoder.layers:
-            active = torch.arange(batch_size, device=hidden_states.device)
-            energies = encoder.energies(layer, 0, hidden_states) if needs_energy else None
-            layer_energies, attention = [energies], None
-            for iteration in range(num_recurrences):
-                if active.numel() > 0:
-                    state = hidden_states.index_select(0, active)
-                    subset = None if prepared is None else prepared.index_select(0, active)
-                    captured.clear()
-                    new_state = encoder.step(layer, iteration, state, subset, output_attentions=output_attentions)
-                    iterations_used.index_add_(0, active, torch.ones_like(active))
-                    energy = new_energy = None
-                    if needs_energy:
-                        new_energies = encoder.energies(layer, iteration, new_state)
-                        old_energies = tuple(e.index_select(0, active) for e in energies)
-                        if getattr(encoder, "depthwise_lora", None) is not None:  # compare under this iteration's W
-                            old_energies = encoder.energies(layer, iteration, state)
-                        energy, new_energy = sum(old_energies), sum(new_energies)
-                        energies = tuple(e.index_copy(0, active, n) for e, n in zip(energies, new_energies))
-                    hidden_states = hidden_states.index_copy(0, active, new_state)
-                    if output_attentions:
-                        attention = captured[-1] if attention is None else attention.index_copy(0, active, captured[-1])
-                    if iteration + 1 >= min_recurrences:
-                        change = change_function(state, new_state, energy, new_energy)
-                        active = active[~(change < threshold)]  # NaN keeps iterating
-                all_hidden_states.append(hidden_states)
-                all_attentions.append(attention)
-                layer_energies.append(energies)
-            if output_energies:
-                all_energies.append(tuple(torch.stack(column, dim=1) for column in zip(*layer_energies)))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return (
-        hidden_states,
-        tuple(all_hidden_states) if output_hidden_states else None,
-        tuple(all_attentions) if output_attentions else None,
-        all_energies if output_energies else None,
-        iterations_used,
-    )
+    def update(self, layer, iteration, hidden_states, context, output_attentions=False):
+        return layer(hidden_states, output_attentions)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1085,10 +951,7 @@ class HyperSETPreTrainedModel(PreTrainedModel):
     _supports_flash_attn = False
     _supports_flex_attn = False
     # states after every iteration and attention matrices, recorded by hooks (transformers' output capturing)
-    _can_record_outputs = {
-        "hidden_states": [HyperSETLayer, HyperSETTransformerLayer],
-        "attentions": [OutputRecorder(HyperSETAttention, index=1), OutputRecorder(HyperSETTransformerAttention, index=1)],
-    }
+    _can_record_outputs = {"hidden_states": RecurrentStep, "attentions": OutputRecorder(RecurrentStep, index=1)}
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
@@ -1165,6 +1028,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
             return self.embeddings.token_embeddings
         return self.embeddings.patch_embeddings
 
+    @capture_outputs
     def forward(
         self,
         pixel_values: torch.Tensor | None = None,
@@ -1176,6 +1040,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
         adaptive_exit_threshold: float | None = None,
         adaptive_exit_criterion: str | None = None,
         adaptive_exit_min_recurrences: int | None = None,
+        initial_state: torch.Tensor | None = None,
         **kwargs,
     ) -> HyperSETModelOutput:
         r"""
@@ -1191,8 +1056,11 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 more than trained runs the same descent further (not with depth-wise LoRA). Costs no memory up front.
             output_energies (`bool`, *optional*): return the energies of the initial state and after every iteration.
             adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences: adaptive test-time
-                compute (defaults: the config's; inference only, see [`HyperSETModel.adaptive_exit`]): a sample stops
+                compute (defaults: the config's; inference only, see [`recurrence.AdaptiveExit`]): a sample stops
                 after the first iteration whose relative change (`"energy"` or `"state"`) is below the threshold.
+            initial_state (`torch.FloatTensor` of shape `(batch_size, tokens, hidden_size)`, *optional*): start the
+                recurrence from this state instead of the embeddings (a warm start, e.g. a previous call's
+                `last_hidden_state`); the embeddings still condition the step sizes.
             kwargs: `output_hidden_states`, `output_attentions`, `return_dict`; anything else is refused.
 
         Example:
@@ -1246,18 +1114,38 @@ class HyperSETModel(HyperSETPreTrainedModel):
             embeddings = self.embeddings(
                 pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
             )
-        threshold = config.adaptive_exit_threshold if adaptive_exit_threshold is None else adaptive_exit_threshold
-        if threshold is not None:
-            min_recurrences = (
-                config.adaptive_exit_min_recurrences if adaptive_exit_min_recurrences is None
-                else adaptive_exit_min_recurrences
-            )  # fmt: skip
-            return self.adaptive_exit(
-                embeddings, num_recurrences, threshold,
-                config.adaptive_exit_criterion if adaptive_exit_criterion is None else adaptive_exit_criterion,
-                min_recurrences, output_energies, **kwargs,
-            )  # fmt: skip
-        return self._recurrence(embeddings, num_recurrences, output_energies, **kwargs)
+        adaptive_exit = self._adaptive_exit(
+            num_recurrences, adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences
+        )
+        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
+            raise ValueError(
+                f"`initial_state` must have the shape of the embeddings {tuple(embeddings.shape)} (batch_size, tokens, "
+                f"hidden_size), got {shape_of(initial_state)}."
+            )
+        training = self.training and torch.is_grad_enabled()
+        gradient_free = config.num_gradient_free_iterations if training else 0
+        if gradient_free and gradient_free >= num_recurrences:
+            raise ValueError(
+                f"config.num_gradient_free_iterations ({gradient_free}) must be smaller than the number of iterations "
+                f"of a training forward ({num_recurrences}), or no iteration would receive a gradient."
+            )
+        recurrence = self.encoder(
+            embeddings if initial_state is None else initial_state.to(embeddings.dtype),
+            num_recurrences,
+            self.encoder.prepare(embeddings),
+            output_energies=output_energies,
+            gradient_free=gradient_free,
+            detach_interval=config.detach_interval if self.training else 0,
+            adaptive_exit=adaptive_exit,
+            output_attentions=bool(kwargs["output_attentions"]),
+        )
+        last_hidden_state = recurrence.last_hidden_state
+        return HyperSETModelOutput(
+            last_hidden_state=last_hidden_state,
+            pooler_output=last_hidden_state[:, 0] if config.input_type == "image" else None,  # the CLS state
+            iterations_used=recurrence.iterations_used,
+            **energy_fields(recurrence.energies),
+        )
 
     def _num_recurrences(self, num_recurrences):
         if num_recurrences is None:
@@ -1268,25 +1156,14 @@ class HyperSETModel(HyperSETPreTrainedModel):
                 num_recurrences = int(torch.randint(low, high + 1, ()).item())
         return num_recurrences
 
-    @capture_outputs
-    def _recurrence(self, embeddings, num_recurrences: int, output_energies: bool, **kwargs) -> HyperSETModelOutput:
-        """The fixed-depth recurrence; hidden states and attentions are recorded by the output-capturing hooks."""
-        gradient_free = self.config.num_gradient_free_iterations if self.training and torch.is_grad_enabled() else 0
-        if gradient_free and gradient_free >= num_recurrences:
-            raise ValueError(
-                f"config.num_gradient_free_iterations ({gradient_free}) must be smaller than the number of iterations "
-                f"of a training forward ({num_recurrences}), or no iteration would receive a gradient."
-            )
-        last_hidden_state, energies = self.encoder(
-            embeddings, num_recurrences, output_energies=output_energies, gradient_free=gradient_free, **kwargs
-        )
-        return self._output(last_hidden_state, energies)
-
-    def adaptive_exit(self, embeddings, num_recurrences, threshold, criterion="energy", min_recurrences=1,
-                      output_energies=False, output_hidden_states=None, output_attentions=None, return_dict=None,
-                      **kwargs) -> HyperSETModelOutput:  # fmt: skip
-        """Adaptive test-time compute from the input embeddings `(batch_size, tokens, hidden_size)` (see
-        [`adaptive_exit_recurrence`]); inference only. Called by `forward` when a threshold is set."""
+    def _adaptive_exit(self, num_recurrences, threshold, criterion, min_recurrences) -> AdaptiveExit | None:
+        """The adaptive-exit rule of this call (arguments, else the config's), or `None` for a fixed depth."""
+        config = self.config
+        threshold = config.adaptive_exit_threshold if threshold is None else threshold
+        if threshold is None:
+            return None
+        criterion = config.adaptive_exit_criterion if criterion is None else criterion
+        min_recurrences = config.adaptive_exit_min_recurrences if min_recurrences is None else min_recurrences
         if self.training and torch.is_grad_enabled():
             raise ValueError(
                 "Adaptive exit is an inference feature (it runs without gradient); call `model.eval()` or run under "
@@ -1296,33 +1173,9 @@ class HyperSETModel(HyperSETPreTrainedModel):
         if criterion == "energy" and not self.encoder.is_energy_based:
             raise ValueError(
                 "adaptive exit on the energy needs an energy-based model; the Transformer baseline "
-                f"(config.layer_type={self.config.layer_type!r}) has no energy: use adaptive_exit_criterion='state'."
+                f"(config.layer_type={config.layer_type!r}) has no energy: use adaptive_exit_criterion='state'."
             )
-        config = self.config
-        last_hidden_state, hidden_states, attentions, energies, iterations_used = adaptive_exit_recurrence(
-            self.encoder, embeddings, num_recurrences, threshold, criterion, min_recurrences,
-            output_hidden_states=config.output_hidden_states if output_hidden_states is None else output_hidden_states,
-            output_attentions=config.output_attentions if output_attentions is None else output_attentions,
-            output_energies=output_energies,
-        )  # fmt: skip
-        outputs = self._output(last_hidden_state, energies, hidden_states, attentions, iterations_used)
-        return outputs if return_dict is not False else outputs.to_tuple()
-
-    def _output(self, last_hidden_state, energies, hidden_states=None, attentions=None, iterations_used=None):
-        attention_energies = feedforward_energies = total_energies = None
-        if energies is not None:
-            attention_energies, feedforward_energies = (tuple(e[i] for e in energies) for i in (0, 1))
-            total_energies = tuple(map(torch.add, attention_energies, feedforward_energies))
-        return HyperSETModelOutput(
-            last_hidden_state=last_hidden_state,
-            pooler_output=None if self.config.input_type != "image" else last_hidden_state[:, 0],  # the CLS state
-            hidden_states=hidden_states,
-            attentions=attentions,
-            energies=total_energies,
-            attention_energies=attention_energies,
-            feedforward_energies=feedforward_energies,
-            iterations_used=iterations_used,
-        )
+        return AdaptiveExit(float(threshold), criterion, int(min_recurrences))
 
 
 def _energy_fields(outputs) -> dict:
