@@ -323,3 +323,75 @@ def test_macro_f1_and_the_validation_threshold():
     assert abs(macro_f1(predictions, labels) - (0.5 + 0.75) / 2) < 1e-12
     scores = torch.tensor([0.9, 0.7, 0.6, 0.2, 0.1, 0.3])
     assert abs(best_threshold(scores, labels) - 0.6) < 1e-9  # the lowest of 0.05, ..., 0.95 that separates them
+
+
+# The hand-written metrics that scikit-learn's replaced (commit bfa9ce4 and before), kept here to show that the values
+# did not change on valid inputs (two classes, equal lengths, finite scores).
+
+
+def old_roc_auc(scores, labels):
+    scores, labels = scores.detach().double().flatten(), labels.flatten().bool()
+    num_positive, num_negative = int(labels.sum()), int((~labels).sum())
+    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
+    counts = counts.double()
+    first_rank = torch.cumsum(counts, 0) - counts
+    ranks = (first_rank + (counts + 1) / 2.0)[inverse]
+    return float((ranks[labels].sum() - num_positive * (num_positive + 1) / 2.0) / (num_positive * num_negative))
+
+
+def old_macro_f1(predictions, labels):
+    predictions, labels = predictions.flatten().bool(), labels.flatten().bool()
+    scores = []
+    for positive in (True, False):
+        predicted, actual = predictions == positive, labels == positive
+        true_positives = float((predicted & actual).sum())
+        denominator = float(predicted.sum() + actual.sum())
+        scores.append(2.0 * true_positives / denominator if denominator else 0.0)
+    return sum(scores) / 2.0
+
+
+def old_best_threshold(scores, labels):
+    thresholds = torch.arange(1, 20, dtype=torch.float64) / 20
+    return float(max(thresholds, key=lambda threshold: old_macro_f1(scores > threshold, labels)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_scikit_learn_metrics_equal_the_former_hand_written_ones(seed):
+    from hyperset_hf.graph_data import best_threshold, macro_f1, roc_auc
+
+    generator = torch.Generator().manual_seed(seed)
+    size = int(torch.randint(2, 400, (1,), generator=generator))
+    labels = torch.rand(size, generator=generator) < [0.5, 0.1, 0.02, 0.9, 0.3, 0.5][seed]
+    labels[0], labels[1] = True, False  # both classes
+    labels = [labels, labels.long(), labels.float(), labels.long(), labels, labels.long()][seed]
+    # scores with many ties (a few levels, rounded probabilities), and continuous float32 ones
+    levels = torch.randint(0, 1 + seed, (size,), generator=generator).double() / max(seed, 1)
+    rounded = (torch.rand(size, generator=generator) + 0.3 * labels.float()).clamp(0, 1).mul(20).round().div(20)
+    continuous = torch.randn(size, generator=generator) + labels.float()
+    for scores in (levels, rounded, rounded.float(), continuous, -continuous, torch.zeros(size)):
+        assert abs(roc_auc(scores, labels) - old_roc_auc(scores, labels)) < 1e-12
+        assert best_threshold(scores, labels) == old_best_threshold(scores, labels)
+        for threshold in (-1.0, 0.0, 0.05, 0.3, 0.5, 0.95, 2.0):  # all, some and none predicted anomalous
+            assert abs(macro_f1(scores > threshold, labels) - old_macro_f1(scores > threshold, labels)) < 1e-12
+    # one class only in labels, predictions or both (a class neither predicted nor present scores 0, as before)
+    for predictions, truth in [((1, 1, 1), (1, 1, 1)), ((0, 0), (0, 0)), ((0, 0, 1), (1, 1, 1)), ((1, 0), (0, 0))]:
+        predictions, truth = torch.tensor(predictions), torch.tensor(truth)
+        assert abs(macro_f1(predictions, truth) - old_macro_f1(predictions, truth)) < 1e-12
+
+
+def test_the_metrics_hand_worked():
+    from hyperset_hf.graph_data import macro_f1, roc_auc
+
+    # 2 positives (0.8, 0.4), 3 negatives (0.4, 0.2, 0.1): of the 6 pairs 5 are ordered and one is a tie -> 5.5 / 6
+    scores, labels = torch.tensor([0.8, 0.4, 0.4, 0.2, 0.1]), torch.tensor([1, 1, 0, 0, 0])
+    assert abs(roc_auc(scores, labels) - 5.5 / 6) < 1e-12
+    assert abs(roc_auc(scores.flip(0), labels.flip(0).bool()) - 5.5 / 6) < 1e-12  # order and label dtype do not matter
+    # all predicted normal: class 1 F1 = 0, class 0 F1 = 2 * 3 / (5 + 3) = 0.75 -> 0.375
+    assert abs(macro_f1(torch.zeros(5, dtype=torch.bool), labels) - 0.375) < 1e-12
+    assert macro_f1(labels, labels) == 1.0 and macro_f1(1 - labels, labels) == 0.0
+    with pytest.raises(ValueError, match="needs both classes; got 5 positive and 0 negative"):
+        roc_auc(scores, torch.ones(5))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        roc_auc(scores, labels[:4].flip(0))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        macro_f1(scores[:1] > 0.5, labels)  # (the hand-written one broadcast a single prediction)

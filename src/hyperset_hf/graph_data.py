@@ -31,7 +31,8 @@ the structural and contextual outliers of Ding et al. (SDM 2019, "Deep Anomaly D
 as implemented by PyGOD's `gen_structural_outlier` / `gen_contextual_outlier`. PyGOD itself (BSD-2) is not used: it
 pulls in scipy and scikit-learn and seeds the global RNG; the generators here take a `torch.Generator`.
 
-torch_geometric is imported inside the functions that need it (`pip install -e '.[graph]'`).
+torch_geometric is imported inside the functions that need it, and scikit-learn inside the metrics of the protocol
+(`roc_auc`, `macro_f1`, `best_threshold`): `pip install -e '.[graph]'` installs both.
 """
 
 from __future__ import annotations
@@ -570,34 +571,39 @@ def make_injected_outlier_graph(
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Metrics of the graph anomaly-detection protocol (no scikit-learn here: the rank form of the AUC and a macro-F1)
+# Metrics of the graph anomaly-detection protocol (scikit-learn's, imported when called: `pip install -e '.[graph]'`)
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _binary_numpy(values: torch.Tensor):
+    """`values` flattened to a numpy array of 0/1 (`int64`); any non-zero value counts as 1."""
+    return torch.as_tensor(values).detach().flatten().bool().long().cpu().numpy()
+
+
 def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
-    """Area under the ROC curve of `scores` (`(num_nodes,)`, higher = more anomalous) for binary `labels`: the
-    Mann-Whitney U statistic over tied-averaged ranks, equal to `sklearn.metrics.roc_auc_score`."""
-    scores, labels = scores.detach().double().flatten(), labels.flatten().bool()
-    num_positive, num_negative = int(labels.sum()), int((~labels).sum())
+    """Area under the ROC curve of `scores` (`(num_nodes,)`, higher = more anomalous) for binary `labels` (any non-zero
+    label is the anomalous class): `sklearn.metrics.roc_auc_score`, tied scores counting half (the Mann-Whitney U
+    statistic). Raises `ValueError` unless both classes occur."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = _binary_numpy(labels)
+    num_positive = int(labels.sum())
+    num_negative = labels.size - num_positive
     if num_positive == 0 or num_negative == 0:
         raise ValueError(f"the AUC needs both classes; got {num_positive} positive and {num_negative} negative labels")
-    _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
-    counts = counts.double()
-    first_rank = torch.cumsum(counts, 0) - counts  # 0-based rank of the first element of each tie group
-    ranks = (first_rank + (counts + 1) / 2.0)[inverse]  # 1-based ranks, ties averaged
-    return float((ranks[labels].sum() - num_positive * (num_positive + 1) / 2.0) / (num_positive * num_negative))
+    scores = torch.as_tensor(scores).detach().flatten().double().cpu().numpy()
+    return float(roc_auc_score(labels, scores))
 
 
 def macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
-    """The mean over both classes of the F1 score of binary `predictions` against `labels`."""
-    predictions, labels = predictions.flatten().bool(), labels.flatten().bool()
-    scores = []
-    for positive in (True, False):
-        predicted, actual = predictions == positive, labels == positive
-        true_positives = float((predicted & actual).sum())
-        denominator = float(predicted.sum() + actual.sum())
-        scores.append(2.0 * true_positives / denominator if denominator else 0.0)
-    return sum(scores) / 2.0
+    """The mean over both classes of the F1 score of binary `predictions` against `labels` (any non-zero value is
+    class 1): `sklearn.metrics.f1_score(average="macro")` over the classes 0 and 1, a class that is neither predicted
+    nor present scoring 0."""
+    from sklearn.metrics import f1_score
+
+    return float(
+        f1_score(_binary_numpy(labels), _binary_numpy(predictions), labels=[0, 1], average="macro", zero_division=0.0)
+    )
 
 
 def best_threshold(scores: torch.Tensor, labels: torch.Tensor, thresholds: torch.Tensor | None = None) -> float:

@@ -326,7 +326,10 @@ class DiffusersVQTokenizer:
         try:
             from diffusers import VQModel
         except ImportError as error:
-            raise ImportError("DiffusersVQTokenizer.from_pretrained needs diffusers: pip install diffusers") from error
+            raise ImportError(
+                "DiffusersVQTokenizer.from_pretrained needs diffusers: pip install diffusers (or this package's extra: "
+                "pip install 'hyperset-hf[maskgit]')"
+            ) from error
         return cls(VQModel.from_pretrained(pretrained_model_name_or_path, **kwargs).eval())
 
     def save_pretrained(self, save_directory, **kwargs) -> None:
