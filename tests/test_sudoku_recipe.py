@@ -6,7 +6,7 @@ import torch
 from conftest import activate_step_sizes, tiny_sudoku_config
 
 from hyperset_hf import HyperSETForSudoku
-from hyperset_hf.sudoku_data import generate_sudoku_dataset, to_model_inputs
+from hyperset_hf.data.sudoku import generate_sudoku_dataset, to_model_inputs
 
 
 _config = tiny_sudoku_config
@@ -48,12 +48,14 @@ def test_deep_supervision_loss_is_the_weighted_mean_over_the_chosen_iterations(
     expected = sum(w * l for w, l in zip(expected_weights, per_iteration)) / sum(expected_weights)
     torch.testing.assert_close(loss.detach(), expected)
     assert abs(per_iteration[0] - per_iteration[-1]) > 1e-4  # the iterations really differ
-    # evaluation scores the last iteration only, and the hidden states are returned only when asked for
+    # evaluation scores the last iteration only and needs no hidden states; training returns the states its loss read
     model.eval()
     with torch.no_grad():
         evaluated = model(puzzles, labels=labels)
     torch.testing.assert_close(evaluated.loss, per_iteration[-1] if expected_iterations[-1] == 4 else None)
-    assert model.train()(puzzles, labels=labels).hidden_states is None
+    assert evaluated.hidden_states is None
+    trained = model.train()(puzzles, labels=labels).hidden_states
+    assert len(trained) == len(states) and all(torch.equal(a, b) for a, b in zip(trained, states))
 
 
 def test_random_deep_supervision_always_includes_the_last_iteration():
@@ -144,7 +146,7 @@ def test_energy_descent_loss_adds_the_weighted_mean_energy_rise():
     model = activate_step_sizes(HyperSETForSudoku(_config(energy_descent_loss_weight=0.5)), std=0.3).double().train()
     puzzles, labels = _boards()
     outputs = model(puzzles, labels=labels)
-    assert outputs.energies is None  # computed for the loss, returned only when asked for
+    assert len(outputs.energies) == 1  # the energies the loss read are returned as computed
     with torch.no_grad():
         plain = model(puzzles, output_energies=True)
         energies = plain.energies[0]

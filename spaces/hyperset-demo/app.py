@@ -45,6 +45,7 @@ from transformers import (  # noqa: E402
 )
 
 import hyperset_hf  # noqa: E402,F401  (registers the Hyper-SET models with the Auto classes)
+from hyperset_hf.input_checks import as_count  # noqa: E402
 from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, maskgit_schedule  # noqa: E402
 from hyperset_hf.pipeline_image_completion import IMAGE_COMPLETION_TASK, ImageCompletionPipeline  # noqa: E402
 from hyperset_hf.pipeline_sudoku import parse_puzzle, validate_solution  # noqa: E402
@@ -165,7 +166,7 @@ def solve_puzzle(model, puzzle, num_recurrences: int) -> dict[str, Any]:
     """
     grid = parse_puzzle(puzzle)
     check_puzzle(grid, require_solvable=False)
-    num_recurrences = hyperset_hf.modeling_hyperset.check_num_recurrences(int(num_recurrences))
+    num_recurrences = as_count(int(num_recurrences), "num_recurrences")
     input_ids = torch.as_tensor(grid, dtype=torch.long).unsqueeze(0)
     energy_based = getattr(model.config, "layer_type", "hyperset") == "hyperset"
     with torch.no_grad():
@@ -367,7 +368,7 @@ def reconstruct_image(bundle: MimBundle, image: Image.Image, mask_ratio: float, 
     the masked pixels, in [0, 1] pixel space).
     """
     config = bundle.model.config
-    num_recurrences = hyperset_hf.modeling_hyperset.check_num_recurrences(int(num_recurrences))
+    num_recurrences = as_count(int(num_recurrences), "num_recurrences")
     pixel_values = preprocess_image(bundle, image)
     grid = config.image_size // config.patch_size
     mask = random_patch_mask(grid * grid, mask_ratio, seed)

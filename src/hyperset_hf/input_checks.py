@@ -34,6 +34,21 @@ def as_count(value, name: str, limit: int = MAX_NUM_RECURRENCES) -> int:
     return count
 
 
+def check_forward_kwargs(model, kwargs: dict, accepted, not_applicable=()) -> None:
+    """Refuses keyword arguments of `model.forward` that are not in `accepted` (the keys of the package's
+    `RecurrentModelKwargs`) or that do not apply to this model, naming them and the closest accepted one: a typo must
+    not be silently ignored."""
+    import difflib
+
+    names = sorted((set(kwargs) - set(accepted)) | (set(kwargs) & set(not_applicable)))
+    if names:
+        valid = sorted(set(accepted) - set(not_applicable))
+        hints = [difflib.get_close_matches(name, valid, n=1) for name in names]
+        hint = "".join(f"; did you mean {match[0]!r} for {name!r}?" for name, match in zip(names, hints) if match)
+        raise TypeError(f"{type(model).__name__}.forward() got unexpected keyword arguments {names}{hint} "
+                        f"(accepted: {', '.join(valid)}).")  # fmt: skip
+
+
 def check_class_labels(labels: torch.Tensor, logits: torch.Tensor) -> None:
     """Class indices (batch_size,) in [0, num_labels) for single-label classification (other problem types: the
     shape of `logits`), so that a bad label is named instead of failing inside the loss."""

@@ -43,7 +43,7 @@ copies all four).
 import math
 from dataclasses import dataclass
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, Unpack
 
 import torch
 from torch import nn
@@ -62,8 +62,21 @@ from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
 from .configuration_energy_transformer import EnergyTransformerConfig
-from .input_checks import RENAMED_WEIGHTS, as_count, check_mask, check_pixel_values, load_checked, shape_of
-from .recurrence import RecurrentEncoder, RecurrentStep, energy_fields
+from .input_checks import (
+    RENAMED_WEIGHTS,
+    check_mask,
+    check_pixel_values,
+    load_checked,
+    shape_of,
+)
+from .recurrence import (
+    RecurrentEncoder,
+    RecurrentModelKwargs,
+    RecurrentStep,
+    energy_fields,
+    per_iteration_fields,
+    recurrence_options,
+)
 
 
 logger = logging.get_logger(__name__)
@@ -100,11 +113,14 @@ class EnergyTransformerModelOutput(BaseModelOutputWithPooling):
         feedforward_energies (`tuple(torch.FloatTensor)`, *optional*, returned when `output_energies=True`):
             Hopfield-network (memory) energy E_hopfield, ET's counterpart of the feedforward, one tensor per block of
             shape `(batch_size, num_recurrences + 1)`. Named as in the Hyper-SET outputs.
+        iterations_used (`torch.LongTensor` of shape `(batch_size,)`, *optional*, returned with adaptive exit):
+            The steps every sample ran over all blocks.
     """
 
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
     feedforward_energies: tuple[torch.FloatTensor, ...] | None = None
+    iterations_used: torch.LongTensor | None = None
 
 
 @dataclass
@@ -119,6 +135,7 @@ class EnergyTransformerImageClassifierOutput(ImageClassifierOutput):
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
     feedforward_energies: tuple[torch.FloatTensor, ...] | None = None
+    iterations_used: torch.LongTensor | None = None
 
 
 @dataclass
@@ -133,6 +150,7 @@ class EnergyTransformerMaskedImageModelingOutput(MaskedImageModelingOutput):
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
     feedforward_energies: tuple[torch.FloatTensor, ...] | None = None
+    iterations_used: torch.LongTensor | None = None
 
 
 @dataclass
@@ -847,10 +865,7 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
         self,
         pixel_values: torch.Tensor | None = None,
         bool_masked_pos: torch.BoolTensor | None = None,
-        num_recurrences: int | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        output_energies: bool | None = None,
-        **kwargs,
+        **kwargs: Unpack[RecurrentModelKwargs],
     ) -> EnergyTransformerModelOutput:
         r"""
         Args:
@@ -858,15 +873,14 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
                 Normalised images (see [`transformers.ViTImageProcessor`]).
             bool_masked_pos (`torch.BoolTensor` of shape `(batch_size, num_patches)`, *optional*):
                 Patches to replace by the mask token (True) or keep (False); needs `use_mask_token=True`.
-            num_recurrences (`int`, *optional*):
-                Steps of every block for this call; defaults to `config.num_recurrences`.
-            interpolate_pos_encoding (`bool`, *optional*):
-                Accept images of another size divisible by the patch size (the learned positions are resized
-                bicubically).
-            output_energies (`bool`, *optional*):
-                Return the attention, Hopfield and total energy of the initial state and after every step.
-            kwargs: `output_hidden_states` (the initial state and the state after every step), `output_attentions`
-                (the attention probabilities of every step), `return_dict`.
+            kwargs ([`recurrence.RecurrentModelKwargs`]): `num_recurrences` (steps of every block for this call;
+                defaults to `config.num_recurrences`), `interpolate_pos_encoding` (accept images of another size
+                divisible by the patch size: the learned positions are resized bicubically), `output_energies` (the
+                attention, Hopfield and total energy of the initial state and after every step),
+                `output_hidden_states` (the initial state and the state after every step), `output_attentions` (the
+                attention probabilities of every step), `return_dict`, `adaptive_exit_threshold` / `_criterion` /
+                `_min_recurrences` (inference only: a sample stops after the first step whose relative change is
+                below the threshold), `initial_state` (a warm start of the embeddings' shape).
 
         Example:
 
@@ -884,22 +898,25 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
         (torch.Size([2, 17, 32]), torch.Size([2, 25]))
 
         ```"""
+        options = recurrence_options(self, kwargs)
         if pixel_values is None:
             raise ValueError("The Energy Transformer is an image model: pass `pixel_values`.")
-        unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions"})
-        if unknown:  # a typo must not be silently ignored
-            raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
-        num_recurrences = as_count(
-            self.config.num_recurrences if num_recurrences is None else num_recurrences, "num_recurrences"
-        )
         embeddings = self.embeddings(
-            pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
-        )
-        recurrence = self.encoder(embeddings, num_recurrences, output_energies=bool(output_energies))
+            pixel_values, bool_masked_pos=bool_masked_pos,
+            interpolate_pos_encoding=bool(kwargs.get("interpolate_pos_encoding")),
+        )  # fmt: skip
+        initial_state = kwargs.get("initial_state")
+        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
+            raise ValueError(
+                f"`initial_state` must have the shape of the embeddings {tuple(embeddings.shape)} (batch_size, tokens, "
+                f"hidden_size), got {shape_of(initial_state)}."
+            )
+        recurrence = self.encoder(embeddings if initial_state is None else initial_state.to(embeddings.dtype), **options)
         last_hidden_state = recurrence.last_hidden_state
         return EnergyTransformerModelOutput(
             last_hidden_state=last_hidden_state,
             pooler_output=last_hidden_state[:, 0],
+            iterations_used=recurrence.iterations_used,
             **energy_fields(recurrence.energies),
         )
 
@@ -931,10 +948,7 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
         self,
         pixel_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        num_recurrences: int | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        output_energies: bool | None = None,
-        **kwargs,
+        **kwargs: Unpack[RecurrentModelKwargs],
     ) -> EnergyTransformerImageClassifierOutput:
         r"""
         Args:
@@ -942,8 +956,7 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
             labels (`torch.LongTensor` of shape `(batch_size,)` or `torch.FloatTensor` of shape
                 `(batch_size, num_labels)`, *optional*): class indices (single label), multi-hot targets
                 (multi-label) or regression targets.
-            num_recurrences, interpolate_pos_encoding, output_energies, kwargs (`output_hidden_states`,
-                `output_attentions`): as in [`EnergyTransformerModel.forward`].
+            kwargs ([`recurrence.RecurrentModelKwargs`]): as in [`EnergyTransformerModel.forward`].
 
         Example:
 
@@ -960,24 +973,10 @@ class EnergyTransformerForImageClassification(EnergyTransformerPreTrainedModel):
         torch.Size([2, 10])
 
         ```"""
-        outputs = self.energy_transformer(
-            pixel_values,
-            num_recurrences=num_recurrences,
-            interpolate_pos_encoding=interpolate_pos_encoding,
-            output_energies=output_energies,
-            **kwargs,
-        )
+        outputs = self.energy_transformer(pixel_values, **kwargs)
         logits = self.classifier(self.readout_norm(outputs.pooler_output))
         loss = self.loss_function(labels, logits, self.config) if labels is not None else None
-        return EnergyTransformerImageClassifierOutput(
-            loss=loss,
-            logits=logits,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-            energies=outputs.energies,
-            attention_energies=outputs.attention_energies,
-            feedforward_energies=outputs.feedforward_energies,
-        )
+        return EnergyTransformerImageClassifierOutput(loss=loss, logits=logits, **per_iteration_fields(outputs))
 
 
 class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
@@ -1030,10 +1029,7 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
         pixel_values: torch.Tensor | None = None,
         bool_masked_pos: torch.BoolTensor | None = None,
         visible_loss_pos: torch.BoolTensor | None = None,
-        num_recurrences: int | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        output_energies: bool | None = None,
-        **kwargs,
+        **kwargs: Unpack[RecurrentModelKwargs],
     ) -> EnergyTransformerMaskedImageModelingOutput:
         r"""
         Args:
@@ -1043,8 +1039,7 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
             visible_loss_pos (`torch.BoolTensor` of shape `(batch_size, num_patches)`, *optional*): patches that stay
                 visible but are in the loss. Patches marked here are not masked even if `bool_masked_pos` marks them.
                 When given, no patches are drawn with `config.visible_loss_ratio`.
-            num_recurrences, interpolate_pos_encoding, output_energies, kwargs (`output_hidden_states`,
-                `output_attentions`): as in [`EnergyTransformerModel.forward`].
+            kwargs ([`recurrence.RecurrentModelKwargs`]): as in [`EnergyTransformerModel.forward`].
 
         Example:
 
@@ -1089,14 +1084,7 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
             else:
                 loss_patches = masked
 
-        outputs = self.energy_transformer(
-            pixel_values,
-            bool_masked_pos=masked,
-            num_recurrences=num_recurrences,
-            interpolate_pos_encoding=interpolate_pos_encoding,
-            output_energies=output_energies,
-            **kwargs,
-        )
+        outputs = self.energy_transformer(pixel_values, bool_masked_pos=masked, **kwargs)
         # drop CLS -> EnergyLayerNorm (the same parameters as inside the last block) -> Linear -> pixels
         patch_states = self.energy_transformer.encoder.layers[-1].norm(outputs.last_hidden_state[:, 1:])
         _, num_channels, height, width = pixel_values.shape
@@ -1107,13 +1095,7 @@ class EnergyTransformerForMaskedImageModeling(EnergyTransformerPreTrainedModel):
             loss = self.reconstruction_loss(pixel_values, reconstruction, loss_patches)
 
         return EnergyTransformerMaskedImageModelingOutput(
-            loss=loss,
-            reconstruction=reconstruction,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-            energies=outputs.energies,
-            attention_energies=outputs.attention_energies,
-            feedforward_energies=outputs.feedforward_energies,
+            loss=loss, reconstruction=reconstruction, **per_iteration_fields(outputs)
         )
 
 
@@ -1219,9 +1201,7 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         edge_index: torch.Tensor | None = None,
         edge_type: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
-        num_recurrences: int | None = None,
-        output_energies: bool | None = None,
-        **kwargs,
+        **kwargs: Unpack[RecurrentModelKwargs],
     ) -> EnergyTransformerNodeClassifierOutput:
         r"""
         Args:
@@ -1266,19 +1246,22 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
                 "EnergyTransformerForNodeClassification is a graph model: pass the node features `x` (num_nodes, "
                 "num_node_features) and `edge_index` (2, num_edges)."
             )
-        unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions"})
-        if unknown:  # a typo must not be silently ignored
-            raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
-        num_recurrences = as_count(
-            self.config.num_recurrences if num_recurrences is None else num_recurrences, "num_recurrences"
-        )
+        # a graph is one sample: no adaptive exit, no image options
+        not_applicable = ("adaptive_exit_threshold", "adaptive_exit_criterion", "adaptive_exit_min_recurrences",
+                          "interpolate_pos_encoding")  # fmt: skip
+        options = recurrence_options(self, kwargs, not_applicable)
         edge_index, edge_type = check_graph_inputs(x, edge_index, edge_type, self.config)
         # the attention edges and gathering indices, once: the loop has no data-dependent shapes or branches
         graph = build_graph_index(
             edge_index, edge_type, x.shape[0], self.config.num_edge_types, self.config.add_self_loops
         )
         embeddings = self.node_embeddings(x.to(self.node_embeddings.weight.dtype))
-        recurrence = self.encoder(embeddings, num_recurrences, graph, output_energies=bool(output_energies))
+        initial_state = kwargs.get("initial_state")
+        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
+            raise ValueError(f"`initial_state` must have the shape of the node embeddings {tuple(embeddings.shape)}, got "
+                             f"{shape_of(initial_state)}.")  # fmt: skip
+        initial = embeddings if initial_state is None else initial_state.to(embeddings.dtype)
+        recurrence = self.encoder(initial, context=graph, **options)
         hidden_states = recurrence.last_hidden_state
 
         # readout of the anomaly-detection authors: [final state, embedded input] -> Linear; with `energy_readout`

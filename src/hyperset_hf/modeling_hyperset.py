@@ -29,6 +29,7 @@ copies all four).
 import math
 from dataclasses import dataclass
 from functools import partial
+from typing import Unpack
 
 import torch
 from torch import nn
@@ -47,8 +48,17 @@ from transformers.utils.generic import can_return_tuple
 from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
 
-from .configuration_hyperset import ADAPTIVE_EXIT_CRITERIA, HyperSETConfig
-from .recurrence import AdaptiveExit, RecurrentEncoder, RecurrentStep, accumulation_dtype, energy_fields, upcast
+from .configuration_hyperset import HyperSETConfig
+from .recurrence import (
+    RecurrentEncoder,
+    RecurrentModelKwargs,
+    RecurrentStep,
+    accumulation_dtype,
+    energy_fields,
+    per_iteration_fields,
+    recurrence_options,
+    upcast,
+)
 from .input_checks import (
     RENAMED_WEIGHTS,
     as_count,
@@ -108,7 +118,9 @@ class HyperSETMaskedImageModelingOutput(MaskedImageModelingOutput):
 @dataclass
 class HyperSETSudokuOutput(TokenClassifierOutput):
     r"""`loss` (cross-entropy over the blank cells), `logits` (batch_size, 81, 9) of the digits 1-9 (index k = digit
-    k + 1), and the per-iteration fields of [`HyperSETModelOutput`]."""
+    k + 1), and the per-iteration fields of [`HyperSETModelOutput`]. A training forward with labels whose loss reads
+    the states of every iteration (`config.deep_supervision`) or the energies (`config.energy_descent_loss_weight`)
+    returns them too."""
 
     energies: tuple[torch.FloatTensor, ...] | None = None
     attention_energies: tuple[torch.FloatTensor, ...] | None = None
@@ -196,31 +208,6 @@ FEATURE_MAPS = {
     "elu": (F.elu, lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))),
     "elup1": (lambda x: F.elu(x) + 1.0, lambda x: torch.where(x > 0, torch.ones_like(x), torch.exp(x.clamp(max=0.0)))),
 }
-
-
-def check_num_recurrences(num_recurrences, maximum: int | None = None) -> int:
-    num_recurrences = as_count(num_recurrences, "num_recurrences")
-    if maximum is not None and num_recurrences > maximum:
-        raise ValueError(
-            f"This model has depth-wise LoRA weight deltas for {maximum} iterations (config.num_recurrences); it "
-            f"cannot run {num_recurrences}. Depth-wise LoRA models can run fewer iterations than they were built "
-            "with, never more."
-        )
-    return num_recurrences
-
-
-def check_adaptive_exit(threshold, criterion, min_recurrences: int, num_recurrences: int) -> None:
-    if threshold is not None and (
-        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0
-    ):
-        raise ValueError(f"`adaptive_exit_threshold` must be a non-negative number or None, got {threshold!r}.")
-    if criterion not in ADAPTIVE_EXIT_CRITERIA:
-        raise ValueError(f"`adaptive_exit_criterion` must be one of {ADAPTIVE_EXIT_CRITERIA}, got {criterion!r}.")
-    if as_count(min_recurrences, "adaptive_exit_min_recurrences") > num_recurrences:
-        raise ValueError(
-            f"`adaptive_exit_min_recurrences` ({min_recurrences}) must not exceed the number of iterations of this "
-            f"call, `num_recurrences` ({num_recurrences})."
-        )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1033,15 +1020,8 @@ class HyperSETModel(HyperSETPreTrainedModel):
         self,
         pixel_values: torch.Tensor | None = None,
         bool_masked_pos: torch.BoolTensor | None = None,
-        num_recurrences: int | None = None,
-        interpolate_pos_encoding: bool | None = None,
-        output_energies: bool | None = None,
         input_ids: torch.LongTensor | None = None,
-        adaptive_exit_threshold: float | None = None,
-        adaptive_exit_criterion: str | None = None,
-        adaptive_exit_min_recurrences: int | None = None,
-        initial_state: torch.Tensor | None = None,
-        **kwargs,
+        **kwargs: Unpack[RecurrentModelKwargs],
     ) -> HyperSETModelOutput:
         r"""
         Args:
@@ -1051,17 +1031,15 @@ class HyperSETModel(HyperSETPreTrainedModel):
             input_ids (`torch.LongTensor` of shape `(batch_size, 81)`): Sudoku cells, row-major, 0 = blank
                 (`input_type="sudoku"`); or VQ codes of shape `(batch_size, token_grid_size**2)` or
                 `(batch_size, token_grid_size, token_grid_size)`, `codebook_size` = mask (`input_type="visual_tokens"`).
-            num_recurrences (`int`, *optional*): iterations of every layer for this call (default
-                `config.num_recurrences`, or a draw from `config.training_num_recurrences_min/max` in training);
-                more than trained runs the same descent further (not with depth-wise LoRA). Costs no memory up front.
-            output_energies (`bool`, *optional*): return the energies of the initial state and after every iteration.
-            adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences: adaptive test-time
-                compute (defaults: the config's; inference only, see [`recurrence.AdaptiveExit`]): a sample stops
-                after the first iteration whose relative change (`"energy"` or `"state"`) is below the threshold.
-            initial_state (`torch.FloatTensor` of shape `(batch_size, tokens, hidden_size)`, *optional*): start the
-                recurrence from this state instead of the embeddings (a warm start, e.g. a previous call's
-                `last_hidden_state`); the embeddings still condition the step sizes.
-            kwargs: `output_hidden_states`, `output_attentions`, `return_dict`; anything else is refused.
+            kwargs ([`recurrence.RecurrentModelKwargs`]): `num_recurrences` (iterations of every layer for this call;
+                default `config.num_recurrences`, or a draw from `config.training_num_recurrences_min/max` in
+                training; more than trained runs the same descent further, not with depth-wise LoRA; costs no memory
+                up front), `output_energies`, `output_hidden_states`, `output_attentions`, `return_dict`,
+                `adaptive_exit_threshold` / `_criterion` / `_min_recurrences` (defaults: the config's; inference
+                only: a sample stops after the first iteration whose relative change is below the threshold),
+                `initial_state` (a warm start of shape `(batch_size, tokens, hidden_size)`, e.g. a previous call's
+                `last_hidden_state`; the embeddings still condition the step sizes), `interpolate_pos_encoding`
+                (images). Anything else is refused.
 
         Example:
 
@@ -1075,38 +1053,29 @@ class HyperSETModel(HyperSETPreTrainedModel):
         (torch.Size([2, 65, 64]), torch.Size([2, 25]))
 
         ```"""
-        uses_input_ids = self.config.input_type != "image"
+        config = self.config
+        options = recurrence_options(self, kwargs)
+        interpolate_pos_encoding = kwargs.get("interpolate_pos_encoding")
+        uses_input_ids = config.input_type != "image"
         if uses_input_ids and (input_ids is None or pixel_values is not None or bool_masked_pos is not None
                                or interpolate_pos_encoding):  # fmt: skip
             model = (
                 "a Sudoku model (config.input_type='sudoku'): pass `input_ids` of shape (batch_size, 81)"
-                if self.config.input_type == "sudoku"
+                if config.input_type == "sudoku"
                 else "a visual-token model (config.input_type='visual_tokens'): pass `input_ids` of shape "
-                f"{_visual_token_shapes(self.config)}"
+                f"{_visual_token_shapes(config)}"
             )
             raise ValueError(
                 f"This is {model} and no `pixel_values` / `bool_masked_pos` / `interpolate_pos_encoding` (images only)."
             )
         if not uses_input_ids and (pixel_values is None or input_ids is not None):
             raise ValueError("This is an image model (config.input_type='image'): pass `pixel_values`, not `input_ids`.")
-        config = self.config
-        unknown = sorted(set(kwargs) - {"output_hidden_states", "output_attentions", "return_dict"})
-        if unknown:  # a typo must not be silently ignored
-            raise TypeError(f"{type(self).__name__}.forward() got unexpected keyword arguments {unknown}.")
-        kwargs.setdefault("output_attentions", config.output_attentions)
-        if kwargs["output_attentions"] and config.attention_type == "bisoftmax" and (
+        if options["output_attentions"] and config.attention_type == "bisoftmax" and (
             config.bisoftmax_implementation != "dense"
         ):
             raise ValueError(
                 "`output_attentions=True` needs the N x N matrix, which bisoftmax_implementation="
                 f"{config.bisoftmax_implementation!r} never forms: use bisoftmax_implementation='dense'."
-            )
-        num_recurrences = check_num_recurrences(self._num_recurrences(num_recurrences), self.encoder.max_recurrences())
-        output_energies = bool(output_energies)
-        if output_energies and not self.encoder.is_energy_based:
-            raise ValueError(
-                "`output_energies=True` needs an energy-based model; the Transformer baseline "
-                f"(config.layer_type={config.layer_type!r}) has no energy."
             )
         if uses_input_ids:
             embeddings = self.embeddings(input_ids)
@@ -1114,30 +1083,16 @@ class HyperSETModel(HyperSETPreTrainedModel):
             embeddings = self.embeddings(
                 pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
             )
-        adaptive_exit = self._adaptive_exit(
-            num_recurrences, adaptive_exit_threshold, adaptive_exit_criterion, adaptive_exit_min_recurrences
-        )
+        initial_state = kwargs.get("initial_state")
         if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
             raise ValueError(
                 f"`initial_state` must have the shape of the embeddings {tuple(embeddings.shape)} (batch_size, tokens, "
                 f"hidden_size), got {shape_of(initial_state)}."
             )
-        training = self.training and torch.is_grad_enabled()
-        gradient_free = config.num_gradient_free_iterations if training else 0
-        if gradient_free and gradient_free >= num_recurrences:
-            raise ValueError(
-                f"config.num_gradient_free_iterations ({gradient_free}) must be smaller than the number of iterations "
-                f"of a training forward ({num_recurrences}), or no iteration would receive a gradient."
-            )
         recurrence = self.encoder(
             embeddings if initial_state is None else initial_state.to(embeddings.dtype),
-            num_recurrences,
-            self.encoder.prepare(embeddings),
-            output_energies=output_energies,
-            gradient_free=gradient_free,
-            detach_interval=config.detach_interval if self.training else 0,
-            adaptive_exit=adaptive_exit,
-            output_attentions=bool(kwargs["output_attentions"]),
+            context=self.encoder.prepare(embeddings),
+            **options,
         )
         last_hidden_state = recurrence.last_hidden_state
         return HyperSETModelOutput(
@@ -1146,43 +1101,6 @@ class HyperSETModel(HyperSETPreTrainedModel):
             iterations_used=recurrence.iterations_used,
             **energy_fields(recurrence.energies),
         )
-
-    def _num_recurrences(self, num_recurrences):
-        if num_recurrences is None:
-            num_recurrences = self.config.num_recurrences
-            if self.training and self.config.training_num_recurrences_min is not None:
-                # sample the depth of this training step (uniform, inclusive bounds, torch's global generator)
-                low, high = self.config.training_num_recurrences_min, self.config.training_num_recurrences_max
-                num_recurrences = int(torch.randint(low, high + 1, ()).item())
-        return num_recurrences
-
-    def _adaptive_exit(self, num_recurrences, threshold, criterion, min_recurrences) -> AdaptiveExit | None:
-        """The adaptive-exit rule of this call (arguments, else the config's), or `None` for a fixed depth."""
-        config = self.config
-        threshold = config.adaptive_exit_threshold if threshold is None else threshold
-        if threshold is None:
-            return None
-        criterion = config.adaptive_exit_criterion if criterion is None else criterion
-        min_recurrences = config.adaptive_exit_min_recurrences if min_recurrences is None else min_recurrences
-        if self.training and torch.is_grad_enabled():
-            raise ValueError(
-                "Adaptive exit is an inference feature (it runs without gradient); call `model.eval()` or run under "
-                "`torch.no_grad()`, or leave `adaptive_exit_threshold` unset for training."
-            )
-        check_adaptive_exit(threshold, criterion, min_recurrences, num_recurrences)
-        if criterion == "energy" and not self.encoder.is_energy_based:
-            raise ValueError(
-                "adaptive exit on the energy needs an energy-based model; the Transformer baseline "
-                f"(config.layer_type={config.layer_type!r}) has no energy: use adaptive_exit_criterion='state'."
-            )
-        return AdaptiveExit(float(threshold), criterion, int(min_recurrences))
-
-
-def _energy_fields(outputs) -> dict:
-    """The per-iteration fields a head passes on from [`HyperSETModelOutput`]."""
-    names = ("hidden_states", "attentions", "energies", "attention_energies", "feedforward_energies", "iterations_used")
-    return {name: getattr(outputs, name) for name in names}
-
 
 class HyperSETForImageClassification(HyperSETPreTrainedModel):
     """Hyper-SET with a classifier on the final CLS state: LayerNorm -> Linear (the paper's readout). Single-label,
@@ -1197,7 +1115,9 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         self.post_init()
 
     @can_return_tuple
-    def forward(self, pixel_values=None, labels=None, **kwargs) -> HyperSETImageClassifierOutput:
+    def forward(
+        self, pixel_values=None, labels=None, **kwargs: Unpack[RecurrentModelKwargs]
+    ) -> HyperSETImageClassifierOutput:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`): images.
@@ -1225,7 +1145,7 @@ class HyperSETForImageClassification(HyperSETPreTrainedModel):
         if labels is not None:
             check_class_labels(labels, logits)
             loss = self.loss_function(labels, logits, self.config)
-        return HyperSETImageClassifierOutput(loss=loss, logits=logits, **_energy_fields(outputs))
+        return HyperSETImageClassifierOutput(loss=loss, logits=logits, **per_iteration_fields(outputs))
 
 
 class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
@@ -1244,7 +1164,9 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
         self.post_init()
 
     @can_return_tuple
-    def forward(self, pixel_values=None, bool_masked_pos=None, **kwargs) -> HyperSETMaskedImageModelingOutput:
+    def forward(
+        self, pixel_values=None, bool_masked_pos=None, **kwargs: Unpack[RecurrentModelKwargs]
+    ) -> HyperSETMaskedImageModelingOutput:
         r"""
         Args:
             pixel_values (`torch.FloatTensor` of shape `(batch_size, num_channels, height, width)`): images.
@@ -1280,7 +1202,7 @@ class HyperSETForMaskedImageModeling(HyperSETPreTrainedModel):
             mask = mask.to(reconstruction.dtype)
             pixel_loss = F.l1_loss(pixel_values.to(reconstruction.dtype), reconstruction, reduction="none")
             loss = (pixel_loss * mask).sum() / (mask.sum() + 1e-5) / self.config.num_channels
-        return HyperSETMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction, **_energy_fields(outputs))
+        return HyperSETMaskedImageModelingOutput(loss=loss, reconstruction=reconstruction, **per_iteration_fields(outputs))
 
 
 MIM_LABEL_SMOOTHING = 0.1  # the paper's masked-token loss (reference `mim/trainer.py`)
@@ -1325,7 +1247,9 @@ class HyperSETForMaskedTokenModeling(HyperSETPreTrainedModel):
         return self.hyperset.embeddings.token_embeddings
 
     @can_return_tuple
-    def forward(self, input_ids=None, labels=None, **kwargs) -> HyperSETMaskedTokenModelingOutput:
+    def forward(
+        self, input_ids=None, labels=None, **kwargs: Unpack[RecurrentModelKwargs]
+    ) -> HyperSETMaskedTokenModelingOutput:
         r"""
         Args:
             input_ids (`torch.LongTensor` of shape `(batch_size, num_tokens)` or `(batch_size, grid, grid)`):
@@ -1366,7 +1290,7 @@ class HyperSETForMaskedTokenModeling(HyperSETPreTrainedModel):
         loss = None
         if labels is not None:
             loss = self.masked_token_loss(logits, check_visual_token_labels(labels, input_ids, self.config))
-        return HyperSETMaskedTokenModelingOutput(loss=loss, logits=logits, **_energy_fields(outputs))
+        return HyperSETMaskedTokenModelingOutput(loss=loss, logits=logits, **per_iteration_fields(outputs))
 
     @staticmethod
     def masked_token_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = MIM_LABEL_SMOOTHING):
@@ -1418,7 +1342,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         return self.hyperset.embeddings.digit_embeddings
 
     @can_return_tuple
-    def forward(self, input_ids=None, labels=None, **kwargs) -> HyperSETSudokuOutput:
+    def forward(self, input_ids=None, labels=None, **kwargs: Unpack[RecurrentModelKwargs]) -> HyperSETSudokuOutput:
         r"""
         Args:
             input_ids (`torch.LongTensor` of shape `(batch_size, 81)`):
@@ -1445,13 +1369,10 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         ```"""
         deep_supervision = labels is not None and self.training and self.config.deep_supervision != "last"
         energy_descent = labels is not None and self.training and self.config.energy_descent_loss_weight > 0
-        wants_states = kwargs.get("output_hidden_states", self.config.output_hidden_states)
-        wants_energies = kwargs.get("output_energies", False)
-        if deep_supervision:
-            kwargs["output_hidden_states"] = True
-        if energy_descent:
-            kwargs["output_energies"] = True
-        outputs = self.hyperset(input_ids=input_ids, **kwargs)
+        # what the training loss reads, requested together with what the caller asked for (and returned as computed)
+        needs = {"output_hidden_states": True} if deep_supervision else {}
+        needs.update({"output_energies": True} if energy_descent else {})
+        outputs = self.hyperset(input_ids=input_ids, **{**kwargs, **needs})
         logits = self.classifier(self.readout_norm(outputs.last_hidden_state))
         loss = None
         if labels is not None:
@@ -1476,15 +1397,11 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 )
             if deep_supervision:
                 loss = self.deep_supervision_loss(outputs.hidden_states[1:], labels)
-                if not wants_states:
-                    outputs.hidden_states = None
             else:
                 loss = self.cell_loss(logits, labels)
             if energy_descent:
                 loss = loss + self.config.energy_descent_loss_weight * self.energy_rise(outputs.energies)
-                if not wants_energies:
-                    outputs.energies = outputs.attention_energies = outputs.feedforward_energies = None
-        return HyperSETSudokuOutput(loss=loss, logits=logits, **_energy_fields(outputs))
+        return HyperSETSudokuOutput(loss=loss, logits=logits, **per_iteration_fields(outputs))
 
     @staticmethod
     def cell_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

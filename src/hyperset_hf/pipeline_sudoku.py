@@ -38,7 +38,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.base import Pipeline
 from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
-from .modeling_hyperset import check_num_recurrences
+from .input_checks import as_count
 from .sudoku_data import _first_repetition, check_puzzle, check_solution, grid_to_string, parse_grid, solve
 
 
@@ -272,7 +272,7 @@ class SudokuSolvingPipeline(Pipeline):
             )
         preprocess_params, forward_params = {}, {}
         if num_recurrences is not None:
-            forward_params["num_recurrences"] = check_num_recurrences(num_recurrences)
+            forward_params["num_recurrences"] = as_count(num_recurrences, "num_recurrences")
         if check_givens is not None:
             preprocess_params["check_givens"] = bool(check_givens)
         return preprocess_params, forward_params, {}
@@ -314,7 +314,7 @@ class SudokuSolvingPipeline(Pipeline):
 
     def _forward(self, model_inputs: dict[str, torch.Tensor], num_recurrences: int | None = None) -> dict[str, Any]:
         if num_recurrences is None:
-            num_recurrences = check_num_recurrences(self.model.config.num_recurrences)
+            num_recurrences = as_count(self.model.config.num_recurrences, "num_recurrences")
         input_ids = model_inputs["input_ids"]
         energy_based = self.is_energy_based
         outputs = self.model(input_ids=input_ids, num_recurrences=num_recurrences, output_energies=energy_based)

@@ -33,16 +33,48 @@ This module imports only torch and transformers, so it travels with the modeling
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import torch
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
+from .input_checks import as_count, check_forward_kwargs
+
 
 def accumulation_dtype(tensor: torch.Tensor) -> torch.dtype:
     """float32 for half-precision tensors (softmax, log-sum-exp and energies accumulate in it), else their dtype."""
     return torch.float32 if tensor.element_size() < 4 else tensor.dtype
+
+
+class RecurrentModelKwargs(TypedDict, total=False):
+    """The keyword arguments that the `forward` of every model in this package accepts (both families, base models and
+    heads), typed once, as transformers' `TransformersKwargs`: `forward(..., **kwargs: Unpack[RecurrentModelKwargs])`.
+    Heads pass them on untouched; the base model (or the graph model) checks them once.
+
+    Attributes:
+        num_recurrences (`int`): iterations of every layer for this call (default `config.num_recurrences`).
+        output_energies (`bool`): return the energies of the initial state and after every iteration.
+        output_hidden_states (`bool`): return the initial state and the state after every iteration.
+        output_attentions (`bool`): return the attention of every iteration.
+        return_dict (`bool`): return a `ModelOutput` (default) or a tuple.
+        adaptive_exit_threshold (`float`), adaptive_exit_criterion (`str`), adaptive_exit_min_recurrences (`int`):
+            adaptive test-time compute, see [`AdaptiveExit`] (defaults: the config's, where it has them).
+        initial_state (`torch.FloatTensor` of the embeddings' shape): continue the recurrence from this state instead
+            of the embeddings (a warm start); the embeddings still condition the step.
+        interpolate_pos_encoding (`bool`): image models: accept another image size (positions interpolated).
+    """
+
+    num_recurrences: int
+    output_energies: bool
+    output_hidden_states: bool
+    output_attentions: bool
+    return_dict: bool
+    adaptive_exit_threshold: float
+    adaptive_exit_criterion: str
+    adaptive_exit_min_recurrences: int
+    initial_state: torch.Tensor
+    interpolate_pos_encoding: bool
 
 
 def upcast(tensor: torch.Tensor) -> torch.Tensor:
@@ -76,12 +108,84 @@ class AdaptiveExit:
     criterion: str = "energy"
     min_recurrences: int = 1
 
+    def __post_init__(self):
+        threshold = self.threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not threshold >= 0:
+            raise ValueError(f"`adaptive_exit_threshold` must be a non-negative number or None, got {threshold!r}.")
+        if self.criterion not in EXIT_CRITERIA:
+            raise ValueError(f"`adaptive_exit_criterion` must be one of {tuple(EXIT_CRITERIA)}, got {self.criterion!r}.")
+        as_count(self.min_recurrences, "adaptive_exit_min_recurrences")
+
     @property
     def needs_energy(self) -> bool:
         return EXIT_CRITERIA[self.criterion][1]
 
     def change(self, state, new_state, energy, new_energy) -> torch.Tensor:
         return EXIT_CRITERIA[self.criterion][0](state, new_state, energy, new_energy)
+
+
+def recurrence_options(model: nn.Module, kwargs: dict, not_applicable=()) -> dict:
+    """The model boundary of every model in the package: checks the keyword arguments of its `forward` once (unknown
+    or, for this model, meaningless names; see [`RecurrentModelKwargs`]) and resolves them against `model.config`
+    into the options of [`iterate_recurrence`] (plus `num_recurrences`)."""
+    check_forward_kwargs(model, kwargs, RecurrentModelKwargs.__annotations__, not_applicable)
+    config, encoder = model.config, model.encoder
+
+    def value(name):  # the argument, else the config's field, else None
+        given = kwargs.get(name)
+        return getattr(config, name, None) if given is None else given
+
+    num_recurrences = kwargs.get("num_recurrences")
+    low, high = getattr(config, "training_num_recurrences_min", None), getattr(config, "training_num_recurrences_max", None)
+    if num_recurrences is None and model.training and low is not None:
+        num_recurrences = int(torch.randint(low, high + 1, ()).item())  # this training step's depth (inclusive)
+    num_recurrences = as_count(config.num_recurrences if num_recurrences is None else num_recurrences, "num_recurrences")
+    maximum = encoder.max_recurrences()
+    if maximum is not None and num_recurrences > maximum:
+        raise ValueError(
+            f"This model has depth-wise LoRA weight deltas for {maximum} iterations (config.num_recurrences); it "
+            f"cannot run {num_recurrences}. Depth-wise LoRA models can run fewer iterations than they were built "
+            "with, never more."
+        )
+    baseline = f"the Transformer baseline (config.layer_type={getattr(config, 'layer_type', None)!r}) has no energy"
+    output_energies = bool(kwargs.get("output_energies"))
+    if output_energies and not encoder.is_energy_based:
+        raise ValueError(f"`output_energies=True` needs an energy-based model; {baseline}.")
+    training = model.training and torch.is_grad_enabled()
+    gradient_free = getattr(config, "num_gradient_free_iterations", 0) if training else 0
+    if gradient_free and gradient_free >= num_recurrences:
+        raise ValueError(
+            f"config.num_gradient_free_iterations ({gradient_free}) must be smaller than the number of iterations "
+            f"of a training forward ({num_recurrences}), or no iteration would receive a gradient."
+        )
+    adaptive_exit = None
+    if value("adaptive_exit_threshold") is not None:
+        if training:
+            raise ValueError(
+                "Adaptive exit is an inference feature (it runs without gradient); call `model.eval()` or run under "
+                "`torch.no_grad()`, or leave `adaptive_exit_threshold` unset for training."
+            )
+        criterion, min_recurrences = value("adaptive_exit_criterion"), value("adaptive_exit_min_recurrences")
+        adaptive_exit = AdaptiveExit(
+            value("adaptive_exit_threshold"), "energy" if criterion is None else criterion,
+            1 if min_recurrences is None else min_recurrences,
+        )  # fmt: skip
+        if adaptive_exit.min_recurrences > num_recurrences:
+            raise ValueError(
+                f"`adaptive_exit_min_recurrences` ({adaptive_exit.min_recurrences}) must not exceed the number of "
+                f"iterations of this call, `num_recurrences` ({num_recurrences})."
+            )
+        if adaptive_exit.needs_energy and not encoder.is_energy_based:
+            raise ValueError(f"adaptive exit on the energy needs an energy-based model; {baseline}: use "
+                             "adaptive_exit_criterion='state'.")  # fmt: skip
+    return {
+        "num_recurrences": num_recurrences,
+        "output_energies": output_energies,
+        "gradient_free": gradient_free,
+        "detach_interval": getattr(config, "detach_interval", 0) if model.training else 0,
+        "adaptive_exit": adaptive_exit,
+        "output_attentions": bool(value("output_attentions")),
+    }
 
 
 class RecurrenceOutput(NamedTuple):
@@ -163,7 +267,7 @@ class RecurrentEncoder(nn.Module):
         """(attention energy, feedforward energy) of a state, each `(batch_size,)` (`()` for a graph)."""
         raise NotImplementedError(f"{type(self).__name__} has no energy")
 
-    def forward(self, hidden_states, num_recurrences: int, context=None, **options) -> RecurrenceOutput:
+    def forward(self, hidden_states, num_recurrences: int, context=None, **options) -> "RecurrenceOutput":
         """`iterate_recurrence(self, hidden_states, num_recurrences, context, **options)`."""
         return iterate_recurrence(self, hidden_states, num_recurrences, context, **options)
 
@@ -246,3 +350,12 @@ def energy_fields(energies: list[tuple[torch.Tensor, torch.Tensor]] | None) -> d
         "attention_energies": attention,
         "feedforward_energies": feedforward,
     }
+
+
+PER_ITERATION_FIELDS = ("hidden_states", "attentions", "energies", "attention_energies", "feedforward_energies",
+                        "iterations_used")  # fmt: skip
+
+
+def per_iteration_fields(outputs) -> dict:
+    """The per-iteration fields that a head passes on from its base model's output."""
+    return {name: getattr(outputs, name) for name in PER_ITERATION_FIELDS}
