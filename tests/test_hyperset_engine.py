@@ -9,7 +9,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from hyperset_hf import HyperSETForImageClassification, HyperSETModel
 from hyperset_hf.input_checks import MAX_NUM_RECURRENCES
-from hyperset_hf.modeling_hyperset import (
+from hyperset_hf.energies import (
     ATTENTION_ENERGIES,
     FEEDFORWARD_ENERGIES,
     chunked_bisoftmax,

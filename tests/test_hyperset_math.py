@@ -7,7 +7,8 @@ from conftest import activate_step_sizes, tiny_config
 from torch import nn
 
 from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETModel
-from hyperset_hf.modeling_hyperset import HyperSETLayer, iteration_embedding, sinusoidal_position_embedding
+from hyperset_hf.embeddings import sinusoidal_position_embedding
+from hyperset_hf.modeling_hyperset import HyperSETLayer, iteration_embedding
 
 
 def _layer_without_norms(**config_overrides):

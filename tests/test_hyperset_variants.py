@@ -9,7 +9,7 @@ from torch import nn
 
 from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETModel
 from hyperset_hf.configuration_hyperset import FEATURE_MAPS
-from hyperset_hf.modeling_hyperset import FEATURE_MAPS as FEATURE_MAP_FUNCTIONS
+from hyperset_hf.energies import FEATURE_MAPS as FEATURE_MAP_FUNCTIONS
 from hyperset_hf.modeling_hyperset import HyperSETLayer
 
 
