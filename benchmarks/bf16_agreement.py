@@ -19,7 +19,7 @@ from transformers import AutoModelForTokenClassification
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf.cli import resolve_default_model
 from hyperset_hf.metrics import sudoku_metrics
-from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
+from hyperset_hf.data.sudoku import load_sudoku_benchmark, to_model_inputs
 
 
 def main(argv=None):
@@ -86,7 +86,7 @@ def main(argv=None):
 def masked_image_agreement(model_dir: str, num_images: int):
     from transformers import AutoModelForMaskedImageModeling, ViTImageProcessor
 
-    from hyperset_hf.image_data import load_fashion_mnist
+    from hyperset_hf.data.images import load_fashion_mnist
 
     processor = ViTImageProcessor.from_pretrained(model_dir)
     images = list(load_fashion_mnist("test", max_samples=num_images)["image"])

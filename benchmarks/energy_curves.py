@@ -10,7 +10,7 @@ of the total energy and of its attention and feedforward (Hyper-SET) / Hopfield 
 `--output_json` also writes the curves.
 
 Only torch, numpy, Pillow, transformers and this package are needed (the Fashion-MNIST IDX files are read with
-`hyperset_hf.image_data.read_idx`, without `datasets`).
+`hyperset_hf.data.images.read_idx`, without `datasets`).
 
 Example:
 
@@ -30,10 +30,13 @@ from PIL import Image
 from transformers import AutoModelForMaskedImageModeling, ViTImageProcessor
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # a checkout without `pip install`
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY / "src"))  # a checkout without `pip install`
+sys.path.insert(0, str(REPOSITORY / "examples"))  # the masks of run_mim.py (examples/_shared/images.py)
 
 import hyperset_hf  # noqa: E402, F401  (registers the models with the Auto classes)
-from hyperset_hf.image_data import DEBIAN_FASHION_MNIST_DIR, MaskGenerator, read_idx  # noqa: E402
+from _shared.images import MaskGenerator  # noqa: E402
+from hyperset_hf.data.images import DEBIAN_FASHION_MNIST_DIR, read_idx  # noqa: E402
 
 
 def load_test_images(data_dir: str | None, num_images: int) -> list[Image.Image]:

@@ -49,7 +49,7 @@ from torch import nn
 
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf import HyperSETForMaskedTokenModeling
-from hyperset_hf.image_data import load_fashion_mnist
+from hyperset_hf.data.images import load_fashion_mnist
 from hyperset_hf.maskgit import (
     IMAGE_TOKENIZER_SUBFOLDER,
     DiffusersVQTokenizer,

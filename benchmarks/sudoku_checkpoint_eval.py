@@ -17,7 +17,7 @@ from transformers import AutoModelForTokenClassification
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf.cli import resolve_default_model
 from hyperset_hf.metrics import sudoku_metrics
-from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
+from hyperset_hf.data.sudoku import load_sudoku_benchmark, to_model_inputs
 
 
 def main(argv=None):

@@ -1,5 +1,5 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Speed of the pure-Python Sudoku solver and generator in `hyperset_hf.sudoku_data`, and the time to build the full
+"""Speed of the pure-Python Sudoku solver and generator in `hyperset_hf.data.sudoku`, and the time to build the full
 named benchmark sets.
 
 Usage (from the repository root):
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from hyperset_hf import sudoku_data as sd
+from hyperset_hf.data import sudoku as sd
 
 
 HARD_PUZZLES = {
@@ -61,7 +61,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    print(f"# hyperset_hf.sudoku_data speed ({platform.python_implementation()} {platform.python_version()}, "
+    print(f"# hyperset_hf.data.sudoku speed ({platform.python_implementation()} {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} CPUs, one process unless stated)\n")
 
     print("## Generator (exact givens, unique solution)\n")

@@ -21,7 +21,7 @@ import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto
 from hyperset_hf.cli import resolve_default_model
 from hyperset_hf.metrics import sudoku_metrics
 from hyperset_hf.pipeline_sudoku import format_grid
-from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
+from hyperset_hf.data.sudoku import load_sudoku_benchmark, to_model_inputs
 
 
 def main():

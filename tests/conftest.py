@@ -6,6 +6,12 @@ import pytest
 import torch
 
 
+# The example scripts' helpers (`examples/_shared`, not part of the package) import as `_shared.<module>`, as in the
+# scripts themselves.
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+if EXAMPLES not in sys.path:
+    sys.path.insert(0, EXAMPLES)
+
 # Tests never touch the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

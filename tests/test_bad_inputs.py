@@ -25,7 +25,7 @@ from hyperset_hf import (
     HyperSETForSudoku,
     HyperSETModel,
 )
-from hyperset_hf.sudoku_data import check_puzzle, check_solution, parse_grid
+from hyperset_hf.data.sudoku import check_puzzle, check_solution, parse_grid
 
 
 PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
@@ -446,7 +446,7 @@ cases(
 
 
 def _benchmark(kwargs):
-    from hyperset_hf.sudoku_data import load_sudoku_benchmark
+    from hyperset_hf.data.sudoku import load_sudoku_benchmark
 
     return load_sudoku_benchmark(**kwargs)
 
@@ -463,7 +463,7 @@ cases(
 
 
 def _generate(kwargs):
-    from hyperset_hf.sudoku_data import generate_sudoku_dataset
+    from hyperset_hf.data.sudoku import generate_sudoku_dataset
 
     return generate_sudoku_dataset(**{"num_puzzles": 2, "min_givens": 30, "max_givens": 40, "seed": 0, **kwargs})
 

@@ -1,5 +1,5 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Tests of `hyperset_hf.convert_original_checkpoint` against independent functional re-implementations of the
+"""Tests of `hyperset_hf.release.convert` against independent functional re-implementations of the
 reference image classifier (spec §1.4, §2 row (a), §5.2 "Tokenisation", §9, layout §11.1) and of the reference Sudoku
 models (`sudoku/models.py`: `hyper-set` and the Transformer baseline), and against the authors' own MIM model
 (`mim/models.py`, imported from the local mirror of their repository; those tests skip without it)."""
@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 
 import hyperset_hf  # noqa: F401  (registers the Auto classes)
-from hyperset_hf.convert_original_checkpoint import (
+from hyperset_hf.release.convert import (
     convert_image_classification_checkpoint,
     convert_mim_checkpoint,
     convert_sudoku_checkpoint,

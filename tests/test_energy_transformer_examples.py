@@ -205,7 +205,7 @@ def test_energy_curves_of_saved_hyperset_and_et_models(tmp_path, capsys):
         et_curve["layers"][0]["feedforward"], outputs.feedforward_energies[0].double().mean(0).numpy(), rtol=1e-6
     )
     # the masks are those of run_mim.py's evaluation with the same seed
-    from hyperset_hf.image_data import MaskGenerator
+    from _shared.images import MaskGenerator
 
     generator = MaskGenerator(input_size=28, mask_patch_size=7, model_patch_size=7, mask_ratio=0.4)
     for index in range(5):

@@ -11,7 +11,7 @@ import torch
 
 pytest.importorskip("torch_geometric", reason="the graph data needs torch_geometric (pip install -e '.[graph]')")
 
-from hyperset_hf import graph_data as gd  # noqa: E402
+from hyperset_hf.data import graphs as gd  # noqa: E402
 
 
 def edge_codes(edge_index, num_nodes):
@@ -300,7 +300,7 @@ def test_yelpchi_tiny_and_empty_files(tmp_path):
 
 
 def test_roc_auc_is_the_fraction_of_correctly_ordered_pairs_with_ties_halved():
-    from hyperset_hf.graph_data import roc_auc
+    from _shared.graph_metrics import roc_auc
 
     generator = torch.Generator().manual_seed(0)
     scores = torch.randint(0, 6, (200,), generator=generator).double()  # many ties
@@ -315,7 +315,7 @@ def test_roc_auc_is_the_fraction_of_correctly_ordered_pairs_with_ties_halved():
 
 
 def test_macro_f1_and_the_validation_threshold():
-    from hyperset_hf.graph_data import best_threshold, macro_f1
+    from _shared.graph_metrics import best_threshold, macro_f1
 
     labels = torch.tensor([1, 1, 0, 0, 0, 0])
     predictions = torch.tensor([1, 0, 1, 0, 0, 0])
@@ -357,7 +357,7 @@ def old_best_threshold(scores, labels):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_scikit_learn_metrics_equal_the_former_hand_written_ones(seed):
-    from hyperset_hf.graph_data import best_threshold, macro_f1, roc_auc
+    from _shared.graph_metrics import best_threshold, macro_f1, roc_auc
 
     generator = torch.Generator().manual_seed(seed)
     size = int(torch.randint(2, 400, (1,), generator=generator))
@@ -380,7 +380,7 @@ def test_the_scikit_learn_metrics_equal_the_former_hand_written_ones(seed):
 
 
 def test_the_metrics_hand_worked():
-    from hyperset_hf.graph_data import macro_f1, roc_auc
+    from _shared.graph_metrics import macro_f1, roc_auc
 
     # 2 positives (0.8, 0.4), 3 negatives (0.4, 0.2, 0.1): of the 6 pairs 5 are ordered and one is a tie -> 5.5 / 6
     scores, labels = torch.tensor([0.8, 0.4, 0.4, 0.2, 0.1]), torch.tensor([1, 1, 0, 0, 0])

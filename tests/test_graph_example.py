@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForTokenClassification
 
 import hyperset_hf  # noqa: F401  (registers the Auto classes)
-from hyperset_hf.model_card import model_card_from_output_dir
+from hyperset_hf.release.model_card import model_card_from_output_dir
 
 
 pytest.importorskip("torch_geometric")
@@ -82,7 +82,8 @@ def test_bad_arguments_are_refused(arguments, message, capsys):
 
 def test_the_published_yelpchi_model_reproduces_its_card_figures():
     """The weights behind `model_cards/energy-transformer-yelpchi.md` on the same YelpChi split (seed 0)."""
-    from hyperset_hf.graph_data import best_threshold, load_yelpchi_ugfraud, macro_f1, roc_auc
+    from _shared.graph_metrics import best_threshold, macro_f1, roc_auc
+    from hyperset_hf.data.graphs import load_yelpchi_ugfraud
 
     folder = Path(__file__).resolve().parents[1] / "model_cards" / "runs" / "energy-transformer-yelpchi"
     try:

@@ -16,7 +16,7 @@ from huggingface_hub import ModelCard
 
 from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETForSudoku, modeling_hyperset
 from hyperset_hf.cli import main as cli_main
-from hyperset_hf.hub import push_model_folder, push_trainer_output, stage_model_folder
+from hyperset_hf.release.hub import push_model_folder, push_trainer_output, stage_model_folder
 
 from conftest import activate_step_sizes, tiny_config
 from hub_stand_in import FileSystemHfApi
@@ -88,8 +88,9 @@ def test_push_cache_and_reload_by_repo_id_offline(tmp_path):
     assert info.oid == api.head(REPO_ID) and len(info.oid) == 40
     files = api.list_repo_files(REPO_ID)
     assert files == sorted(
-        ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "extrapolation.json",
-         "input_checks.py", "model.safetensors", "modeling_hyperset.py", "recurrence.py"]
+        ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "embeddings.py",
+         "energies.py", "extrapolation.json", "input_checks.py", "model.safetensors", "modeling_hyperset.py",
+         "recurrence.py"]
     )
     card = ModelCard.load(api.repo_folder(REPO_ID) / "README.md")
     assert card.data.pipeline_tag == "token-classification"
@@ -223,6 +224,7 @@ def test_an_api_with_upload_folder_only_gets_the_same_files(tmp_path):
 
     push_model_folder(tmp_path / "run", REPO_ID, api=UploadFolderOnly())
     assert uploaded[REPO_ID] == sorted(
-        ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "extrapolation.json",
-         "input_checks.py", "model.safetensors", "modeling_hyperset.py", "recurrence.py"]
+        ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "embeddings.py",
+         "energies.py", "extrapolation.json", "input_checks.py", "model.safetensors", "modeling_hyperset.py",
+         "recurrence.py"]
     )

@@ -11,7 +11,7 @@ from conftest import activate_step_sizes
 from transformers import AutoModel, AutoModelForTokenClassification
 
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku, HyperSETModel
-from hyperset_hf.sudoku_data import augment, random_solution, to_model_inputs
+from hyperset_hf.data.sudoku import augment, random_solution, to_model_inputs
 
 
 def small_config(preset="sudoku", **overrides):

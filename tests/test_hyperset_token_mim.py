@@ -30,9 +30,9 @@ from hyperset_hf import (
     maskgit_decode,
     maskgit_schedule,
 )
-from hyperset_hf.convert_original_checkpoint import convert_mim_state_dict
+from hyperset_hf.release.convert import convert_mim_state_dict
 from hyperset_hf.maskgit import SCHEDULES
-from hyperset_hf.modeling_hyperset import sincos_2d_position_embedding
+from hyperset_hf.embeddings import sincos_2d_position_embedding
 
 
 CODEBOOK_SIZE = 64

@@ -25,7 +25,7 @@ from transformers import (
 )
 
 from hyperset_hf import HyperSETForImageClassification, HyperSETForMaskedImageModeling, HyperSETModel
-from hyperset_hf.model_card import model_card_from_output_dir
+from hyperset_hf.release.model_card import model_card_from_output_dir
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,7 +331,7 @@ def test_pil_autoaugment_and_mask_generator():
         with pytest.raises(ImportError, match="--auto_augment_backend pil"):
             module.build_auto_augment("cifar10", "torchvision")
 
-    from hyperset_hf.image_data import MaskGenerator
+    from _shared.images import MaskGenerator
 
     generator = MaskGenerator(input_size=16, mask_patch_size=8, model_patch_size=4, mask_ratio=0.4)
     mask = generator(np.random.default_rng(0))

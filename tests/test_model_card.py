@@ -11,7 +11,7 @@ from safetensors.numpy import save_file
 
 from hyperset_hf import HyperSETConfig
 from hyperset_hf.cli import main as cli_main
-from hyperset_hf.model_card import (
+from hyperset_hf.release.model_card import (
     CARD_KINDS,
     model_card_from_output_dir,
     read_extrapolation,

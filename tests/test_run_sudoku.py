@@ -9,7 +9,7 @@ from transformers import AutoModelForTokenClassification
 
 
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku
-from hyperset_hf.configuration_hyperset import config_overrides
+from _shared.configs import config_overrides
 
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "sudoku" / "run_sudoku.py"
@@ -115,7 +115,7 @@ def test_recipe_options_continue_a_model_and_record_the_history(tmp_path):
 def cheap_hard_set(monkeypatch):
     """The `hard` set without its rating threshold: tests build it in milliseconds (the real one takes seconds per
     puzzle); its columns, including `search_effort`, are the same."""
-    from hyperset_hf import sudoku_data
+    from hyperset_hf.data import sudoku as sudoku_data
 
     monkeypatch.setitem(
         sudoku_data.SUDOKU_BENCHMARKS, "hard", {**sudoku_data.SUDOKU_BENCHMARKS["hard"], "min_search_effort": 0}
@@ -156,7 +156,7 @@ def test_mixture_arguments_are_validated(tmp_path):
 
 
 def test_mix_datasets_keeps_common_columns_and_is_seeded(tmp_path):
-    from hyperset_hf import sudoku_data
+    from hyperset_hf.data import sudoku as sudoku_data
 
     module = load_script()
     rated = sudoku_data.generate_sudoku_dataset(6, 30, 34, seed=1)

@@ -14,7 +14,7 @@ import hyperset_hf
 from hyperset_hf import HyperSETForSudoku
 from hyperset_hf.cli import resolve_default_model
 from hyperset_hf.metrics import sudoku_metrics
-from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs
+from hyperset_hf.data.sudoku import load_sudoku_benchmark, to_model_inputs
 
 
 CHECKPOINT = Path(hyperset_hf.__file__).parent / "checkpoints" / "hyperset-sudoku"

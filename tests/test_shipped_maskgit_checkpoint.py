@@ -12,7 +12,7 @@ from transformers import AutoModel, AutoModelForMaskedLM, pipeline
 
 import hyperset_hf
 from hyperset_hf import HyperSETForMaskedTokenModeling
-from hyperset_hf.image_data import DEBIAN_FASHION_MNIST_DIR, load_fashion_mnist
+from hyperset_hf.data.images import DEBIAN_FASHION_MNIST_DIR, load_fashion_mnist
 from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, DiffusersVQTokenizer, mask_visual_tokens, maskgit_decode
 from hyperset_hf.metrics import image_reconstruction_metrics
 

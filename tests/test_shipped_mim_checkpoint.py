@@ -10,7 +10,7 @@ from transformers import AutoModel, AutoModelForMaskedImageModeling, ViTImagePro
 
 import hyperset_hf
 from hyperset_hf import HyperSETForMaskedImageModeling
-from hyperset_hf.image_data import DEBIAN_FASHION_MNIST_DIR, load_fashion_mnist
+from hyperset_hf.data.images import DEBIAN_FASHION_MNIST_DIR, load_fashion_mnist
 
 
 CHECKPOINT = Path(hyperset_hf.__file__).parent / "checkpoints" / "hyperset-mim"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from hyperset_hf import sudoku_data as sd
+from hyperset_hf.data import sudoku as sd
 
 
 # Arto Inkala's "world's hardest Sudoku" (2012) and its unique solution.

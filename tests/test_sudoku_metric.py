@@ -15,7 +15,7 @@ import torch
 
 from hyperset_hf import metrics
 from hyperset_hf.metrics import SUDOKU_METRIC_PATH, load_sudoku_metric, sudoku_metrics
-from hyperset_hf.sudoku_data import check_solution
+from hyperset_hf.data.sudoku import check_solution
 
 
 # The Wikipedia example puzzle (30 givens, 51 blanks) and its unique solution.

@@ -24,7 +24,7 @@ from hyperset_hf.pipeline_sudoku import (
     register_sudoku_pipeline,
     validate_solution,
 )
-from hyperset_hf.sudoku_data import generate_puzzle, grid_to_string
+from hyperset_hf.data.sudoku import generate_puzzle, grid_to_string
 
 from conftest import activate_step_sizes, tiny_config
 

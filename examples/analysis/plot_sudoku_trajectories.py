@@ -35,7 +35,7 @@ from transformers import AutoModelForTokenClassification  # noqa: E402
 import hyperset_hf  # noqa: E402, F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf.analysis import collect_diagnostics, plot_diagnostics, summarize  # noqa: E402
 from hyperset_hf.cli import resolve_default_model  # noqa: E402
-from hyperset_hf.sudoku_data import load_sudoku_benchmark, to_model_inputs  # noqa: E402
+from hyperset_hf.data.sudoku import load_sudoku_benchmark, to_model_inputs  # noqa: E402
 
 
 FIGURES = {

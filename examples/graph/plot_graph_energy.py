@@ -26,7 +26,7 @@ import torch  # noqa: E402
 from transformers import AutoModelForTokenClassification  # noqa: E402
 
 import hyperset_hf  # noqa: E402,F401  (registers the Auto classes)
-from hyperset_hf.model_card import read_run_metadata  # noqa: E402
+from hyperset_hf.release.model_card import read_run_metadata  # noqa: E402
 from hyperset_hf.modeling_energy_transformer import build_graph_index  # noqa: E402
 
 

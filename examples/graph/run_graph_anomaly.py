@@ -33,15 +33,14 @@ import torch.nn.functional as F
 from accelerate.utils import set_seed
 
 from hyperset_hf import EnergyTransformerConfig, EnergyTransformerForNodeClassification
-from hyperset_hf.graph_data import (
-    YELPCHI_FEATURE_NAMES,
-    best_threshold,
-    load_yelpchi_ugfraud,
-    macro_f1,
-    make_injected_outlier_graph,
-    roc_auc,
-)
-from hyperset_hf.model_card import record_training_stage, script_command
+from hyperset_hf.data.graphs import YELPCHI_FEATURE_NAMES, load_yelpchi_ugfraud, make_injected_outlier_graph
+from hyperset_hf.release.model_card import record_training_stage, script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.graph_metrics import best_threshold, macro_f1, roc_auc  # noqa: E402
 
 
 MODELS = ("et", "gcn", "gat", "mlp")

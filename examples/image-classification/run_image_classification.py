@@ -7,7 +7,7 @@ adapted to Hyper-SET and to machines without torchvision or Hub access:
 
 - data: any `datasets` image dataset (`--dataset_name`, needs the Hub), image folders (`--train_dir`,
   `--validation_dir`, one sub-folder per class), or `--dataset_name fashion-mnist-local` (the Fashion-MNIST IDX files
-  of the Debian `dataset-fashion-mnist` package, read by `hyperset_hf.image_data.load_fashion_mnist`; its test split
+  of the Debian `dataset-fashion-mnist` package, read by `hyperset_hf.data.images.load_fashion_mnist`; its test split
   is used for evaluation);
 - model: from scratch the paper's "Small scale-up" classifier (1 layer x 12 iterations, d=512, 8 heads, FF width 512,
   4-px patches) with `image_size`, `num_channels` and the labels taken from the data; `--config_overrides` changes
@@ -70,6 +70,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -83,7 +84,13 @@ from transformers import (
     set_seed,
 )
 
-from hyperset_hf.image_data import (
+from hyperset_hf.release.model_card import script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.images import (  # noqa: E402
     build_image_model,
     build_image_processor,
     CHANNEL_MODES,
@@ -93,7 +100,6 @@ from hyperset_hf.image_data import (
     load_image_datasets,
     train_evaluate_push,
 )
-from hyperset_hf.model_card import script_command
 
 
 logger = logging.getLogger(__name__)

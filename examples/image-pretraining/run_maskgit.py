@@ -54,8 +54,7 @@ import transformers
 from transformers import HfArgumentParser, set_seed, Trainer, TrainingArguments
 
 from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling
-from hyperset_hf.configuration_hyperset import config_overrides
-from hyperset_hf.image_data import FASHION_MNIST_LOCAL, load_fashion_mnist
+from hyperset_hf.data.images import load_fashion_mnist
 from hyperset_hf.maskgit import (
     SCHEDULES,
     DiffusersVQTokenizer,
@@ -65,7 +64,14 @@ from hyperset_hf.maskgit import (
     maskgit_complete,
 )
 from hyperset_hf.metrics import image_reconstruction_metrics, masked_region_psnr
-from hyperset_hf.model_card import record_training_stage, script_command
+from hyperset_hf.release.model_card import record_training_stage, script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.configs import config_overrides  # noqa: E402
+from _shared.images import FASHION_MNIST_LOCAL  # noqa: E402
 
 
 logger = logging.getLogger(__name__)

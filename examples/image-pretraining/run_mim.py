@@ -48,6 +48,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import transformers
@@ -58,7 +59,14 @@ from transformers import (
     TrainingArguments,
 )
 
-from hyperset_hf.image_data import (
+from hyperset_hf.metrics import image_reconstruction_metrics
+from hyperset_hf.release.model_card import script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.images import (  # noqa: E402
     build_image_model,
     build_image_processor,
     collate_fn,
@@ -70,8 +78,6 @@ from hyperset_hf.image_data import (
     train_evaluate_push,
     with_sample_index,
 )
-from hyperset_hf.model_card import script_command
-from hyperset_hf.metrics import image_reconstruction_metrics
 
 
 logger = logging.getLogger(__name__)

@@ -52,6 +52,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -68,7 +69,13 @@ from transformers import (
     SchedulerType,
 )
 
-from hyperset_hf.image_data import (
+from hyperset_hf.release.model_card import record_training_stage, script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.images import (  # noqa: E402
     build_image_model,
     build_image_processor,
     collate_fn,
@@ -78,7 +85,6 @@ from hyperset_hf.image_data import (
     mim_transforms,
     with_sample_index,
 )
-from hyperset_hf.model_card import record_training_stage, script_command
 
 
 logger = logging.getLogger(__name__)
@@ -444,7 +450,7 @@ def main(argv=None):
         )  # fmt: skip
         if args.push_to_hub:
             # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
-            from hyperset_hf.hub import push_model_folder
+            from hyperset_hf.release.hub import push_model_folder
 
             push_model_folder(args.output_dir, repo_id, api=api, commit_message="End of training",
                               regenerate_card=True, create_repo=False)

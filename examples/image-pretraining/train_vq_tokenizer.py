@@ -5,7 +5,7 @@
 `hyperset_hf.maskgit.DiffusersVQTokenizer.from_pretrained(output_dir)` loads.
 
 Data: `--dataset_name fashion-mnist-local` (default; Debian's `dataset-fashion-mnist` files, read by
-`hyperset_hf.image_data.load_fashion_mnist`, train split for training, test split for evaluation) or `--train_dir`
+`hyperset_hf.data.images.load_fashion_mnist`, train split for training, test split for evaluation) or `--train_dir`
 (a folder of image files, converted to grey; `--validation_dir`, or else the last `--validation_fraction` of the
 sorted files is held out). Pixels are mapped to [-1, 1] (0 -> -1), the range `DiffusersVQTokenizer` expects.
 
@@ -46,6 +46,7 @@ import json
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -56,9 +57,15 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, TensorDataset
 
-from hyperset_hf.image_data import FASHION_MNIST_LOCAL, load_fashion_mnist
+from hyperset_hf.data.images import load_fashion_mnist
 from hyperset_hf.maskgit import DiffusersVQTokenizer
-from hyperset_hf.model_card import record_training_stage, script_command
+from hyperset_hf.release.model_card import record_training_stage, script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.images import FASHION_MNIST_LOCAL  # noqa: E402
 
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@
 Copies the training output of `run_sudoku.py` (weights, config, `run_metadata.json` with every training stage) and the
 `extrapolation.json` of its evaluation into `--output_dir` (default: the package's `checkpoints/hyperset-sudoku`,
 replacing what is there), adds the card's facts (`--test_set`, `--notes`, `--results_file`) to its
-`run_metadata.json`, and renders the card (`hyperset_hf.model_card`) into it and into `model_cards/`. The folder alone
+`run_metadata.json`, and renders the card (`hyperset_hf.release.model_card`) into it and into `model_cards/`. The folder alone
 regenerates the same card: `hyperset-hf card --model-dir <output_dir>`.
 
     python examples/sudoku/export_checkpoint.py --model_dir outputs/final/stage-3 \\
@@ -21,8 +21,8 @@ import torch
 from transformers import AutoModelForTokenClassification
 
 import hyperset_hf
-from hyperset_hf.model_card import RUN_METADATA_FILE, model_card_from_output_dir, read_extrapolation, read_run_metadata
-from hyperset_hf.sudoku_data import SUDOKU_BENCHMARKS
+from hyperset_hf.release.model_card import RUN_METADATA_FILE, model_card_from_output_dir, read_extrapolation, read_run_metadata
+from hyperset_hf.data.sudoku import SUDOKU_BENCHMARKS
 
 
 REPOSITORY = Path(__file__).resolve().parents[2]

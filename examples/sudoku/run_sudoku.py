@@ -39,7 +39,7 @@ position_embedding_type=row_column_box,step_size_activation=softplus,step_size_i
 
 Everything runs offline: the generated benchmark sets are built and cached on first use. Every run writes
 `run_metadata.json` (the model card's facts: one entry per training stage with start point, data, steps, wall time,
-machine, date and command; `hyperset_hf.model_card.record_training_stage`) and, with evaluation
+machine, date and command; `hyperset_hf.release.model_card.record_training_stage`) and, with evaluation
 during training, `curve.json` (wall time, step and eval metrics at every evaluation).
 """
 
@@ -50,6 +50,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -66,16 +67,21 @@ from transformers import (
 )
 
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku
-from hyperset_hf.configuration_hyperset import config_overrides
-from hyperset_hf.metrics import load_sudoku_metric
-from hyperset_hf.model_card import record_training_stage, script_command
-from hyperset_hf.sudoku_data import (
+from hyperset_hf.data.sudoku import (
     SUDOKU_BENCHMARKS,
     SudokuAugmentationTransform,
     load_palm_csv,
     load_sudoku_benchmark,
     to_model_inputs,
 )
+from hyperset_hf.metrics import load_sudoku_metric
+from hyperset_hf.release.model_card import record_training_stage, script_command
+
+
+EXAMPLES_DIR = str(Path(__file__).resolve().parents[1])  # the scripts' shared helpers are examples/_shared
+if EXAMPLES_DIR not in sys.path:
+    sys.path.insert(0, EXAMPLES_DIR)
+from _shared.configs import config_overrides  # noqa: E402
 
 
 logger = logging.getLogger(__name__)
@@ -478,7 +484,7 @@ def main(argv=None):
 
     if training_args.push_to_hub:
         # the same upload as `hyperset-hf push`: weights, config, remote code and the generated card
-        from hyperset_hf.hub import push_trainer_output
+        from hyperset_hf.release.hub import push_trainer_output
 
         push_trainer_output(trainer, kind="sudoku")
 

@@ -49,7 +49,7 @@ from hyperset_hf.input_checks import as_count  # noqa: E402
 from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, maskgit_schedule  # noqa: E402
 from hyperset_hf.pipeline_image_completion import IMAGE_COMPLETION_TASK, ImageCompletionPipeline  # noqa: E402
 from hyperset_hf.pipeline_sudoku import parse_puzzle, validate_solution  # noqa: E402
-from hyperset_hf.sudoku_data import check_puzzle, count_solutions, generate_puzzle, grid_to_string, solve  # noqa: E402
+from hyperset_hf.data.sudoku import check_puzzle, count_solutions, generate_puzzle, grid_to_string, solve  # noqa: E402
 
 
 SUDOKU_ENV = "HYPERSET_SUDOKU_MODEL"
@@ -393,11 +393,11 @@ def reconstruct_image(bundle: MimBundle, image: Image.Image, mask_ratio: float, 
 
 def example_images(folder: str | os.PathLike | None = None, count: int = 6) -> list[str]:
     """Paths of example images: the first Fashion-MNIST test images when Debian's `dataset-fashion-mnist` is
-    installed (via `hyperset_hf.image_data.load_fashion_mnist`), else simple drawn shapes."""
+    installed (via `hyperset_hf.data.images.load_fashion_mnist`), else simple drawn shapes."""
     folder = Path(folder or Path(tempfile.gettempdir()) / "hyperset-demo-examples")
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        from hyperset_hf.image_data import load_fashion_mnist
+        from hyperset_hf.data.images import load_fashion_mnist
 
         test = load_fashion_mnist("test", max_samples=count)
         images = [(f"fashion-mnist-{i}-{test.features['label'].int2str(row['label'])}", row["image"])

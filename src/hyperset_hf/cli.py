@@ -8,11 +8,11 @@ Subcommands:
   valid and the energy of every iteration.
 
 - `hyperset-hf push --model-dir DIR --repo-id ORG/NAME [...]`: uploads a saved model folder to the Hub (weights,
-  config, remote code, image processor and model card) with `hyperset_hf.hub.push_model_folder`; `--dry-run` only
-  lists the files it would upload.
+  config, remote code, image processor and model card) with `hyperset_hf.release.hub.push_model_folder`; `--dry-run`
+  only lists the files it would upload.
 - `hyperset-hf card --model-dir DIR [--kind KIND] [--notes ...] [--output PATH]`: renders the model card of a
   training output folder (its config, metrics and `run_metadata.json`) with
-  `hyperset_hf.model_card.model_card_from_output_dir` (e.g. to regenerate `model_cards/*.md`).
+  `hyperset_hf.release.model_card.model_card_from_output_dir` (e.g. to regenerate `model_cards/*.md`).
 
 New subcommands are added as further `add_*_parser` functions registered in `build_parser`.
 """
@@ -289,13 +289,13 @@ def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _card_kinds() -> list[str]:
-    from .model_card import CARD_KINDS
+    from .release.model_card import CARD_KINDS
 
     return sorted(CARD_KINDS)
 
 
 def _add_card_options(parser: argparse.ArgumentParser) -> None:
-    """Run facts that add to or override the folder's run_metadata.json (`hyperset_hf.model_card.RUN_FACTS`)."""
+    """Run facts that add to or override the folder's run_metadata.json (`hyperset_hf.release.model_card.RUN_FACTS`)."""
     parser.add_argument("--dataset", default=None,
                         help="dataset (a --dataset_name value such as fashion-mnist-local, or a Hub id)")
     parser.add_argument("--evaluation", default=None, help="what the metrics were measured on")
@@ -307,7 +307,7 @@ def _add_card_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _card_kwargs(args: argparse.Namespace) -> dict:
-    from .model_card import RUN_FACTS
+    from .release.model_card import RUN_FACTS
 
     return {fact: getattr(args, fact) for fact in RUN_FACTS}
 
@@ -343,7 +343,7 @@ def add_push_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from . import register
-    from .hub import push_model_folder
+    from .release.hub import push_model_folder
 
     register()
 
@@ -412,7 +412,7 @@ def add_card_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .model_card import infer_card_kind, model_card_from_output_dir, read_model_config
+    from .release.model_card import infer_card_kind, model_card_from_output_dir, read_model_config
 
     try:
         kind = infer_card_kind(read_model_config(args.model_dir))

@@ -1,11 +1,9 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
 """Hyper-SET model configuration."""
 
-import copy
 import math
 
 from huggingface_hub.dataclasses import strict
-from transformers.configuration_utils import PreTrainedConfig
 
 from .config_validation import ValidatedConfig
 
@@ -254,6 +252,10 @@ class HyperSETConfig(ValidatedConfig):
             Segment-wise training when positive: in training mode the state is detached from the graph every
             `detach_interval` iterations, so gradients flow within a segment only (pair it with deep supervision
             to give every segment a loss). 0 back-propagates through all iterations.
+        sudoku_decoding (`dict`, *optional*):
+            The recommended decoding of `HyperSETForSudoku.solve()` saved with a checkpoint (as `GenerationConfig`
+            for text models): any of `decoding`, `reveal_fraction`, `confidence_threshold`, `num_rounds`, `schedule`,
+            `warm_start`, `rule_mask`; unset options take `SUDOKU_DECODING_DEFAULTS`.
         energy_descent_loss_weight (`float`, *optional*, defaults to 0.0):
             Sudoku training only: when positive, the training loss adds this weight times the mean energy RISE per
             iteration and token, mean over the batch and iterations of ReLU(E(x_{t+1}) - E(x_t)) / 81, E the total
@@ -324,6 +326,7 @@ class HyperSETConfig(ValidatedConfig):
     deep_supervision_weighting: str = "uniform"
     detach_interval: int = 0
     energy_descent_loss_weight: float = 0.0
+    sudoku_decoding: dict | None = None
     codebook_size: int = 1024
     token_grid_size: int = 16
     auto_map: dict[str, str] | None = None
@@ -471,6 +474,11 @@ class HyperSETConfig(ValidatedConfig):
                         f"`{name}={getattr(self, name)!r}` is a Sudoku option; this config has input_type="
                         f"{self.input_type!r} (use {name}={default!r})."
                     )
+        decoding = self.sudoku_decoding
+        allowed = ("decoding", "reveal_fraction", "confidence_threshold", "num_rounds", "schedule", "warm_start",
+                   "rule_mask")  # fmt: skip
+        if decoding is not None and (not isinstance(decoding, dict) or set(decoding) - set(allowed)):
+            raise ValueError(f"`sudoku_decoding` must be a dict with keys among {allowed}, got {decoding!r}.")
         weight = self.energy_descent_loss_weight
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
             raise ValueError(f"`energy_descent_loss_weight` must be a finite number >= 0, got {weight!r}.")
@@ -553,37 +561,4 @@ class HyperSETConfig(ValidatedConfig):
             )
 
 
-def config_overrides(update_str: str | None, config: PreTrainedConfig) -> dict:
-    """Parses the example scripts' `--config_overrides` (`"hidden_size=128,step_size_initial_value=0.5"`) with
-    transformers' `PreTrainedConfig.update_from_string` on a copy of `config` (any config class, e.g. the one being
-    built or loaded), so that every value is typed like that field; a field whose value is None takes an int or a
-    float, and `none` clears a field. Returns the changed fields, to be passed as keyword arguments to the config or
-    `from_pretrained` (which validate them). Unknown keys raise `ValueError`."""
-    probe, nullable = copy.deepcopy(config), {}
-    typed = []
-    for item in filter(None, (part.strip() for part in (update_str or "").split(","))):
-        key, separator, value = (piece.strip() for piece in item.partition("="))
-        if not separator or not key:
-            raise ValueError(f"--config_overrides entries must look like key=value, got {item!r}.")
-        if not hasattr(probe, key):
-            raise ValueError(f"--config_overrides: {type(config).__name__} has no field {key!r} (in {item!r}).")
-        if value.lower() == "none" or getattr(probe, key) is None:
-            number = None if value.lower() == "none" else value
-            for cast in (int, float):
-                try:
-                    number = cast(value)
-                    break
-                except ValueError:
-                    pass
-            nullable[key] = number
-        else:
-            typed.append(f"{key}={value}")
-    for item in typed:
-        try:
-            probe.update_from_string(item)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"--config_overrides: cannot set {item!r}: {error}") from None
-    return {**{key: getattr(probe, key) for key in (item.split("=")[0] for item in typed)}, **nullable}
-
-
-__all__ = ["HyperSETConfig", "PRESETS", "config_overrides"]
+__all__ = ["HyperSETConfig", "PRESETS"]

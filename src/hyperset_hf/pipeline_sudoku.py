@@ -39,7 +39,7 @@ from transformers.pipelines.base import Pipeline
 from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
 from .input_checks import as_count
-from .sudoku_data import _first_repetition, check_puzzle, check_solution, grid_to_string, parse_grid, solve
+from .sudoku_rules import _first_repetition, check_puzzle, check_solution, grid_to_string, parse_grid, solve
 
 
 __all__ = [

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..sudoku_data import parse_grids
+from ..sudoku_rules import parse_grids
 
 
 __all__ = [

@@ -33,20 +33,20 @@ the input is the grid of VQ codes with the mask id `codebook_size`).
 Command line:
 
 ```bash
-python -m hyperset_hf.convert_original_checkpoint --task image-classification \
+python -m hyperset_hf.release.convert --task image-classification \
     --checkpoint IC_ImageNet1k_layer12_recur1_dim768_multiplier1.ckpt \
     --image-size 224 --num-recurrences 1 --output-dir hyperset-imagenet1k-l12r1
 
-python -m hyperset_hf.convert_original_checkpoint --task sudoku \
+python -m hyperset_hf.release.convert --task sudoku \
     --checkpoint Sudoku_layer1_recur24_dim768_multiplier4.pth --output-dir hyperset-sudoku
 
-python -m hyperset_hf.convert_original_checkpoint --task sudoku \
+python -m hyperset_hf.release.convert --task sudoku \
     --checkpoint sudoku_transformer.pth --num-attention-heads 12 --output-dir transformer-sudoku
 
-python -m hyperset_hf.convert_original_checkpoint --task mim \
+python -m hyperset_hf.release.convert --task mim \
     --checkpoint mim_ckpt_last.pth --output-dir hyperset-mim-scaled
 
-python -m hyperset_hf.convert_original_checkpoint --task mim \
+python -m hyperset_hf.release.convert --task mim \
     --checkpoint mim_transformer_ckpt_last.pth --num-attention-heads 12 --output-dir transformer-mim
 ```
 
@@ -74,8 +74,8 @@ from typing import TYPE_CHECKING
 import torch
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 
-from .configuration_hyperset import FEEDFORWARD_ACTIVATIONS, STEP_SIZE_CONDITIONINGS, HyperSETConfig
-from .modeling_hyperset import HyperSETForImageClassification, HyperSETForMaskedTokenModeling, HyperSETForSudoku
+from ..configuration_hyperset import FEEDFORWARD_ACTIVATIONS, STEP_SIZE_CONDITIONINGS, HyperSETConfig
+from ..modeling_hyperset import HyperSETForImageClassification, HyperSETForMaskedTokenModeling, HyperSETForSudoku
 
 
 if TYPE_CHECKING:
@@ -1196,7 +1196,7 @@ def _summary(model, task: str, output_dir: str) -> str:
 
 def build_argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m hyperset_hf.convert_original_checkpoint",
+        prog="python -m hyperset_hf.release.convert",
         description="Convert a checkpoint of the reference Hyper-SET implementation (huyunzhe/hyper-set) into a "
         "folder that transformers' Auto classes load after `import hyperset_hf`."
     )

@@ -203,7 +203,7 @@ def read_idx(path: str | os.PathLike, max_items: int | None = None) -> np.ndarra
     Example:
 
     ```python
-    >>> from hyperset_hf.image_data import read_idx
+    >>> from hyperset_hf.data.images import read_idx
     >>> images = read_idx("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")  # doctest: +SKIP
     >>> images.shape, images.dtype  # doctest: +SKIP
     ((10000, 28, 28), dtype('uint8'))
@@ -281,7 +281,7 @@ def load_fashion_mnist(
     Example:
 
     ```python
-    >>> from hyperset_hf.image_data import load_fashion_mnist
+    >>> from hyperset_hf.data.images import load_fashion_mnist
     >>> test = load_fashion_mnist("test")  # doctest: +SKIP
     >>> len(test), test.features["label"].int2str(test[0]["label"]), test[0]["image"].size  # doctest: +SKIP
     (10000, 'Ankle boot', (28, 28))
@@ -341,7 +341,7 @@ def load_fashion_mnist(
     info = DatasetInfo(
         description=(
             f"Fashion-MNIST {split_name} split (Zalando Research), read from {images_path.parent} by "
-            "hyperset_hf.image_data.load_fashion_mnist."
+            "hyperset_hf.data.images.load_fashion_mnist."
         ),
         homepage=_HOMEPAGE,
         license="MIT",
@@ -595,7 +595,7 @@ def build_image_model(task: str, model_args, reference_image, image_size: int | 
 
     import hyperset_hf
 
-    from .configuration_hyperset import config_overrides
+    from _shared.configs import config_overrides  # examples/_shared (being moved there)
 
     hub = dict(cache_dir=model_args.cache_dir, revision=model_args.model_revision, token=model_args.token)
     overrides = {} if image_size is None else {"image_size": image_size}
@@ -637,7 +637,7 @@ def train_evaluate_push(
     newest checkpoint in `--output_dir`), save the model, its processor, metrics (with the parameter count, for
     equal-parameter comparisons), state and the run's `run_metadata.json` (the model card's facts); evaluate; push
     with the generated card of `kind`. Returns the eval metrics."""
-    from .model_card import record_training_stage
+    from ..release.model_card import record_training_stage
 
     args = trainer.args
     if args.do_train:
@@ -667,7 +667,7 @@ def train_evaluate_push(
         trainer.save_metrics("eval", metrics)
     if args.push_to_hub:
         # the same upload as `hyperset-hf push`: weights, config, remote code, image processor, generated card
-        from .hub import push_trainer_output
+        from ..release.hub import push_trainer_output
 
         push_trainer_output(trainer, kind=kind)
     return metrics

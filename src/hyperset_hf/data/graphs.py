@@ -31,8 +31,9 @@ the structural and contextual outliers of Ding et al. (SDM 2019, "Deep Anomaly D
 as implemented by PyGOD's `gen_structural_outlier` / `gen_contextual_outlier`. PyGOD itself (BSD-2) is not used: it
 pulls in scipy and scikit-learn and seeds the global RNG; the generators here take a `torch.Generator`.
 
-torch_geometric is imported inside the functions that need it, and scikit-learn inside the metrics of the protocol
-(`roc_auc`, `macro_f1`, `best_threshold`): `pip install -e '.[graph]'` installs both.
+torch_geometric is imported inside the functions that need it (`pip install -e '.[graph]'`). The metrics of the
+protocol (AUC, macro-F1, the validation threshold) are scikit-learn's, called by the graph example
+(`examples/_shared/graph_metrics.py`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .sudoku_data import data_cache_dir
+from . import data_cache_dir
 
 
 if TYPE_CHECKING:
@@ -61,11 +62,8 @@ __all__ = [
     "YELPCHI_NUM_REVIEWS",
     "YELPCHI_NUM_SPAM",
     "YELPCHI_NUM_USERS",
-    "best_threshold",
     "load_yelpchi_ugfraud",
-    "macro_f1",
     "make_injected_outlier_graph",
-    "roc_auc",
     "stratified_masks",
     "ugfraud_yelpchi_path",
 ]
@@ -568,46 +566,3 @@ def make_injected_outlier_graph(
         clique=clique,
         community=communities,
     )
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Metrics of the graph anomaly-detection protocol (scikit-learn's, imported when called: `pip install -e '.[graph]'`)
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _binary_numpy(values: torch.Tensor):
-    """`values` flattened to a numpy array of 0/1 (`int64`); any non-zero value counts as 1."""
-    return torch.as_tensor(values).detach().flatten().bool().long().cpu().numpy()
-
-
-def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
-    """Area under the ROC curve of `scores` (`(num_nodes,)`, higher = more anomalous) for binary `labels` (any non-zero
-    label is the anomalous class): `sklearn.metrics.roc_auc_score`, tied scores counting half (the Mann-Whitney U
-    statistic). Raises `ValueError` unless both classes occur."""
-    from sklearn.metrics import roc_auc_score
-
-    labels = _binary_numpy(labels)
-    num_positive = int(labels.sum())
-    num_negative = labels.size - num_positive
-    if num_positive == 0 or num_negative == 0:
-        raise ValueError(f"the AUC needs both classes; got {num_positive} positive and {num_negative} negative labels")
-    scores = torch.as_tensor(scores).detach().flatten().double().cpu().numpy()
-    return float(roc_auc_score(labels, scores))
-
-
-def macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
-    """The mean over both classes of the F1 score of binary `predictions` against `labels` (any non-zero value is
-    class 1): `sklearn.metrics.f1_score(average="macro")` over the classes 0 and 1, a class that is neither predicted
-    nor present scoring 0."""
-    from sklearn.metrics import f1_score
-
-    return float(
-        f1_score(_binary_numpy(labels), _binary_numpy(predictions), labels=[0, 1], average="macro", zero_division=0.0)
-    )
-
-
-def best_threshold(scores: torch.Tensor, labels: torch.Tensor, thresholds: torch.Tensor | None = None) -> float:
-    """The threshold on `scores` (anomaly probabilities) that maximises the macro-F1 on these (validation) nodes,
-    from `thresholds` (default 0.05, 0.10, ..., 0.95, the protocol of BWGNN and the Energy Transformer paper)."""
-    thresholds = torch.arange(1, 20, dtype=torch.float64) / 20 if thresholds is None else thresholds
-    return float(max(thresholds, key=lambda threshold: macro_f1(scores > threshold, labels)))

@@ -5,10 +5,10 @@
 the model and `save_pretrained`s it into a staging folder (config with its `auto_map`, safetensors weights and the
 remote code, so that `from_pretrained(repo_id, trust_remote_code=True)` works without the package), adds the image
 processor, the run's metrics and `run_metadata.json` and the model card `README.md` (the one given, else the folder's
-own, else one generated from the training outputs by `hyperset_hf.model_card.model_card_from_output_dir`), and hands
-the folder to `HfApi.upload_folder` with `allow_patterns` / `ignore_patterns`. Optimizer states, pickled arguments,
-`trainer_state.json` and checkpoint folders are never uploaded. `api` takes any object with the `huggingface_hub.HfApi`
-methods `create_repo` and `upload_folder` (it defaults to `HfApi(token=token)`).
+own, else one generated from the training outputs by `hyperset_hf.release.model_card.model_card_from_output_dir`),
+and hands the folder to `HfApi.upload_folder` with `allow_patterns` / `ignore_patterns`. Optimizer states, pickled
+arguments, `trainer_state.json` and checkpoint folders are never uploaded. `api` takes any object with the
+`huggingface_hub.HfApi` methods `create_repo` and `upload_folder` (it defaults to `HfApi(token=token)`).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ KNOWN_DATASETS = {
     "uoft-cs/cifar100": ("uoft-cs/cifar100", "CIFAR-100"),
     "imagenet-1k": ("ILSVRC/imagenet-1k", "ImageNet-1k"),
     "ILSVRC/imagenet-1k": ("ILSVRC/imagenet-1k", "ImageNet-1k"),
-    # graphs of `hyperset_hf.graph_data` (not on the Hub)
+    # graphs of `hyperset_hf.data.graphs` (not on the Hub)
     "yelpchi": (None, "YelpChi reviews (the UGFraud copy: ratings and dates stripped)"),
     "injected": (None, "a generated attributed graph with injected outliers"),
 }
@@ -276,7 +276,7 @@ def read_image_tokenizer(model_dir: str | os.PathLike) -> dict[str, Any] | None:
     """The facts of the image tokenizer kept in `model_dir/image_tokenizer/` (a diffusers VQ model folder, see
     `hyperset_hf.maskgit.IMAGE_TOKENIZER_SUBFOLDER`): its `config`, `num_parameters`, `results`
     (`tokenizer_results.json` of `train_vq_tokenizer.py`) and `stages` (its `run_metadata.json`); None without one."""
-    from .maskgit import IMAGE_TOKENIZER_SUBFOLDER
+    from ..maskgit import IMAGE_TOKENIZER_SUBFOLDER
 
     folder = Path(model_dir) / IMAGE_TOKENIZER_SUBFOLDER
     if not (folder / "config.json").is_file():
@@ -369,7 +369,7 @@ def model_card_from_output_dir(
 
     benchmark = None
     if kind == "sudoku":
-        from .sudoku_data import SUDOKU_BENCHMARKS
+        from ..data.sudoku import SUDOKU_BENCHMARKS
 
         train_set = SUDOKU_BENCHMARKS.get(run.get("dataset"))
         test_set = SUDOKU_BENCHMARKS.get(run.get("test_set") or run.get("dataset"))
