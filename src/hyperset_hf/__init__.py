@@ -9,7 +9,7 @@ import os
 import sys
 
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "configuration_energy_transformer": ("ENERGY_TRANSFORMER_PRESETS", "EnergyTransformerConfig"),
