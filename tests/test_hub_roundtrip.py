@@ -89,7 +89,7 @@ def test_push_cache_and_reload_by_repo_id_offline(tmp_path):
     files = api.list_repo_files(REPO_ID)
     assert files == sorted(
         ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "embeddings.py",
-         "energies.py", "extrapolation.json", "input_checks.py", "model.safetensors", "modeling_hyperset.py",
+         "energies.py", "extrapolation.json", "input_checks.py", "maskgit.py", "model.safetensors", "modeling_hyperset.py",
          "recurrence.py"]
     )
     card = ModelCard.load(api.repo_folder(REPO_ID) / "README.md")
@@ -225,6 +225,6 @@ def test_an_api_with_upload_folder_only_gets_the_same_files(tmp_path):
     push_model_folder(tmp_path / "run", REPO_ID, api=UploadFolderOnly())
     assert uploaded[REPO_ID] == sorted(
         ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "embeddings.py",
-         "energies.py", "extrapolation.json", "input_checks.py", "model.safetensors", "modeling_hyperset.py",
+         "energies.py", "extrapolation.json", "input_checks.py", "maskgit.py", "model.safetensors", "modeling_hyperset.py",
          "recurrence.py"]
     )

@@ -5,8 +5,7 @@ Importing this package registers every model with the transformers Auto classes,
 `AutoModel.from_pretrained(folder)` works for saved Hyper-SET checkpoints without `trust_remote_code`.
 """
 
-import os
-import sys
+from importlib import import_module
 
 
 __version__ = "0.2.0"
@@ -49,59 +48,46 @@ _EXPORTS = {
     "pipeline_image_completion": ("ImageCompletionPipeline",),
     "pipeline_sudoku": ("SudokuSolvingPipeline",),
 }
+_MODEL_MODULES = ("modeling_hyperset", "modeling_energy_transformer")
 
 
 def register() -> None:
-    """Imports the models and registers them with the transformers Auto classes and the `"sudoku-solving"` pipeline
-    task (idempotent). `import hyperset_hf` does it, except inside the `hyperset-hf` command, which calls it only for
-    the subcommands that need a model, so that `hyperset-hf --help` starts at once."""
-    from importlib import import_module
+    """Registers every model with the transformers Auto classes and the `"sudoku-solving"` and
+    `"masked-image-completion"` pipeline tasks (idempotent); `import hyperset_hf` does it."""
+    _register_models()
+    _register_pipelines()
 
-    from transformers import (
-        AutoConfig,
-        AutoModel,
-        AutoModelForImageClassification,
-        AutoModelForMaskedImageModeling,
-        AutoModelForMaskedLM,
-        AutoModelForTokenClassification,
-    )
 
-    for module_name, names in _EXPORTS.items():
+def _register_models() -> None:
+    """The Auto table is written once, in the modeling files: each class's `register_for_auto_class(...)` (which also
+    writes the `auto_map` of saved checkpoints for remote code) names its Auto class; every exported class is
+    registered with the Auto class it names."""
+    import transformers
+
+    for module_name in _MODEL_MODULES:
         module = import_module(f".{module_name}", __name__)
-        globals().update({name: getattr(module, name) for name in names})
-    hyperset, energy_transformer = globals()["HyperSETConfig"], globals()["EnergyTransformerConfig"]
-    AutoConfig.register(hyperset.model_type, hyperset, exist_ok=True)
-    AutoModel.register(hyperset, globals()["HyperSETModel"], exist_ok=True)
-    AutoModelForImageClassification.register(hyperset, globals()["HyperSETForImageClassification"], exist_ok=True)
-    AutoModelForMaskedImageModeling.register(hyperset, globals()["HyperSETForMaskedImageModeling"], exist_ok=True)
-    AutoModelForTokenClassification.register(hyperset, globals()["HyperSETForSudoku"], exist_ok=True)
-    # masked prediction of VQ image tokens: the masked-LM contract (AutoModelForMaskedImageModeling is the pixel model)
-    AutoModelForMaskedLM.register(hyperset, globals()["HyperSETForMaskedTokenModeling"], exist_ok=True)
-    AutoConfig.register(energy_transformer.model_type, energy_transformer, exist_ok=True)
-    AutoModel.register(energy_transformer, globals()["EnergyTransformerModel"], exist_ok=True)
-    AutoModelForImageClassification.register(
-        energy_transformer, globals()["EnergyTransformerForImageClassification"], exist_ok=True
-    )
-    AutoModelForMaskedImageModeling.register(
-        energy_transformer, globals()["EnergyTransformerForMaskedImageModeling"], exist_ok=True
-    )
-    # graph node classification: no node-classification Auto class exists; nodes are the tokens of token classification
-    AutoModelForTokenClassification.register(
-        energy_transformer, globals()["EnergyTransformerForNodeClassification"], exist_ok=True
-    )
-    globals()["pipeline_sudoku"].register_sudoku_pipeline()
-    globals()["pipeline_image_completion"].register_image_completion_pipeline()
+        for name in module.__all__:
+            model_class = getattr(module, name)
+            auto_class = getattr(model_class, "_auto_class", None)
+            if auto_class is not None:
+                config_class = model_class.config_class
+                transformers.AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+                getattr(transformers, auto_class).register(config_class, model_class, exist_ok=True)
+
+
+def _register_pipelines() -> None:
+    import_module(".pipeline_sudoku", __name__).register_sudoku_pipeline()
+    import_module(".pipeline_image_completion", __name__).register_image_completion_pipeline()
 
 
 def __getattr__(name):
-    """The public classes, registered on first use when the import did not register them (inside the command)."""
-    if any(name in names for names in _EXPORTS.values()):
-        register()
-        return globals()[name]
+    """The public classes and constants, imported on first use."""
+    for module_name, names in _EXPORTS.items():
+        if name in names:
+            return getattr(import_module(f".{module_name}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-if os.path.splitext(os.path.basename(sys.argv[0] if sys.argv else ""))[0] != "hyperset-hf":
-    register()
+register()
 
 __all__ = ["__version__", "register", *sorted(name for names in _EXPORTS.values() for name in names)]

@@ -174,3 +174,13 @@ def first_clash(grids) -> tuple[int, int, str, int] | None:
         return None
     board, unit, digit = (int(i) for i in clashes[0])
     return board, digit + 1, SUDOKU_UNIT_NAMES[unit // 9], unit % 9 + 1
+
+
+# cell -> its row, column and box among the 27 units of `sudoku_unit_counts`
+SUDOKU_CELL_UNITS = torch.tensor([[cell // 9, 9 + cell % 9, 18 + (cell // 27) * 3 + (cell % 9) // 3] for cell in range(81)])
+
+
+def sudoku_peer_digits(grids: torch.Tensor) -> torch.Tensor:
+    """`(N, 81)` digits 0-9 -> `(N, 81, 9)` booleans: digit k + 1 already stands in the row, column or box of the cell."""
+    present = sudoku_unit_counts(grids) > 0  # (N, 27, 9)
+    return present[:, SUDOKU_CELL_UNITS.to(present.device)].any(2)

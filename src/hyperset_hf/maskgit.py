@@ -121,11 +121,27 @@ class MaskGITDecodingOutput(ModelOutput):
             first step and after every step that ran (decoding stops once nothing is masked).
         intermediate_ids (`tuple(torch.LongTensor)`, *optional*): with `return_intermediate=True`, the ids after
             every step that ran (mask id where still masked), each of the shape of the input ids.
+
+        reveal_step (`torch.LongTensor` of the shape of the input ids): the step (0-based) in which every token was
+            revealed, -1 for the tokens that were given.
+        num_model_calls (`torch.LongTensor` of shape `(batch_size,)`): how many steps ran the model on each sample
+            (with `stop_when_full`, a sample leaves the computation once nothing of it is masked).
+        iterations_used (`torch.LongTensor` of shape `(batch_size,)`, *optional*): recurrent iterations per sample
+            over all its steps (when the model reports them or `num_recurrences` was given).
+        confidence (`torch.FloatTensor` of shape `(batch_size,)`): the mean probability of the revealed tokens at the
+            step they were revealed (1 for a sample with nothing to reveal).
+        energy (`torch.FloatTensor` of shape `(batch_size,)`, *optional*): with `output_energies=True`, the total
+            energy of the last layer's final state at each sample's last step.
     """
 
     sequences: torch.LongTensor | None = None
     num_masked: torch.LongTensor | None = None
     intermediate_ids: tuple[torch.LongTensor, ...] | None = None
+    reveal_step: torch.LongTensor | None = None
+    num_model_calls: torch.LongTensor | None = None
+    iterations_used: torch.LongTensor | None = None
+    confidence: torch.FloatTensor | None = None
+    energy: torch.FloatTensor | None = None
 
 
 def _non_negative(value, name: str) -> float:
@@ -150,6 +166,14 @@ def maskgit_decode(
     generator: torch.Generator | None = None,
     mask_token_id: int | None = None,
     return_intermediate: bool = False,
+    *,
+    reveal_fraction: float | None = None,
+    confidence_threshold: float | None = None,
+    id_offset: int = 0,
+    logits_processor=None,
+    warm_start: bool = False,
+    stop_when_full: bool = False,
+    output_energies: bool = False,
     **model_kwargs,
 ) -> MaskGITDecodingOutput:
     r"""
@@ -182,6 +206,22 @@ def maskgit_decode(
             of `input_ids`; `None` uses torch's global generator.
         mask_token_id (`int`, *optional*): defaults to `model.config.mask_token_id`.
         return_intermediate (`bool`, *optional*): also return the ids after every step.
+        reveal_fraction (`float` in (0, 1], *optional*): instead of the schedule, every step reveals
+            ceil(`reveal_fraction` x the tokens still masked) of each sample (at least one), until none is masked.
+        confidence_threshold (`float` in (0, 1], *optional*): every step also reveals all masked tokens whose
+            probability is at least this (with neither this nor `reveal_fraction`, the schedule decides alone; with
+            only this, at least one token per step).
+        id_offset (`int`, *optional*, defaults to 0): logit k is id k + `id_offset` (a Sudoku model's logit k is digit
+            k + 1, and 0 is its blank).
+        logits_processor (`callable`, *optional*): `logits_processor(logits, ids) -> logits`, applied to the
+            `(batch_size, n, vocabulary)` logits before the choice (e.g. the Sudoku rule mask).
+        warm_start (`bool`, *optional*): every step after the first continues the model's recurrence from the previous
+            step's final state (`initial_state`) instead of restarting from the embeddings; the states of the tokens
+            revealed in the previous step are replaced by their embeddings (`model.base_model.embeddings`).
+        stop_when_full (`bool`, *optional*): samples with nothing left to reveal leave the computation (the batch
+            shrinks). Samplers draw from `generator` for the remaining samples only, so this changes the draws of
+            a sampled decoding (not of a greedy one).
+        output_energies (`bool`, *optional*): ask the model for its energies and return each sample's final energy.
         model_kwargs: passed to the model on every call, e.g. `num_recurrences`.
 
     Returns:
@@ -220,12 +260,27 @@ def maskgit_decode(
         raise ValueError(f"`input_ids` must be an integer tensor of code ids, got dtype {input_ids.dtype}.")
     temperature = _non_negative(temperature, "temperature")
     confidence_noise = _non_negative(confidence_noise, "confidence_noise")
+    for name, value in (("reveal_fraction", reveal_fraction), ("confidence_threshold", confidence_threshold)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1):
+            raise ValueError(f"`{name}` must be a number in (0, 1] or None, got {value!r}.")
     shape, batch_size = input_ids.shape, input_ids.shape[0]
     ids = input_ids.reshape(batch_size, -1).clone()
     num_tokens = ids.shape[1]
-    counts = maskgit_schedule(num_tokens, num_steps, schedule).tolist()
+    adaptive = reveal_fraction is not None or confidence_threshold is not None
+    # the schedule's counts, or (adaptive reveals) one step per token at most: every step reveals at least one
+    counts = [num_tokens] * num_tokens if adaptive else maskgit_schedule(num_tokens, num_steps, schedule).tolist()
     num_steps = len(counts)
-    positions = torch.arange(num_tokens, device=ids.device).expand(batch_size, num_tokens)
+    device = ids.device
+    reveal_step = torch.where(ids == mask_token_id, num_tokens, -1)  # num_tokens = not revealed yet
+    calls = torch.zeros(batch_size, dtype=torch.long, device=device)
+    iterations = torch.zeros(batch_size, dtype=torch.long, device=device)
+    counted_iterations = False
+    revealed_probability = torch.zeros(batch_size, device=device)
+    energy = torch.full((batch_size,), math.nan, device=device) if output_energies else None
+    state = None  # the warm start's recurrent state (batch_size, n, hidden_size)
+    extra = {"output_energies": True} if output_energies else {}
+    if warm_start:
+        extra["output_hidden_states"] = True
 
     was_training = isinstance(model, torch.nn.Module) and model.training
     if was_training:
@@ -237,38 +292,94 @@ def maskgit_decode(
             remaining = masked.sum(1)
             if not remaining.any():
                 break
-            output = model(input_ids=ids.view(shape), **model_kwargs)
+            rows = remaining.nonzero()[:, 0] if stop_when_full else None  # the samples still computed
+            step_ids, step_masked = (ids, masked) if rows is None else (ids[rows], masked[rows])
+            step_remaining = step_masked.sum(1)
+            call_kwargs = dict(model_kwargs, **extra)
+            if state is not None:
+                call_kwargs["initial_state"] = state if rows is None else state[rows]
+            output = model(input_ids=step_ids.view(-1, *shape[1:]), **call_kwargs)
             logits = getattr(output, "logits", output)
-            logits = logits.reshape(batch_size, num_tokens, -1).float()
+            logits = logits.reshape(len(step_ids), num_tokens, -1).float()
+            if logits_processor is not None:
+                logits = logits_processor(logits, step_ids)
             if temperature == 0.0:  # greedy
                 probabilities = logits.softmax(-1)
                 sampled = probabilities.argmax(-1)
             else:
                 probabilities = (logits / temperature).softmax(-1)
-                sampled = torch.multinomial(probabilities.view(batch_size * num_tokens, -1), 1, replacement=True,
-                                            generator=generator).view(batch_size, num_tokens)  # fmt: skip
+                sampled = torch.multinomial(probabilities.view(len(step_ids) * num_tokens, -1), 1, replacement=True,
+                                            generator=generator).view(len(step_ids), num_tokens)  # fmt: skip
             # confidence of a sampled code: its log-probability (clamped: a zero probability stays above visible tokens)
-            confidence = probabilities.gather(-1, sampled[..., None])[..., 0]
-            confidence = confidence.clamp_min(torch.finfo(confidence.dtype).tiny).log()
+            probability = probabilities.gather(-1, sampled[..., None])[..., 0]
+            confidence = probability.clamp_min(torch.finfo(probability.dtype).tiny).log()
             if confidence_noise > 0:
                 anneal = 1.0 - (step / (num_steps - 1) if num_steps > 1 else 0.0)
-                confidence = confidence + confidence_noise * anneal * _gumbel(confidence.shape, generator, ids.device)
-            confidence = confidence.masked_fill(~masked, -math.inf)
-            # rank of every token by confidence (0 = most confident); reveal the first min(count, remaining)
+                confidence = confidence + confidence_noise * anneal * _gumbel(confidence.shape, generator, device)
+            confidence = confidence.masked_fill(~step_masked, -math.inf)
+            # rank of every token by confidence (0 = most confident); reveal the first `limit`
             order = confidence.argsort(dim=1, descending=True, stable=True)
+            positions = torch.arange(num_tokens, device=device).expand(len(step_ids), num_tokens)
             ranks = torch.empty_like(order).scatter_(1, order, positions)
-            reveal = masked & (ranks < remaining.clamp(max=count)[:, None])
-            ids = torch.where(reveal, sampled, ids)
+            if adaptive:
+                limit = torch.ones_like(step_remaining)
+                if reveal_fraction is not None:
+                    limit = torch.ceil(step_remaining * reveal_fraction).long().clamp_min(1)
+                if confidence_threshold is not None:
+                    limit = torch.maximum(limit, (step_masked & (probability >= confidence_threshold)).sum(1))
+                limit = torch.minimum(limit, step_remaining)
+            else:
+                limit = step_remaining.clamp(max=count)
+            reveal = step_masked & (ranks < limit[:, None])
+            new_ids = torch.where(reveal, sampled + id_offset, step_ids)
+            gained = (probability * reveal).sum(1)
+            if warm_start:
+                new_state = output.hidden_states[-1]
+                embedded = model.base_model.embeddings(new_ids.view(-1, *shape[1:])).to(new_state.dtype)
+                new_state = torch.where(reveal[..., None], embedded, new_state)
+                state = new_state if rows is None else (state if state is not None else embedded.new_zeros(
+                    batch_size, *new_state.shape[1:])).index_copy(0, rows, new_state)  # fmt: skip
+            used = getattr(output, "iterations_used", None)
+            if used is None and model_kwargs.get("num_recurrences") is not None:
+                used = torch.full_like(step_remaining, int(model_kwargs["num_recurrences"]))
+            if output_energies:
+                step_energy = output.energies[-1][:, -1].float()
+            if rows is None:
+                ids = new_ids
+                reveal_step = torch.where(reveal, step, reveal_step)
+                calls += 1
+                revealed_probability += gained
+                if used is not None:
+                    iterations += used
+                    counted_iterations = True
+                if output_energies:
+                    energy = step_energy
+            else:
+                ids = ids.index_copy(0, rows, new_ids)
+                reveal_step = reveal_step.index_copy(0, rows, torch.where(reveal, step, reveal_step[rows]))
+                calls.index_add_(0, rows, torch.ones_like(rows))
+                revealed_probability.index_add_(0, rows, gained)
+                if used is not None:
+                    iterations.index_add_(0, rows, used.to(iterations.dtype))
+                    counted_iterations = True
+                if output_energies:
+                    energy = energy.index_copy(0, rows, step_energy)
             num_masked.append((ids == mask_token_id).sum(1))
             if return_intermediate:
                 intermediate.append(ids.view(shape).clone())
     finally:
         if was_training:
             model.train()
+    num_revealed = (reveal_step >= 0).sum(1)
     return MaskGITDecodingOutput(
         sequences=ids.view(shape),
         num_masked=torch.stack(num_masked),
         intermediate_ids=tuple(intermediate) if return_intermediate else None,
+        reveal_step=reveal_step.view(shape),
+        num_model_calls=calls,
+        iterations_used=iterations if counted_iterations else None,
+        confidence=torch.where(num_revealed > 0, revealed_probability / num_revealed.clamp_min(1), 1.0),
+        energy=energy,
     )
 
 

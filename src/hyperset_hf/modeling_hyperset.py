@@ -44,6 +44,7 @@ from transformers.modeling_outputs import (
     TokenClassifierOutput,
 )
 from transformers.modeling_utils import PreTrainedModel
+from transformers.utils import ModelOutput
 from transformers.utils.generic import can_return_tuple
 from transformers.utils.import_utils import is_torchdynamo_compiling
 from transformers.utils.output_capturing import OutputRecorder, capture_outputs
@@ -59,6 +60,7 @@ from .embeddings import (
     check_visual_token_labels,
 )
 from .energies import ATTENTION_ENERGIES, FEEDFORWARD_ENERGIES
+from .maskgit import maskgit_decode
 from .recurrence import (
     RecurrentEncoder,
     RecurrentModelKwargs,
@@ -69,7 +71,15 @@ from .recurrence import (
     recurrence_options,
     upcast,
 )
-from .input_checks import RENAMED_WEIGHTS, check_class_labels, first_clash, load_checked, shape_of
+from .input_checks import (
+    RENAMED_WEIGHTS,
+    check_class_labels,
+    first_clash,
+    load_checked,
+    shape_of,
+    sudoku_peer_digits,
+    sudoku_unit_counts,
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -885,6 +895,50 @@ def check_givens(input_ids: torch.Tensor) -> None:
                          "solution.")  # fmt: skip
 
 
+# What `HyperSETForSudoku.solve()` does unless told otherwise or the checkpoint's `config.sudoku_decoding` says
+# otherwise: commit the most confident 20% of the blanks (at least one) per round, greedy, restart every round from
+# the embeddings; no Sudoku rule is used unless `rule_mask=True`.
+SUDOKU_DECODING_DEFAULTS = {"decoding": "iterative", "reveal_fraction": 0.2, "confidence_threshold": None,
+                            "warm_start": False, "rule_mask": False}  # fmt: skip
+
+
+@dataclass
+class SudokuSolution(ModelOutput):
+    r"""
+    Output of [`HyperSETForSudoku.solve`] with `return_dict=True`.
+
+    Args:
+        grids (`torch.LongTensor` of shape `(batch_size, 81)`): the solved grids, digits 1-9, givens kept.
+        committed_round (`torch.LongTensor` of shape `(batch_size, 81)`): the round (0-based) in which every blank
+            was committed, -1 for the givens (one pass: 0 for every blank).
+        num_rounds (`torch.LongTensor` of shape `(batch_size,)`): the forward passes each puzzle needed.
+        iterations_used (`torch.LongTensor` of shape `(batch_size,)`): recurrent iterations over all its rounds.
+        energy (`torch.FloatTensor` of shape `(batch_size,)`): the total energy of the final state of its last
+            round (NaN for the Transformer baseline, which has none).
+        confidence (`torch.FloatTensor` of shape `(batch_size,)`): the mean probability of the committed digits when
+            they were committed.
+        is_valid (`torch.BoolTensor` of shape `(batch_size,)`): every row, column and box holds 1-9 once.
+        rule_mask (`bool`): whether digits clashing with a committed peer were masked out (Sudoku rules used).
+    """
+
+    grids: torch.LongTensor | None = None
+    committed_round: torch.LongTensor | None = None
+    num_rounds: torch.LongTensor | None = None
+    iterations_used: torch.LongTensor | None = None
+    energy: torch.FloatTensor | None = None
+    confidence: torch.FloatTensor | None = None
+    is_valid: torch.BoolTensor | None = None
+    rule_mask: bool | None = None
+
+
+def sudoku_rule_mask(logits: torch.Tensor, grids: torch.Tensor) -> torch.Tensor:
+    """Logits `(N, 81, 9)` with every digit that already stands in the cell's row, column or box set to -inf (the
+    Sudoku rules as a logits processor; a cell with no digit left keeps its logits)."""
+    clashes = sudoku_peer_digits(grids)
+    clashes = clashes & ~clashes.all(-1, keepdim=True)
+    return logits.masked_fill(clashes, -math.inf)
+
+
 class HyperSETForSudoku(HyperSETPreTrainedModel):
     """Hyper-SET Sudoku solver (paper Sec. 5.1): every cell's final state goes through RMSNorm -> Linear(d -> 9, no
     bias) to scores of the digits 1-9; the loss is the cross-entropy over the blank cells. Build the paper's model
@@ -1006,13 +1060,76 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         return sum(weight * loss for weight, loss in zip(weights, losses)) / sum(weights)
 
     @torch.no_grad()
-    def solve(self, input_ids: torch.LongTensor, num_recurrences: int | None = None, **kwargs) -> torch.LongTensor:
-        """Fills the blanks with the most likely digits and keeps the givens: `(batch_size, 81)` puzzles ->
-        `(batch_size, 81)` grids of digits 1-9. `kwargs` (`adaptive_exit_*`) go to `forward`."""
+    def solve(
+        self,
+        input_ids: torch.LongTensor,
+        num_recurrences: int | None = None,
+        *,
+        decoding: str | None = None,
+        reveal_fraction: float | None = None,
+        confidence_threshold: float | None = None,
+        num_rounds: int | None = None,
+        schedule: str | None = None,
+        warm_start: bool | None = None,
+        rule_mask: bool | None = None,
+        return_dict: bool = False,
+        **kwargs,
+    ) -> "torch.LongTensor | SudokuSolution":
+        r"""Solves `(batch_size, 81)` puzzles (0 = blank) into grids of digits 1-9, keeping the givens.
+
+        `decoding="iterative"` (the default) decodes the grid the way MaskGIT decodes image tokens, with the package's
+        one engine ([`hyperset_hf.maskgit.maskgit_decode`], blank = mask id 0, logit k = digit k + 1, greedy): every
+        round runs the model for `num_recurrences` iterations on the puzzle with the digits committed so far as
+        givens, and commits the most confident blanks; a puzzle leaves once it is full. `decoding="one_pass"` fills
+        every blank from one forward pass (the paper's protocol, and `forward`).
+
+        Args:
+            input_ids (`torch.LongTensor` of shape `(batch_size, 81)`): the puzzles.
+            num_recurrences (`int`, *optional*): iterations per round (default `config.num_recurrences`).
+            decoding (`str`, *optional*): `"iterative"` or `"one_pass"`.
+            reveal_fraction (`float` in (0, 1], *optional*): share of the remaining blanks committed per round.
+            confidence_threshold (`float` in (0, 1], *optional*): also commit every blank at least this likely.
+            num_rounds, schedule (*optional*): instead of a fraction, a MaskGIT schedule over `num_rounds` rounds.
+            warm_start (`bool`, *optional*): continue each round from the previous round's final state (the states of
+                the newly committed cells replaced by their embeddings) instead of restarting from the embeddings.
+            rule_mask (`bool`, *optional*): mask out digits that clash with a committed peer (uses the Sudoku rules;
+                off by default, always reported separately).
+            return_dict (`bool`, *optional*): return a [`SudokuSolution`] instead of the grids.
+            kwargs: passed to `forward` every round (e.g. `adaptive_exit_threshold`).
+
+        The defaults of every option are `SUDOKU_DECODING_DEFAULTS`, overridden by the checkpoint's
+        `config.sudoku_decoding` (the recommended setting saved with it), overridden by the arguments.
+        """
         HyperSETSudokuEmbeddings.check_input_ids(input_ids)
         check_givens(input_ids)
-        predicted = self(input_ids=input_ids, num_recurrences=num_recurrences, **kwargs).logits.argmax(dim=-1) + 1
-        return torch.where(input_ids > 0, input_ids, predicted)
+        given = {"decoding": decoding, "reveal_fraction": reveal_fraction, "confidence_threshold": confidence_threshold,
+                 "warm_start": warm_start, "rule_mask": rule_mask, "num_rounds": num_rounds, "schedule": schedule}  # fmt: skip
+        options = {**SUDOKU_DECODING_DEFAULTS, **(self.config.sudoku_decoding or {})}
+        options.update({name: value for name, value in given.items() if value is not None})
+        if options["decoding"] not in ("iterative", "one_pass"):
+            raise ValueError(f"`decoding` must be 'iterative' or 'one_pass', got {options['decoding']!r}.")
+        if options.get("num_rounds") is not None or options.get("schedule") is not None:
+            options["reveal_fraction"] = None  # a MaskGIT schedule instead of a fraction
+        one_pass = options["decoding"] == "one_pass"
+        num_recurrences = self.config.num_recurrences if num_recurrences is None else num_recurrences
+        decoded = maskgit_decode(
+            self, input_ids, num_steps=1 if one_pass else (options.get("num_rounds") or 12),
+            schedule=options.get("schedule") or "linear", temperature=0.0, mask_token_id=0,
+            reveal_fraction=None if one_pass else options["reveal_fraction"],
+            confidence_threshold=None if one_pass else options["confidence_threshold"], id_offset=1,
+            logits_processor=sudoku_rule_mask if options["rule_mask"] else None,
+            warm_start=bool(options["warm_start"]) and not one_pass, stop_when_full=True,
+            output_energies=self.config.layer_type == "hyperset", num_recurrences=num_recurrences, **kwargs,
+        )  # fmt: skip
+        grids = decoded.sequences
+        if not return_dict:
+            return grids
+        energy = decoded.energy if decoded.energy is not None else torch.full(grids.shape[:1], math.nan)
+        return SudokuSolution(
+            grids=grids, committed_round=decoded.reveal_step, num_rounds=decoded.num_model_calls,
+            iterations_used=decoded.iterations_used, energy=energy, confidence=decoded.confidence,
+            is_valid=(sudoku_unit_counts(grids) == 1).all(-1).all(-1), rule_mask=bool(options["rule_mask"]),
+        )  # fmt: skip
 
 
 # Saved folders carry this file, `configuration_hyperset.py` and the modules they import so that they load with
