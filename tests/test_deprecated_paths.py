@@ -90,7 +90,7 @@ def test_the_package_itself_uses_no_old_path():
     """A fresh interpreter that turns DeprecationWarning into errors imports every current module and loads the shipped
     Sudoku checkpoint through the Auto class."""
     code = (
-        "import hyperset_hf, hyperset_hf.cli, hyperset_hf.metrics, hyperset_hf.analysis\n"
+        "import hyperset_hf, hyperset_hf.metrics, hyperset_hf.analysis\n"
         "import hyperset_hf.data.sudoku, hyperset_hf.data.images, hyperset_hf.data.graphs\n"
         "import hyperset_hf.release.convert, hyperset_hf.release.hub, hyperset_hf.release.model_card\n"
         "from transformers import AutoModelForTokenClassification\n"
