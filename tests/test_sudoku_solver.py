@@ -34,6 +34,9 @@ HARD_PUZZLE = "80000000000360000007009020005000700000004570000010003000100006800
 HARD_SOLUTION = "812753649943682175675491283154237896369845721287169534521974368438526917796318452"
 DEFAULT_RECURRENCES = 4
 OUTPUT_KEYS = {
+    "num_rounds",
+    "iterations_used",
+    "committed_round",
     "puzzle",
     "solution",
     "grid",
@@ -110,6 +113,12 @@ def test_output_keys_and_shapes(solver):
     assert (result["problem"] is None) == result["is_valid"]
     assert 1 / 9 <= result["confidence"] <= 1
     assert result["num_recurrences"] == DEFAULT_RECURRENCES
+    # iterative decoding (the default): rounds of num_recurrences iterations, every blank committed in one of them
+    rounds = result["committed_round"]
+    assert result["num_rounds"] == max(rounds) + 1 and result["iterations_used"] == result["num_rounds"] * DEFAULT_RECURRENCES
+    assert all((r == -1) == (c != "0") for r, c in zip(rounds, HARD_PUZZLE.replace(".", "0")))
+    one_pass = solver(HARD_PUZZLE, decoding="one_pass")
+    assert one_pass["num_rounds"] == 1 and set(one_pass["committed_round"]) <= {-1, 0}
     for key in ("energies", "attention_energies", "feedforward_energies"):
         assert len(result[key]) == DEFAULT_RECURRENCES + 1
         assert all(isinstance(value, float) for value in result[key])
@@ -133,7 +142,8 @@ def test_givens_are_kept(solver, puzzles):
 
 @pytest.mark.parametrize("num_recurrences", [1, 3, 9])
 def test_num_recurrences_sets_the_energy_trace(solver, num_recurrences):
-    result = solver(HARD_PUZZLE, num_recurrences=num_recurrences)
+    """One pass: the pipeline's energies are those of the model's forward on the puzzle."""
+    result = solver(HARD_PUZZLE, num_recurrences=num_recurrences, decoding="one_pass")
     assert result["num_recurrences"] == num_recurrences
     assert len(result["energies"]) == num_recurrences + 1
     input_ids = torch.tensor([[int(c) for c in HARD_PUZZLE]])
@@ -142,7 +152,7 @@ def test_num_recurrences_sets_the_energy_trace(solver, num_recurrences):
     np.testing.assert_allclose(result["energies"], outputs.energies[0][0].numpy(), rtol=1e-5)
     assert result["solution"] == grid_to_string(solver.model.solve(input_ids, num_recurrences, decoding="one_pass")[0].numpy())
     # the first entry is the energy of x_0, which does not depend on the number of iterations
-    np.testing.assert_allclose(result["energies"][0], solver(HARD_PUZZLE, num_recurrences=2)["energies"][0], rtol=1e-6)
+    np.testing.assert_allclose(result["energies"][0], solver(HARD_PUZZLE, num_recurrences=2, decoding="one_pass")["energies"][0], rtol=1e-6)
 
 
 def test_num_recurrences_at_construction(model_dir):
@@ -231,22 +241,23 @@ def test_bad_parameters(solver):
 
 def test_postprocess_is_valid_logic(solver):
     input_ids = torch.tensor([[int(c) for c in HARD_PUZZLE]])
-    outputs = {"input_ids": input_ids, "logits": one_hot_logits(HARD_SOLUTION), "num_recurrences": torch.tensor([6])}
+    blank = input_ids == 0
+    outputs = {
+        "input_ids": input_ids, "grids": torch.tensor([[int(c) for c in HARD_SOLUTION]]),
+        "committed_round": torch.where(blank, 0, -1), "confidence": torch.tensor([1.0]), "num_rounds": torch.tensor([1]),
+        "iterations_used": torch.tensor([6]), "num_recurrences": torch.tensor([6]),
+    }  # fmt: skip
     result = solver.postprocess(outputs)
     assert result["solution"] == HARD_SOLUTION and result["is_valid"] and result["problem"] is None
-    assert result["num_recurrences"] == 6 and result["energies"] is None
+    assert result["num_recurrences"] == 6 and result["energies"] is None and result["num_rounds"] == 1
     assert result["confidence"] == pytest.approx(1.0, abs=1e-6)
+    assert result["committed_round"] == torch.where(blank, 0, -1)[0].tolist()
 
     # a wrong digit in a blank cell (row 1, column 2): the grid is no longer a valid Sudoku
     wrong = HARD_SOLUTION[0] + HARD_SOLUTION[2] + HARD_SOLUTION[2:]
-    result = solver.postprocess({**outputs, "logits": one_hot_logits(wrong)})
+    result = solver.postprocess({**outputs, "grids": torch.tensor([[int(c) for c in wrong]])})
     assert result["solution"] == wrong and not result["is_valid"]
     assert result["problem"] == f"solution repeats digit {HARD_SOLUTION[2]} in row 1"
-
-    # logits that contradict a given: the given is kept, so the prediction is still the valid solution
-    contradicting = "9" + HARD_SOLUTION[1:]
-    result = solver.postprocess({**outputs, "logits": one_hot_logits(contradicting)})
-    assert result["solution"] == HARD_SOLUTION and result["is_valid"]
 
     # energies for two layers come back as one list per layer
     energies = torch.arange(2 * 7, dtype=torch.float32).reshape(1, 2, 7)

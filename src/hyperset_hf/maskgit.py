@@ -124,14 +124,18 @@ class MaskGITDecodingOutput(ModelOutput):
 
         reveal_step (`torch.LongTensor` of the shape of the input ids): the step (0-based) in which every token was
             revealed, -1 for the tokens that were given.
-        num_model_calls (`torch.LongTensor` of shape `(batch_size,)`): how many steps ran the model on each sample
-            (with `stop_when_full`, a sample leaves the computation once nothing of it is masked).
+        num_model_calls (`torch.LongTensor` of shape `(batch_size,)`): how many steps ran the model on each sample (the
+            first step runs on every sample, even one with nothing masked;
+            with `stop_when_full`, a sample leaves the computation once nothing of it is masked.
         iterations_used (`torch.LongTensor` of shape `(batch_size,)`, *optional*): recurrent iterations per sample
             over all its steps (when the model reports them or `num_recurrences` was given).
         confidence (`torch.FloatTensor` of shape `(batch_size,)`): the mean probability of the revealed tokens at the
             step they were revealed (1 for a sample with nothing to reveal).
         energy (`torch.FloatTensor` of shape `(batch_size,)`, *optional*): with `output_energies=True`, the total
             energy of the last layer's final state at each sample's last step.
+        energy_trace (`torch.FloatTensor` of shape `(batch_size, 3, num_layers, iterations + 1)`, *optional*): with
+            `output_energies=True`, the total, attention and feedforward energies of every iteration of each sample's
+            last step.
     """
 
     sequences: torch.LongTensor | None = None
@@ -142,6 +146,7 @@ class MaskGITDecodingOutput(ModelOutput):
     iterations_used: torch.LongTensor | None = None
     confidence: torch.FloatTensor | None = None
     energy: torch.FloatTensor | None = None
+    energy_trace: torch.FloatTensor | None = None
 
 
 def _non_negative(value, name: str) -> float:
@@ -276,7 +281,7 @@ def maskgit_decode(
     iterations = torch.zeros(batch_size, dtype=torch.long, device=device)
     counted_iterations = False
     revealed_probability = torch.zeros(batch_size, device=device)
-    energy = torch.full((batch_size,), math.nan, device=device) if output_energies else None
+    energy_trace = None
     state = None  # the warm start's recurrent state (batch_size, n, hidden_size)
     extra = {"output_energies": True} if output_energies else {}
     if warm_start:
@@ -290,9 +295,9 @@ def maskgit_decode(
         for step, count in enumerate(counts):
             masked = ids == mask_token_id
             remaining = masked.sum(1)
-            if not remaining.any():
+            if step > 0 and not remaining.any():  # the first step always runs (a full grid still gets its outputs)
                 break
-            rows = remaining.nonzero()[:, 0] if stop_when_full else None  # the samples still computed
+            rows = remaining.nonzero()[:, 0] if stop_when_full and step > 0 else None  # the samples still computed
             step_ids, step_masked = (ids, masked) if rows is None else (ids[rows], masked[rows])
             step_remaining = step_masked.sum(1)
             call_kwargs = dict(model_kwargs, **extra)
@@ -342,8 +347,11 @@ def maskgit_decode(
             used = getattr(output, "iterations_used", None)
             if used is None and model_kwargs.get("num_recurrences") is not None:
                 used = torch.full_like(step_remaining, int(model_kwargs["num_recurrences"]))
-            if output_energies:
-                step_energy = output.energies[-1][:, -1].float()
+            if output_energies:  # (samples, total / attention / feedforward, layers, iterations + 1)
+                names = ("energies", "attention_energies", "feedforward_energies")
+                step_trace = torch.stack([torch.stack(getattr(output, name), 1).float() for name in names], 1)
+                if energy_trace is None or energy_trace.shape[-1] != step_trace.shape[-1]:
+                    energy_trace = step_trace.new_full((batch_size, *step_trace.shape[1:]), math.nan)
             if rows is None:
                 ids = new_ids
                 reveal_step = torch.where(reveal, step, reveal_step)
@@ -353,7 +361,7 @@ def maskgit_decode(
                     iterations += used
                     counted_iterations = True
                 if output_energies:
-                    energy = step_energy
+                    energy_trace = step_trace
             else:
                 ids = ids.index_copy(0, rows, new_ids)
                 reveal_step = reveal_step.index_copy(0, rows, torch.where(reveal, step, reveal_step[rows]))
@@ -363,7 +371,7 @@ def maskgit_decode(
                     iterations.index_add_(0, rows, used.to(iterations.dtype))
                     counted_iterations = True
                 if output_energies:
-                    energy = energy.index_copy(0, rows, step_energy)
+                    energy_trace = energy_trace.index_copy(0, rows, step_trace)
             num_masked.append((ids == mask_token_id).sum(1))
             if return_intermediate:
                 intermediate.append(ids.view(shape).clone())
@@ -377,9 +385,10 @@ def maskgit_decode(
         intermediate_ids=tuple(intermediate) if return_intermediate else None,
         reveal_step=reveal_step.view(shape),
         num_model_calls=calls,
-        iterations_used=iterations if counted_iterations else None,
+        iterations_used=iterations if counted_iterations else None,  # (set whenever the model ran)
         confidence=torch.where(num_revealed > 0, revealed_probability / num_revealed.clamp_min(1), 1.0),
-        energy=energy,
+        energy=None if energy_trace is None else energy_trace[:, 0, -1, -1],
+        energy_trace=energy_trace,
     )
 
 

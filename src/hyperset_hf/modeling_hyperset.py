@@ -886,7 +886,7 @@ class HyperSETForMaskedTokenModeling(HyperSETPreTrainedModel):
         )
 
 
-def check_givens(input_ids: torch.Tensor) -> None:
+def _check_givens(input_ids: torch.Tensor) -> None:
     """Raises for the first board whose givens repeat a digit in a row, column or box (it has no solution)."""
     clash = first_clash(input_ids)
     if clash is not None:
@@ -915,6 +915,9 @@ class SudokuSolution(ModelOutput):
         iterations_used (`torch.LongTensor` of shape `(batch_size,)`): recurrent iterations over all its rounds.
         energy (`torch.FloatTensor` of shape `(batch_size,)`): the total energy of the final state of its last
             round (NaN for the Transformer baseline, which has none).
+        energy_trace (`torch.FloatTensor` of shape `(batch_size, 3, num_layers, num_recurrences + 1)`, *optional*):
+            the total, attention and feedforward energy of every iteration of each puzzle's last round (energy-based
+            models only).
         confidence (`torch.FloatTensor` of shape `(batch_size,)`): the mean probability of the committed digits when
             they were committed.
         is_valid (`torch.BoolTensor` of shape `(batch_size,)`): every row, column and box holds 1-9 once.
@@ -926,6 +929,7 @@ class SudokuSolution(ModelOutput):
     num_rounds: torch.LongTensor | None = None
     iterations_used: torch.LongTensor | None = None
     energy: torch.FloatTensor | None = None
+    energy_trace: torch.FloatTensor | None = None
     confidence: torch.FloatTensor | None = None
     is_valid: torch.BoolTensor | None = None
     rule_mask: bool | None = None
@@ -1072,6 +1076,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         schedule: str | None = None,
         warm_start: bool | None = None,
         rule_mask: bool | None = None,
+        check_givens: bool = True,
         return_dict: bool = False,
         **kwargs,
     ) -> "torch.LongTensor | SudokuSolution":
@@ -1094,6 +1099,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 the newly committed cells replaced by their embeddings) instead of restarting from the embeddings.
             rule_mask (`bool`, *optional*): mask out digits that clash with a committed peer (uses the Sudoku rules;
                 off by default, always reported separately).
+            check_givens (`bool`, *optional*, defaults to True): refuse puzzles whose givens clash (no solution).
             return_dict (`bool`, *optional*): return a [`SudokuSolution`] instead of the grids.
             kwargs: passed to `forward` every round (e.g. `adaptive_exit_threshold`).
 
@@ -1101,7 +1107,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         `config.sudoku_decoding` (the recommended setting saved with it), overridden by the arguments.
         """
         HyperSETSudokuEmbeddings.check_input_ids(input_ids)
-        check_givens(input_ids)
+        if check_givens:
+            _check_givens(input_ids)
         given = {"decoding": decoding, "reveal_fraction": reveal_fraction, "confidence_threshold": confidence_threshold,
                  "warm_start": warm_start, "rule_mask": rule_mask, "num_rounds": num_rounds, "schedule": schedule}  # fmt: skip
         options = {**SUDOKU_DECODING_DEFAULTS, **(self.config.sudoku_decoding or {})}
@@ -1127,7 +1134,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         energy = decoded.energy if decoded.energy is not None else torch.full(grids.shape[:1], math.nan)
         return SudokuSolution(
             grids=grids, committed_round=decoded.reveal_step, num_rounds=decoded.num_model_calls,
-            iterations_used=decoded.iterations_used, energy=energy, confidence=decoded.confidence,
+            iterations_used=decoded.iterations_used, energy=energy, energy_trace=decoded.energy_trace,
+            confidence=decoded.confidence,
             is_valid=(sudoku_unit_counts(grids) == 1).all(-1).all(-1), rule_mask=bool(options["rule_mask"]),
         )  # fmt: skip
 

@@ -200,6 +200,9 @@ def _no_collate(items):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+DECODING_OPTIONS = ("decoding", "reveal_fraction", "confidence_threshold", "warm_start", "rule_mask")
+
+
 class SudokuSolvingPipeline(Pipeline):
     """Solves Sudoku puzzles with a Hyper-SET Sudoku model ([`HyperSETForSudoku`]) and reports the energy descent.
 
@@ -217,8 +220,13 @@ class SudokuSolvingPipeline(Pipeline):
           forward pass.
 
     Parameters (at construction or per call):
-        num_recurrences (`int`, *optional*): iterations of the energy descent; defaults to
+        num_recurrences (`int`, *optional*): iterations of the energy descent (per round); defaults to
             `model.config.num_recurrences`. Must be a positive integer.
+        decoding (`str`, *optional*): `"iterative"` (default: MaskGIT-style rounds that commit the most confident
+            blanks) or `"one_pass"` (the paper's protocol); the pipeline calls `model.solve()`, so the model's
+            recommended decoding (`config.sudoku_decoding`) applies.
+        reveal_fraction, confidence_threshold, warm_start, rule_mask (*optional*): decoding options of
+            [`HyperSETForSudoku.solve`] (`rule_mask=True` uses the Sudoku rules; off by default).
         check_givens (`bool`, *optional*, defaults to True): raise a `ValueError` for a puzzle whose givens repeat a
             digit in a row, column or box (such a puzzle has no solution).
 
@@ -230,13 +238,16 @@ class SudokuSolvingPipeline(Pipeline):
         - `grid` (`str`): the solution rendered by [`format_grid`] (9 x 9 with box separators);
         - `is_valid` (`bool`): whether `solution` is a complete, valid Sudoku that keeps the givens;
         - `problem` (`str` or `None`): why it is not valid (e.g. `"solution repeats digit 3 in column 4"`);
-        - `confidence` (`float`): the mean over the blank cells of the highest softmax probability (1.0 without
-          blanks);
-        - `num_recurrences` (`int`): the number of iterations actually run;
+        - `confidence` (`float`): the mean over the blank cells of the probability of the committed digit when it
+          was committed (1.0 without blanks);
+        - `num_recurrences` (`int`): the iterations per round; `num_rounds` (`int`): the forward passes run (1 for
+          one pass); `iterations_used` (`int`): all iterations over the rounds;
+        - `committed_round` (`list` of 81 `int`): the round (0-based) in which each blank was committed, -1 for a given;
         - `energies`, `attention_energies`, `feedforward_energies`: the total / attention / feedforward energy of the
-          initial state x_0 and after every iteration. For a one-layer model (the paper's Sudoku model) each is a list
-          of `num_recurrences + 1` floats; for a model with several layers, a list with one such list per layer. `None`
-          for the Transformer baseline (`config.layer_type="transformer"`), which has no energy.
+          initial state x_0 and after every iteration of the LAST round (the only round in one-pass decoding). For a
+          one-layer model (the paper's Sudoku model) each is a list of `num_recurrences + 1` floats; for a model with
+          several layers, a list with one such list per layer. `None` for the Transformer baseline
+          (`config.layer_type="transformer"`), which has no energy.
 
     Raises:
         `ValueError`: for a malformed puzzle, naming the offending value and, in a batch, the puzzle's index
@@ -265,12 +276,14 @@ class SudokuSolvingPipeline(Pipeline):
         return getattr(self.model.config, "layer_type", "hyperset") == "hyperset"
 
     def _sanitize_parameters(self, num_recurrences=None, check_givens=None, **kwargs):
-        if kwargs:
+        unknown = sorted(set(kwargs) - set(DECODING_OPTIONS))
+        if unknown:
             raise TypeError(
-                f"Unexpected parameter(s) for the sudoku-solving pipeline: {', '.join(sorted(kwargs))}; the "
-                "parameters are num_recurrences and check_givens."
+                f"Unexpected parameter(s) for the sudoku-solving pipeline: {', '.join(unknown)}; the parameters are "
+                f"num_recurrences, check_givens and {', '.join(DECODING_OPTIONS)}."
             )
-        preprocess_params, forward_params = {}, {}
+        preprocess_params = {}
+        forward_params = {name: value for name, value in kwargs.items() if value is not None}
         if num_recurrences is not None:
             forward_params["num_recurrences"] = as_count(num_recurrences, "num_recurrences")
         if check_givens is not None:
@@ -312,35 +325,39 @@ class SudokuSolvingPipeline(Pipeline):
             inputs = self._parse(inputs, None, check_givens)
         return {"input_ids": torch.as_tensor(inputs.grid, dtype=torch.long).unsqueeze(0)}
 
-    def _forward(self, model_inputs: dict[str, torch.Tensor], num_recurrences: int | None = None) -> dict[str, Any]:
+    def _forward(self, model_inputs: dict[str, torch.Tensor], num_recurrences: int | None = None,
+                 **decoding) -> dict[str, Any]:  # fmt: skip
         if num_recurrences is None:
             num_recurrences = as_count(self.model.config.num_recurrences, "num_recurrences")
         input_ids = model_inputs["input_ids"]
-        energy_based = self.is_energy_based
-        outputs = self.model(input_ids=input_ids, num_recurrences=num_recurrences, output_energies=energy_based)
-        result = {
+        # the givens were checked (or deliberately not) when the puzzle was parsed
+        solution = self.model.solve(input_ids, num_recurrences, check_givens=False, return_dict=True, **decoding)
+        result = {  # tensors with a leading batch dimension unbatch cleanly
             "input_ids": input_ids,
-            "logits": outputs.logits,
+            "grids": solution.grids,
+            "committed_round": solution.committed_round,
+            "confidence": solution.confidence,
+            "num_rounds": solution.num_rounds,
+            "iterations_used": solution.iterations_used,
             "num_recurrences": torch.full((input_ids.shape[0],), num_recurrences, dtype=torch.long),
         }
-        if energy_based:
-            # (batch_size, num_layers, num_recurrences + 1): tensors with a leading batch dimension unbatch cleanly
-            result["energies"] = torch.stack(outputs.energies, dim=1)
-            result["attention_energies"] = torch.stack(outputs.attention_energies, dim=1)
-            result["feedforward_energies"] = torch.stack(outputs.feedforward_energies, dim=1)
+        if solution.energy_trace is not None:  # (batch_size, total / attention / feedforward, layers, iterations + 1)
+            for index, key in enumerate(("energies", "attention_energies", "feedforward_energies")):
+                result[key] = solution.energy_trace[:, index]
         return result
 
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
         """Turns the outputs for one puzzle (every tensor with a leading batch dimension of 1) into the result `dict`:
-        `input_ids` `(1, 81)`, `logits` `(1, 81, 9)` (index k scores digit k + 1), `num_recurrences` `(1,)` and,
-        optionally, `energies`, `attention_energies`, `feedforward_energies` `(1, num_layers, num_recurrences + 1)`."""
-        puzzle = torch.as_tensor(model_outputs["input_ids"]).reshape(-1, NUM_CELLS)[0].long().cpu()
-        logits = torch.as_tensor(model_outputs["logits"]).reshape(-1, NUM_CELLS, 9)[0].float().cpu()
-        probabilities = logits.softmax(dim=-1)
-        best_probability, best_index = probabilities.max(dim=-1)
-        solution = torch.where(puzzle > 0, puzzle, best_index + 1)
-        blanks = puzzle == 0
-        confidence = float(best_probability[blanks].mean()) if bool(blanks.any()) else 1.0
+        `input_ids`, `grids`, `committed_round` `(1, 81)`, `confidence`, `num_rounds`, `iterations_used`,
+        `num_recurrences` `(1,)` and, optionally, `energies`, `attention_energies`, `feedforward_energies`
+        `(1, num_layers, num_recurrences + 1)`."""
+
+        def first(key):  # the puzzle's entry
+            return torch.as_tensor(model_outputs[key])[0]
+
+        puzzle = first("input_ids").reshape(NUM_CELLS).long().cpu()
+        solution = first("grids").reshape(NUM_CELLS).long().cpu()
+        confidence = float(first("confidence"))
         puzzle_array = puzzle.numpy().astype(np.int8)
         solution_array = solution.numpy().astype(np.int8)
         is_valid, problem = validate_solution(solution_array, puzzle_array)
@@ -358,6 +375,9 @@ class SudokuSolvingPipeline(Pipeline):
             "problem": problem,
             "confidence": confidence,
             "num_recurrences": num_recurrences,
+            "num_rounds": int(first("num_rounds")),
+            "iterations_used": int(first("iterations_used")),
+            "committed_round": first("committed_round").reshape(NUM_CELLS).tolist(),
         }
         for key in ("energies", "attention_energies", "feedforward_energies"):
             value = model_outputs.get(key)
