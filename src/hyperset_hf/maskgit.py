@@ -125,8 +125,8 @@ class MaskGITDecodingOutput(ModelOutput):
         reveal_step (`torch.LongTensor` of the shape of the input ids): the step (0-based) in which every token was
             revealed, -1 for the tokens that were given.
         num_model_calls (`torch.LongTensor` of shape `(batch_size,)`): how many steps ran the model on each sample (the
-            first step runs on every sample, even one with nothing masked;
-            with `stop_when_full`, a sample leaves the computation once nothing of it is masked.
+            first step runs on every sample, even one with nothing masked; with `stop_when_full`, a sample leaves the
+            computation once nothing of it is masked).
         iterations_used (`torch.LongTensor` of shape `(batch_size,)`, *optional*): recurrent iterations per sample
             over all its steps (when the model reports them or `num_recurrences` was given).
         confidence (`torch.FloatTensor` of shape `(batch_size,)`): the mean probability of the revealed tokens at the
