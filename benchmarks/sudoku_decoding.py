@@ -1,0 +1,180 @@
+# Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
+"""Sudoku decoding protocols side by side: one pass (the paper's protocol), iterative (MaskGIT-style) decoding with
+`HyperSETForSudoku.solve()`, and iterative decoding with test-time selection over K symmetric copies of each puzzle.
+
+For every generated test set (satnet-like, palm-like, mixed, hard; `hyperset_hf.data.sudoku.load_sudoku_benchmark`)
+and every protocol it reports board and cell accuracy, the mean and maximum recurrent iterations per puzzle (all
+rounds, all copies) and the CPU time per puzzle. Pure network: no Sudoku rule is used anywhere unless `--rule_mask`
+adds rows that say so.
+
+Selection: each puzzle is decoded K times under random validity-preserving symmetries
+(`hyperset_hf.data.sudoku.random_symmetry`, seeded by `--seed`), every answer is mapped back with the symmetry's
+inverse, and one answer is chosen per puzzle by
+- `energy`: the lowest final total energy (each copy's last round ends after the same number of iterations);
+- `confidence`: the highest mean probability of the committed digits;
+- `vote`: per cell, the digit most copies chose (ties: the copy with the lowest energy, or the most confident for a
+  model without energy);
+- `oracle`: a correct copy if any (an upper bound, not a selector).
+The Transformer baseline has no energy: its `energy` rows are left out.
+
+Usage (from the repository root):
+
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 python benchmarks/sudoku_decoding.py [--model DIR] [--num_puzzles 1000] \\
+        [--sets satnet-like,palm-like,mixed,hard] [--copies 1,4,8] [--seed 0] [--output results.json]
+
+Prints a Markdown table (and writes the rows as JSON with `--output`).
+"""
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+import torch
+from transformers import AutoModelForTokenClassification
+
+import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
+from hyperset_hf.cli import resolve_default_model
+from hyperset_hf.data.sudoku import apply_symmetry, load_sudoku_benchmark, random_symmetry
+
+
+SELECTORS = ("energy", "confidence", "vote", "oracle")
+
+
+def as_grids(strings) -> torch.Tensor:
+    return torch.tensor([[int(character) for character in text] for text in strings])
+
+
+def decode(model, puzzles: torch.Tensor, batch_size: int, **options):
+    """`model.solve(..., return_dict=True)` over batches: grids, iterations, energies, confidences, CPU seconds."""
+    grids, iterations, energies, confidences = [], [], [], []
+    start = time.process_time()
+    for chunk in puzzles.split(batch_size):
+        solution = model.solve(chunk, return_dict=True, **options)
+        grids.append(solution.grids)
+        iterations.append(solution.iterations_used)
+        energies.append(solution.energy)
+        confidences.append(solution.confidence)
+    seconds = time.process_time() - start
+    return torch.cat(grids), torch.cat(iterations), torch.cat(energies), torch.cat(confidences), seconds
+
+
+def select(copies: torch.Tensor, energies: torch.Tensor, confidences: torch.Tensor, solutions: torch.Tensor, selector):
+    """One grid per puzzle from `copies` (K, N, 81) with their energies / confidences (K, N)."""
+    puzzles = torch.arange(copies.shape[1])
+    if selector == "energy":
+        return copies[energies.argmin(0), puzzles]
+    if selector == "confidence":
+        return copies[confidences.argmax(0), puzzles]
+    if selector == "oracle":
+        correct = (copies == solutions[None]).all(-1)  # (K, N)
+        return copies[correct.float().argmax(0), puzzles]  # the first correct copy, else copy 0
+    # vote: per cell, the most frequent digit; ties go to the digit of the best copy (lowest energy / most confident)
+    counts = torch.nn.functional.one_hot(copies, 10).sum(0)  # (N, 81, 10)
+    rank = energies.argsort(0) if torch.isfinite(energies).all() else (-confidences).argsort(0)
+    best = copies[rank[0], puzzles]  # (N, 81)
+    counts = counts.float() + 0.5 * torch.nn.functional.one_hot(best, 10).float()  # the tie-break
+    return counts.argmax(-1)
+
+
+def evaluate(model, puzzles, solutions, copies: int, seed: int, batch_size: int, options: dict) -> list[dict]:
+    """Rows for one protocol: K = `copies` symmetric copies, every selector (one row when K = 1)."""
+    rng = np.random.default_rng(seed)
+    grids, iterations, energies, confidences, seconds = [], 0, [], [], 0.0
+    for copy in range(copies):
+        symmetries = [random_symmetry(rng) if copy else None for _ in range(len(puzzles))]  # copy 0: the puzzle itself
+        transformed = torch.stack([
+            torch.as_tensor(apply_symmetry(p.numpy(), s)).long() if s is not None else p for p, s in zip(puzzles, symmetries)
+        ])  # fmt: skip
+        decoded, used, energy, confidence, cpu = decode(model, transformed, batch_size, **options)
+        back = torch.stack([
+            torch.as_tensor(apply_symmetry(g.numpy(), s.inverse())).long() if s is not None else g
+            for g, s in zip(decoded, symmetries)
+        ])  # fmt: skip
+        grids.append(back)
+        iterations = iterations + used
+        energies.append(energy)
+        confidences.append(confidence)
+        seconds += cpu
+    stacked, energies, confidences = torch.stack(grids), torch.stack(energies), torch.stack(confidences)
+    has_energy = bool(torch.isfinite(energies).all())
+    selectors = ("energy" if has_energy else "confidence",) if copies == 1 else SELECTORS
+    rows = []
+    for selector in selectors:
+        if selector == "energy" and not has_energy:
+            continue
+        chosen = select(stacked, energies, confidences, solutions, selector)
+        blanks = puzzles == 0
+        rows.append({
+            "copies": copies, "selector": "-" if copies == 1 else selector,
+            "board_accuracy": 100 * float((chosen == solutions).all(-1).float().mean()),
+            "cell_accuracy": 100 * float((chosen == solutions)[blanks].float().mean()),
+            "mean_iterations": float(iterations.float().mean()), "max_iterations": int(iterations.max()),
+            "cpu_seconds_per_puzzle": seconds / len(puzzles),
+        })  # fmt: skip
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="a saved HyperSETForSudoku folder (default: the shipped one)")
+    parser.add_argument("--num_puzzles", type=int, default=1000)
+    parser.add_argument("--sets", default="satnet-like,palm-like,mixed,hard")
+    parser.add_argument("--copies", default="1,4", help="numbers of symmetric copies K for the selection rows")
+    parser.add_argument("--num_recurrences", type=int, default=None, help="iterations per round (default: the model's)")
+    parser.add_argument("--rule_mask", action="store_true", help="add rows with the Sudoku rule mask (uses the rules)")
+    parser.add_argument("--variants", default=None,
+                        help="JSON list of extra iterative-decoding option dicts to compare (e.g. a sweep of "
+                             "reveal_fraction / confidence_threshold / warm_start), one row each with K = 1")
+    parser.add_argument("--split", default="test", choices=("train", "test"),
+                        help="tune on train puzzles, report on test puzzles (never pick a setting on the test split)")
+    parser.add_argument("--batch_size", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache_dir", default=None, help="where the generated sets are cached")
+    parser.add_argument("--output", default=None, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    copies = [int(value) for value in args.copies.split(",") if value.strip()]
+    if not copies or min(copies) < 1:
+        parser.error(f"--copies must be positive integers, got {args.copies!r}")
+    if args.num_puzzles < 1:
+        parser.error(f"--num_puzzles must be a positive integer, got {args.num_puzzles}")
+
+    torch.manual_seed(args.seed)
+    model_path = args.model or resolve_default_model()
+    model = AutoModelForTokenClassification.from_pretrained(model_path).eval()
+    protocols = [("one pass (paper)", {"decoding": "one_pass"}, [1])]
+    protocols.append(("iterative", {"decoding": "iterative"}, copies))
+    if args.rule_mask:
+        protocols.append(("iterative + rule mask (uses the rules)", {"decoding": "iterative", "rule_mask": True}, [1]))
+    for variant in json.loads(args.variants) if args.variants else []:
+        protocols.append((f"iterative {json.dumps(variant, sort_keys=True)}", {"decoding": "iterative", **variant}, [1]))
+    if args.num_recurrences is not None:
+        for _, options, _ in protocols:
+            options["num_recurrences"] = args.num_recurrences
+    print(f"model: {model_path} ({model.config.layer_type}, T={args.num_recurrences or model.config.num_recurrences}); "
+          f"{args.num_puzzles} {args.split} puzzles per set; seed {args.seed}; {platform.machine()}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} thread(s)\n")  # fmt: skip
+    print("| set | protocol | K | selector | boards % | cells % | mean iterations | max iterations | CPU s / puzzle |")
+    print("|---|---|---:|---|---:|---:|---:|---:|---:|")
+    results = []
+    for name in [value.strip() for value in args.sets.split(",") if value.strip()]:
+        size = {"num_test" if args.split == "test" else "num_train": args.num_puzzles}
+        test = load_sudoku_benchmark(name, args.split, cache_dir=args.cache_dir, num_proc=1, **size)
+        puzzles, solutions = as_grids(test["puzzle"]), as_grids(test["solution"])
+        for protocol, options, counts in protocols:
+            for count in counts:
+                for row in evaluate(model, puzzles, solutions, count, args.seed, args.batch_size, options):
+                    row = {"set": name, "protocol": protocol, **row}
+                    results.append(row)
+                    print(f"| {name} | {protocol} | {row['copies']} | {row['selector']} | {row['board_accuracy']:.1f} | "
+                          f"{row['cell_accuracy']:.1f} | {row['mean_iterations']:.1f} | {row['max_iterations']} | "
+                          f"{row['cpu_seconds_per_puzzle']:.3f} |", flush=True)  # fmt: skip
+    if args.output:
+        with open(args.output, "w") as handle:
+            json.dump({"model": str(model_path), "num_puzzles": args.num_puzzles, "seed": args.seed, "rows": results},
+                      handle, indent=2)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

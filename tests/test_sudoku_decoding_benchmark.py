@@ -1,0 +1,47 @@
+"""CI smoke test of `benchmarks/sudoku_decoding.py` on a tiny model: every protocol and selector row is produced and
+the selection maps every copy back to the original puzzle."""
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+from conftest import activate_step_sizes
+
+from hyperset_hf import HyperSETConfig, HyperSETForSudoku
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import sudoku_decoding  # noqa: E402
+
+
+def test_benchmark_rows_on_a_tiny_model(tmp_path, capsys):
+    config = HyperSETConfig.from_preset("sudoku", hidden_size=32, num_attention_heads=4, intermediate_size=64,
+                                        num_recurrences=2, time_embedding_size=16)  # fmt: skip
+    activate_step_sizes(HyperSETForSudoku(config)).save_pretrained(tmp_path / "model")
+    output = tmp_path / "rows.json"
+    sudoku_decoding.main(["--model", str(tmp_path / "model"), "--num_puzzles", "3", "--sets", "satnet-like",
+                          "--copies", "1,2", "--cache_dir", str(tmp_path / "cache"), "--rule_mask", "--output", str(output)])  # fmt: skip
+    rows = json.loads(output.read_text())["rows"]
+    keys = {(row["protocol"], row["copies"], row["selector"]) for row in rows}
+    assert ("one pass (paper)", 1, "-") in keys and ("iterative", 1, "-") in keys
+    assert {("iterative", 2, selector) for selector in sudoku_decoding.SELECTORS} <= keys
+    assert ("iterative + rule mask (uses the rules)", 1, "-") in keys
+    one_pass = next(row for row in rows if row["protocol"] == "one pass (paper)")
+    assert one_pass["mean_iterations"] == one_pass["max_iterations"] == 2  # one round of T = 2
+    for row in rows:
+        assert 0 <= row["board_accuracy"] <= 100 and 0 <= row["cell_accuracy"] <= 100
+    oracle = next(row for row in rows if row["selector"] == "oracle")
+    assert oracle["board_accuracy"] >= max(row["board_accuracy"] for row in rows if row["copies"] == 2)
+    assert "| satnet-like | iterative | 2 | vote |" in capsys.readouterr().out
+
+
+def test_copies_map_back_to_the_puzzle():
+    """A perfect 'model' (the solver) decoded under symmetries and mapped back gives the original solution."""
+    solutions = torch.randint(1, 10, (2, 81))
+    copies = torch.stack([solutions, solutions.flip(0)])  # copy 1 is wrong for both puzzles
+    energies = torch.tensor([[0.0, 5.0], [1.0, -1.0]])
+    confidences = torch.tensor([[0.9, 0.2], [0.5, 0.8]])
+    assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "energy")[0], solutions[0])
+    assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "confidence")[1], solutions[0])
+    assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "oracle"), solutions)
