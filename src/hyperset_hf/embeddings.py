@@ -12,7 +12,7 @@ from torch import nn
 from transformers.utils.import_utils import is_torchdynamo_compiling
 
 from .configuration_hyperset import HyperSETConfig
-from .input_checks import check_mask, check_pixel_values, shape_of
+from .input_checks import embed_patches, shape_of
 
 
 def sinusoidal_position_embedding(num_positions: int, hidden_size: int, device=None) -> torch.Tensor:
@@ -81,29 +81,14 @@ class HyperSETEmbeddings(nn.Module):
         num_tokens = (self.config.image_size // self.config.patch_size) ** 2 + 1
         return sinusoidal_position_embedding(num_tokens, self.config.hidden_size)
 
-    def check_pixel_values(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
-        check_pixel_values(pixel_values, self.config, interpolate_pos_encoding)
-
     def forward(
         self,
         pixel_values: torch.Tensor,
         bool_masked_pos: torch.BoolTensor | None = None,
         interpolate_pos_encoding: bool = False,
     ) -> torch.Tensor:
-        self.check_pixel_values(pixel_values, interpolate_pos_encoding)
-        pixel_values = pixel_values.to(self.patch_embeddings.projection.weight.dtype)
-        embeddings = self.patch_embeddings(pixel_values)
+        embeddings = embed_patches(self, pixel_values, bool_masked_pos, interpolate_pos_encoding)
         batch_size, num_patches, _ = embeddings.shape
-
-        if bool_masked_pos is not None:
-            if self.mask_token is None:
-                raise ValueError(
-                    "`bool_masked_pos` was given but this model has no mask token; build it with "
-                    "`HyperSETModel(config, use_mask_token=True)` or use `HyperSETForMaskedImageModeling`."
-                )
-            mask = check_mask(bool_masked_pos, (batch_size, num_patches)).unsqueeze(-1).to(embeddings.dtype)
-            embeddings = embeddings * (1.0 - mask) + self.mask_token.expand(batch_size, num_patches, -1) * mask
-
         cls_tokens = self.cls_token.expand(batch_size, -1, -1)
         embeddings = torch.cat((cls_tokens, embeddings), dim=1)
         positions = self.positions

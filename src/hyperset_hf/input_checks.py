@@ -49,6 +49,23 @@ def check_forward_kwargs(model, kwargs: dict, accepted, not_applicable=()) -> No
                         f"(accepted: {', '.join(valid)}).")  # fmt: skip
 
 
+def embed_patches(embeddings, pixel_values: torch.Tensor, bool_masked_pos, interpolate_pos_encoding: bool) -> torch.Tensor:
+    """The patch embeddings of either family's image embeddings module `embeddings` (with `config`,
+    `patch_embeddings` and an optional `mask_token`): checks `pixel_values`, embeds its patches into
+    `(batch_size, num_patches, hidden_size)` and replaces the patches marked in `bool_masked_pos` (bools or 0/1) by the
+    mask token, refusing a mask for a model built without one."""
+    check_pixel_values(pixel_values, embeddings.config, interpolate_pos_encoding)
+    patches = embeddings.patch_embeddings(pixel_values.to(embeddings.patch_embeddings.projection.weight.dtype))
+    if bool_masked_pos is None:
+        return patches
+    if embeddings.mask_token is None:
+        model = type(embeddings).__name__.removesuffix("Embeddings")
+        raise ValueError(f"`bool_masked_pos` was given but this model has no mask token; build it with "
+                         f"`{model}Model(config, use_mask_token=True)` or use `{model}ForMaskedImageModeling`.")  # fmt: skip
+    mask = check_mask(bool_masked_pos, tuple(patches.shape[:2])).to(patches.device).unsqueeze(-1)
+    return torch.where(mask, embeddings.mask_token.to(patches.dtype), patches)  # masked patches replaced, not blended
+
+
 def check_class_labels(labels: torch.Tensor, logits: torch.Tensor) -> None:
     """Class indices (batch_size,) in [0, num_labels) for single-label classification (other problem types: the
     shape of `logits`), so that a bad label is named instead of failing inside the loss."""

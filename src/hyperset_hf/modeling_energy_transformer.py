@@ -65,7 +65,7 @@ from .configuration_energy_transformer import EnergyTransformerConfig
 from .input_checks import (
     RENAMED_WEIGHTS,
     check_mask,
-    check_pixel_values,
+    embed_patches,
     load_checked,
     shape_of,
 )
@@ -245,9 +245,6 @@ class EnergyTransformerEmbeddings(nn.Module):
         self.mask_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size)) if use_mask_token else None
         self.position_embeddings = nn.Parameter(torch.zeros(1, num_patches + 1, config.hidden_size))
 
-    def check_pixel_values(self, pixel_values: torch.Tensor, interpolate_pos_encoding: bool) -> None:
-        check_pixel_values(pixel_values, self.config, interpolate_pos_encoding)
-
     def interpolate_pos_encoding(self, height: int, width: int) -> torch.Tensor:
         """Position embeddings for a `height x width` image: the learned patch grid resized bicubically (as ViT), the
         CLS position unchanged. Shape `(1, 1 + num_patches, hidden_size)`."""
@@ -273,25 +270,8 @@ class EnergyTransformerEmbeddings(nn.Module):
         bool_masked_pos: torch.BoolTensor | None = None,
         interpolate_pos_encoding: bool = False,
     ) -> torch.Tensor:
-        self.check_pixel_values(pixel_values, interpolate_pos_encoding)
-        pixel_values = pixel_values.to(self.patch_embeddings.projection.weight.dtype)
-        embeddings = self.patch_embeddings(pixel_values)
-        batch_size, num_patches, _ = embeddings.shape
-
-        if bool_masked_pos is not None:
-            if self.mask_token is None:
-                raise ValueError(
-                    "`bool_masked_pos` was given but this model has no mask token; build it with "
-                    "`EnergyTransformerModel(config, use_mask_token=True)` or use "
-                    "`EnergyTransformerForMaskedImageModeling`."
-                )
-            # the masked tokens are replaced (not blended) by the mask token
-            embeddings = torch.where(
-                check_mask(bool_masked_pos, (batch_size, num_patches)).to(embeddings.device).unsqueeze(-1),
-                self.mask_token.to(embeddings.dtype),
-                embeddings,
-            )
-
+        embeddings = embed_patches(self, pixel_values, bool_masked_pos, interpolate_pos_encoding)
+        batch_size = embeddings.shape[0]
         embeddings = torch.cat((self.cls_token.expand(batch_size, -1, -1), embeddings), dim=1)
         if interpolate_pos_encoding:
             positions = self.interpolate_pos_encoding(pixel_values.shape[2], pixel_values.shape[3])
