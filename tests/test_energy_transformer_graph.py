@@ -459,3 +459,19 @@ def test_node_energies_sum_to_the_graph_energy_and_reach_the_logits(memory_type)
         model.classifier.weight[:, -5:] = 0.0
         without = model(x, edge_index, edge_type).logits
     assert (logits - without).abs().max() > 1e-3
+
+
+def test_checkpoints_saved_before_the_blocks_moved_into_the_encoder_load(tmp_path):
+    """0.1 saved the graph blocks as `layers.*`; 0.2 keeps them in `encoder.layers.*` and maps the old names on load."""
+    from safetensors.torch import load_file, save_file
+
+    model = build(dtype=torch.float32)
+    model.save_pretrained(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    assert any(key.startswith("encoder.layers.") for key in weights)
+    save_file({key.removeprefix("encoder."): value for key, value in weights.items()}, tmp_path / "model.safetensors",
+              metadata={"format": "pt"})  # fmt: skip
+    reloaded = EnergyTransformerForNodeClassification.from_pretrained(tmp_path).eval()
+    x, edge_index, edge_type = random_graph(dtype=torch.float32)
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(x, edge_index).logits, model(x, edge_index).logits, rtol=0, atol=0)
