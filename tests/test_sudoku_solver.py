@@ -363,8 +363,69 @@ def test_cli_in_process_exit_codes_and_json(model_dir, capsys, monkeypatch):
     monkeypatch.setenv(cli.MODEL_ENV_VARIABLE, str(model_dir))
     status = cli.main(["solve", HARD_PUZZLE, "--json"])
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == OUTPUT_KEYS and result["num_recurrences"] == DEFAULT_RECURRENCES
+    assert set(result) == OUTPUT_KEYS | {"decoding", "rule_mask"} and result["num_recurrences"] == DEFAULT_RECURRENCES
+    assert result["decoding"] == "iterative" and result["rule_mask"] is False  # the defaults
     assert status == (0 if result["is_valid"] else 1)
+
+
+@pytest.mark.parametrize(
+    "options, decoding, rule_mask",
+    [
+        ([], "iterative", False),  # the model's recommendation: this config has none, so solve()'s default
+        (["--decoding", "iterative"], "iterative", False),
+        (["--decoding", "one_pass"], "one_pass", False),
+        (["--rule-mask"], "iterative", True),
+        (["--decoding", "one_pass", "--rule-mask"], "one_pass", True),
+    ],
+)
+def test_cli_decoding_options_reach_the_pipeline(options, decoding, rule_mask, model_dir, solver, capsys,
+                                                 monkeypatch):
+    monkeypatch.delenv(cli.MODEL_ENV_VARIABLE, raising=False)
+    arguments = ["solve", HARD_PUZZLE, "--model", str(model_dir), "--num-recurrences", "2", *options]
+    expected = solver(HARD_PUZZLE, num_recurrences=2, decoding=decoding, rule_mask=rule_mask)
+
+    status = cli.main([*arguments, "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert status == (0 if expected["is_valid"] else 1)
+    assert result == {**expected, "decoding": decoding, "rule_mask": rule_mask}
+    blanks = [index for index, character in enumerate(HARD_PUZZLE) if character == "0"]
+    assert all(result["committed_round"][index] == -1 for index in range(81) if index not in blanks)
+    if decoding == "one_pass":
+        assert result["num_rounds"] == 1 and result["iterations_used"] == 2
+        assert {result["committed_round"][index] for index in blanks} == {0}
+    else:
+        assert result["num_rounds"] > 1 and result["iterations_used"] == 2 * result["num_rounds"]
+        assert max(result["committed_round"]) == result["num_rounds"] - 1
+
+    cli.main(arguments)
+    report = capsys.readouterr().out
+    if decoding == "one_pass":
+        assert "Solution (one pass):" in report
+        assert "Decoding: one pass (the paper's protocol), 2 iterations" in report
+        assert "Energy per iteration:" in report
+    else:
+        assert "Solution (iterative decoding):" in report
+        assert (f"Decoding: iterative, {result['num_rounds']} rounds of 2 iterations "
+                f"({result['iterations_used']} iterations in all)") in report
+        assert f"Energy per iteration of the last round (round {result['num_rounds']}):" in report
+    assert ("; Sudoku rules used (--rule-mask)" if rule_mask else "; no Sudoku rules used") in report
+    rows = [ENERGY_ROW.match(line) for line in report.splitlines()]
+    totals = [float(row.group(2)) for row in rows if row]
+    assert totals == pytest.approx(expected["energies"], rel=1e-4)  # the last round's energies
+
+
+def test_cli_default_decoding_is_the_models_recommendation(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(cli.MODEL_ENV_VARIABLE, raising=False)
+    model = tiny_sudoku_model()
+    model.config.sudoku_decoding = {"decoding": "one_pass"}
+    model.save_pretrained(tmp_path)
+    cli.main(["solve", HARD_PUZZLE, "--model", str(tmp_path), "--num-recurrences", "2", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["decoding"] == "one_pass" and result["num_rounds"] == 1
+    cli.main(["solve", HARD_PUZZLE, "--model", str(tmp_path), "--num-recurrences", "2", "--decoding", "iterative",
+              "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["decoding"] == "iterative" and result["num_rounds"] > 1
 
 
 @pytest.mark.parametrize(
@@ -377,6 +438,9 @@ def test_cli_in_process_exit_codes_and_json(model_dir, capsys, monkeypatch):
         (["solve", "55" + "0" * 79, "--model", "MODEL"], "puzzle: digit 5 repeated in row 1"),
         (["solve", HARD_PUZZLE, "--model", "./no/such/folder"], "model folder not found: ./no/such/folder"),
         (["solve", HARD_PUZZLE], "no Sudoku model given and no default checkpoint found"),
+        (["solve", HARD_PUZZLE, "--decoding", "two_pass"], "argument --decoding: invalid choice: 'two_pass'"),
+        (["solve", HARD_PUZZLE, "--decoding"], "argument --decoding: expected one argument"),
+        (["solve", HARD_PUZZLE, "--rule-mask=yes"], "argument --rule-mask: ignored explicit argument 'yes'"),
     ],
 )
 def test_cli_usage_errors(arguments, message, model_dir, tmp_path, capsys, monkeypatch):
@@ -460,3 +524,10 @@ def test_command_help_imports_neither_torch_nor_transformers():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
     assert "solve" in result.stdout  # the help itself was printed
+
+    # the solve subcommand's help too, with its decoding options
+    result = subprocess.run([sys.executable, "-c", script.replace("'--help'", "'solve', '--help'")],
+                            capture_output=True, text=True, timeout=120)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    assert "--decoding {iterative,one_pass}" in result.stdout and "--rule-mask" in result.stdout
+    assert "use the Sudoku rules" in result.stdout

@@ -3,9 +3,10 @@
 
 Subcommands:
 
-- `hyperset-hf solve PUZZLE [--model DIR] [--num-recurrences N] [--device DEVICE] [--json]`: solves one Sudoku with a
-  Hyper-SET Sudoku model through the `"sudoku-solving"` pipeline and prints the puzzle, the solved grid, whether it is
-  valid and the energy of every iteration.
+- `hyperset-hf solve PUZZLE [--model DIR] [--num-recurrences N] [--decoding {iterative,one_pass}] [--rule-mask]
+  [--device DEVICE] [--json]`: solves one Sudoku with a Hyper-SET Sudoku model through the `"sudoku-solving"` pipeline
+  (`HyperSETForSudoku.solve()`) and prints the puzzle, the solved grid, whether it is valid, the decoding used with
+  its rounds and iterations, and the energy of every iteration of the last round.
 
 - `hyperset-hf push --model-dir DIR --repo-id ORG/NAME [...]`: uploads a saved model folder to the Hub (weights,
   config, remote code, image processor and model card) with `hyperset_hf.release.hub.push_model_folder`; `--dry-run`
@@ -39,6 +40,8 @@ CHECKPOINT_NAME = "hyperset-sudoku"
 EXIT_VALID = 0
 EXIT_INVALID_SOLUTION = 1
 EXIT_USAGE = 2  # argparse's own exit status for usage errors
+
+DECODINGS = ("iterative", "one_pass")  # `HyperSETForSudoku.solve(decoding=...)`
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -103,8 +106,13 @@ def _positive_int(text: str) -> int:
 
 SOLVE_DESCRIPTION = """\
 Solve one Sudoku with a Hyper-SET Sudoku model and print the puzzle, the solved grid, whether the solution is a valid
-Sudoku that keeps the givens, and the energy of every iteration (total, attention and feedforward; iteration 0 is the
-initial state).
+Sudoku that keeps the givens, the decoding used (its rounds and iterations) and the energy of every iteration of the
+last round (total, attention and feedforward; iteration 0 is the initial state).
+
+Decoding: 'iterative' (the default unless the model's config.sudoku_decoding recommends otherwise) decodes the grid
+the way MaskGIT decodes image tokens: every round runs the model on the puzzle with the digits committed so far and
+commits the most confident blanks, until the grid is full. 'one_pass' fills every blank from one forward pass (the
+paper's protocol). No Sudoku rule is used unless --rule-mask is given.
 
 PUZZLE is 81 characters in row-major order, '0' or '.' for blanks; whitespace and the grid-drawing characters | - +
 are ignored, so a drawn 9x9 grid (quoted) works too. Use '-' to read the puzzle from standard input.
@@ -123,9 +131,11 @@ exit status:
   {EXIT_USAGE}  usage error: bad arguments, a malformed puzzle (e.g. a wrong character or length, or givens that repeat
      a digit), or no model found / the model could not be loaded
 
-example:
+examples:
   hyperset-hf solve .147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61 \\
       --model checkpoints/{CHECKPOINT_NAME} --num-recurrences 32
+  hyperset-hf solve .147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61 \\
+      --decoding one_pass --json
 """
 
 
@@ -150,8 +160,23 @@ def add_solve_parser(subparsers) -> argparse.ArgumentParser:
         metavar="N",
         type=_positive_int,
         default=None,
-        help="iterations of the energy descent (a positive integer); default: the model's config.num_recurrences. "
-        "More iterations than in training continue the same descent (test-time extrapolation)",
+        help="iterations of the energy descent (a positive integer), per round in iterative decoding; default: the "
+        "model's config.num_recurrences. More iterations than in training continue the same descent (test-time "
+        "extrapolation)",
+    )
+    parser.add_argument(
+        "--decoding",
+        choices=DECODINGS,
+        default=None,
+        help="'iterative' (MaskGIT-style rounds, each committing the most confident blanks) or 'one_pass' (every "
+        "blank from one forward pass, the paper's protocol); default: the model's recommendation "
+        "(config.sudoku_decoding), else iterative",
+    )
+    parser.add_argument(
+        "--rule-mask",
+        action="store_true",
+        help="use the Sudoku rules while decoding: mask out the digits that clash with a given or committed digit in "
+        "the same row, column or box (off by default: the model alone)",
     )
     parser.add_argument(
         "--device",
@@ -197,13 +222,30 @@ def _energy_table(result: dict, num_layers: int) -> list[str]:
         per_layer = [(energies, attention, feedforward)]
     else:
         per_layer = list(zip(energies, attention, feedforward))
+    rounds = result.get("num_rounds") or 1
     lines = []
     for layer, (total, attention_values, feedforward_values) in enumerate(per_layer, start=1):
-        title = "Energy per iteration" + (f" (layer {layer} of {len(per_layer)})" if len(per_layer) > 1 else "")
+        title = "Energy per iteration" + (f" of the last round (round {rounds})" if rounds > 1 else "")
+        title += f" (layer {layer} of {len(per_layer)})" if len(per_layer) > 1 else ""
         lines += ["", f"{title}:", f"{'iteration':>9}  {'total':>16}  {'attention':>16}  {'feedforward':>16}"]
         for iteration, values in enumerate(zip(total, attention_values, feedforward_values)):
             lines.append(f"{iteration:>9}  " + "  ".join(f"{value:>16.6f}" for value in values))
     return lines
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _decoding_line(result: dict) -> str:
+    """`Decoding: ...`: the decoding used, its rounds and iterations, and whether the Sudoku rules were used."""
+    iterations, rounds, used = result["num_recurrences"], result["num_rounds"], result["iterations_used"]
+    if result["decoding"] == "one_pass":
+        line = f"Decoding: one pass (the paper's protocol), {_plural(used, 'iteration')}"
+    else:
+        line = (f"Decoding: iterative, {_plural(rounds, 'round')} of {_plural(iterations, 'iteration')} "
+                f"({used} iterations in all)")
+    return line + ("; Sudoku rules used (--rule-mask)" if result["rule_mask"] else "; no Sudoku rules used")
 
 
 def _format_report(result: dict, model_name: str, config) -> str:
@@ -213,23 +255,34 @@ def _format_report(result: dict, model_name: str, config) -> str:
     num_givens = sum(character != "0" for character in puzzle)
     num_blanks = len(puzzle) - num_givens
     num_layers = int(getattr(config, "num_layers", 1))
-    iterations = result["num_recurrences"]
     layers = f"{num_layers} layer{'s' if num_layers != 1 else ''}"
+    decoding = "one pass" if result["decoding"] == "one_pass" else "iterative decoding"
     lines = [
         f"Model: {model_name} ({getattr(config, 'layer_type', 'hyperset')}, {layers})",
         "",
         f"Puzzle ({num_givens} givens):",
         format_grid(puzzle),
         "",
-        f"Solution ({iterations} iteration{'s' if iterations != 1 else ''}):",
+        f"Solution ({decoding}):",
         result["grid"],
         "",
         "Valid: yes" if result["is_valid"] else f"Valid: no ({result['problem']})",
-        f"Confidence: {result['confidence']:.4f} (mean highest digit probability over {num_blanks} blank cells)",
+        _decoding_line(result),
+        f"Confidence: {result['confidence']:.4f} (mean probability of each blank's digit when it was committed, over "
+        f"{num_blanks} blank cells)",
         f"Solution string: {result['solution']}",
     ]
     lines += _energy_table(result, num_layers)
     return "\n".join(lines)
+
+
+def _decoding_used(config, given: dict) -> dict:
+    """`{"decoding": ..., "rule_mask": ...}` that `HyperSETForSudoku.solve()` ran with: the options given, else the
+    checkpoint's recommendation (`config.sudoku_decoding`), else `SUDOKU_DECODING_DEFAULTS`."""
+    from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS
+
+    options = {**SUDOKU_DECODING_DEFAULTS, **(getattr(config, "sudoku_decoding", None) or {}), **given}
+    return {"decoding": options["decoding"], "rule_mask": bool(options["rule_mask"])}
 
 
 def _looks_like_local_path(name: str) -> bool:
@@ -279,10 +332,14 @@ def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         where = "" if os.path.isdir(model_name) else " (no such local folder; tried it as a Hub id)"
         parser.error(f"could not load a Hyper-SET Sudoku model from {model_name!r}{where}: {error}")
 
+    decoding = {"rule_mask": args.rule_mask}  # the Sudoku rules only when asked for
+    if args.decoding is not None:  # else the model's recommendation
+        decoding["decoding"] = args.decoding
     try:
-        result = solver(text, num_recurrences=args.num_recurrences)
+        result = solver(text, num_recurrences=args.num_recurrences, **decoding)
     except ValueError as error:
         parser.error(str(error))
+    result = {**result, **_decoding_used(solver.model.config, decoding)}
 
     if args.json:
         print(json.dumps(result))
