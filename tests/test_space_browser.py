@@ -1,6 +1,7 @@
 """End to end in a real browser: headless Chromium (Debian's chromium + chromium-driver, driven by selenium) opens the
-demo served on 127.0.0.1, types a puzzle, solves it and reads the solved grid from the page, then completes the hidden
-VQ tokens of an example image in the masked-token tab. Tiny models are built in tmp folders (nothing from the Hub)."""
+demo served on 127.0.0.1, reads the example puzzle solved on load, types a puzzle, solves it (iterative decoding, then
+one pass) and reads the solved grid from the page, then completes the hidden VQ tokens of an example image in the
+masked-token tab. Tiny models are built in tmp folders (nothing from the Hub)."""
 
 import importlib.util
 import os
@@ -74,16 +75,34 @@ def session(screenshots, tmp_path_factory):
 
 
 def test_solve_a_puzzle_in_headless_chromium(screenshots, session):
-    driver, model = session["driver"], session["sudoku"]
+    driver, model, app = session["driver"], session["sudoku"], session["app"]
+    iterations = model.config.num_recurrences
     driver.get(session["url"])
+    # the page opens with the example puzzle solved by iterative decoding, and the round of every blank
+    opened = screenshots.read_solved_grid(driver)
+    on_load = app.solve_puzzle(model, app.EXAMPLE_PUZZLE, iterations)
+    assert on_load["decoding"] == "iterative" and opened == on_load["solution"]
+    assert "by iterative decoding" in screenshots.wait_for(driver, "#sudoku-status").text
+    rounds = screenshots.wait_for(driver, "#sudoku-rounds table.sudoku-rounds")
+    assert rounds.get_attribute("data-committed-round") == ",".join(map(str, on_load["committed_round"]))
+
     screenshots.type_puzzle(driver, PUZZLE)
     screenshots.wait_for(driver, "#solve-button").click()
-    shown = screenshots.read_solved_grid(driver)
-    expected = SudokuSolvingPipeline(model=model)(PUZZLE, num_recurrences=model.config.num_recurrences)
+    shown = screenshots.read_solved_grid(driver, previous=opened)
+    expected = SudokuSolvingPipeline(model=model)(PUZZLE, num_recurrences=iterations)  # iterative, as the page
     assert shown == expected["solution"]
     assert all(shown[i] == PUZZLE[i] for i in range(81) if PUZZLE[i] != ".")  # the givens are on the page
     status = screenshots.wait_for(driver, "#sudoku-status").text
+    assert expected["solution"] in status and f"{expected['num_rounds']} rounds" in status
+
+    # one pass, the paper's protocol
+    screenshots.wait_for(driver, "#sudoku-decoding label",
+                         condition=lambda element: element.text.strip() == "one pass (the paper's protocol)").click()
+    screenshots.wait_for(driver, "#solve-button").click()
+    status = screenshots.wait_for(driver, "#sudoku-status", condition=lambda element: "one pass" in element.text).text
+    expected = SudokuSolvingPipeline(model=model)(PUZZLE, num_recurrences=iterations, decoding="one_pass")
     assert expected["solution"] in status
+    assert screenshots.read_solved_grid(driver) == expected["solution"]
     assert not screenshots.run_image_tab(driver, "Masked image", "mim-image", "reconstruct-button",
                                          session["examples"][0], ("#reconstruction img",))
     explanation = screenshots.wait_for(driver, "#mim-unavailable", condition=lambda element: element.is_displayed())

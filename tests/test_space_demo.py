@@ -3,6 +3,7 @@ through gradio_client. Tiny models are built in tmp folders."""
 
 import importlib.util
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -120,29 +121,71 @@ def completer(app, models):
 # --- the functions behind the tabs -----------------------------------------------------------------------------------
 
 
-def test_solve_matches_the_pipeline_and_tracks_every_iteration(app, models):
-    model = models["sudoku"]
-    result = app.solve_puzzle(model, PUZZLE, 5)
-    expected = SudokuSolvingPipeline(model=model)(PUZZLE, num_recurrences=5)
-    assert result["solution"] == expected["solution"]
-    assert result["is_valid"] == expected["is_valid"]
-    assert result["energies"][0] == pytest.approx(expected["energies"], abs=0)
-    assert len(result["iterations"]) == 6 and result["iterations"][-1] == result["solution"]
-    assert all(grid[i] == PUZZLE[i] for grid in result["iterations"] for i in range(81) if PUZZLE[i] != ".")
-    assert len({grid for grid in result["iterations"]}) > 1  # the cells do change across iterations
-    assert result["reference"] == "214758639695432187387916452729645318536821794841379526163284975958167243472593861"
+REFERENCE = "214758639695432187387916452729645318536821794841379526163284975958167243472593861"
 
-    grid_html, status, snapshots, table, figure = app.sudoku_views(result)
+
+@pytest.mark.parametrize("decoding", [None, "iterative", "one_pass"])
+def test_solve_calls_the_models_solve_and_shows_the_rounds(app, models, monkeypatch, decoding):
+    model = models["sudoku"]
+    calls = []
+    solve = model.solve
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(model, "solve", spy)
+    result = app.solve_puzzle(model, PUZZLE, 5, decoding)
+    used = decoding or "iterative"  # the tiny model recommends nothing: solve()'s default
+    assert [call["decoding"] for call in calls] == [used] and calls[0]["rule_mask"] is False  # the model's solve()
+    monkeypatch.undo()
+    expected = SudokuSolvingPipeline(model=model)(PUZZLE, num_recurrences=5, decoding=used)
+    assert result["decoding"] == used and result["num_recurrences"] == 5
+    for key in ("solution", "is_valid", "problem", "num_rounds", "iterations_used", "committed_round"):
+        assert result[key] == expected[key], key
+    assert result["energies"] == [pytest.approx(expected["energies"], abs=0)]  # the last round's, one layer
+    assert result["reference"] == REFERENCE
+    blanks = [i for i in range(81) if PUZZLE[i] == "."]
+    assert all(result["committed_round"][i] == -1 for i in range(81) if i not in blanks)
+    if used == "one_pass":
+        assert result["num_rounds"] == 1 and {result["committed_round"][i] for i in blanks} == {0}
+    else:
+        assert result["num_rounds"] > 1 and result["iterations_used"] == 5 * result["num_rounds"]
+    # the grid after every round: the givens and the blanks committed so far
+    assert len(result["rounds"]) == result["num_rounds"] and result["rounds"][-1] == result["solution"]
+    for step, grid in enumerate(result["rounds"]):
+        for i in range(81):
+            committed = result["committed_round"][i] <= step
+            assert grid[i] == (result["solution"][i] if committed else "0")
+
+    grid_html, status, rounds_html, table, figure = app.sudoku_views(result)
     assert f'data-solution="{result["solution"]}"' in grid_html and grid_html.count("<td") == 81
-    assert f"`{result['solution']}`" in status and f"of {PUZZLE.count('.')} blank cells match" in status
-    assert [row[0] for row in table] == list(range(6))
-    assert [row[1] for row in table][1:] == [
-        sum(a != b for a, b in zip(result["iterations"][i], result["iterations"][i - 1])) for i in range(1, 6)
+    assert f"`{result['solution']}`" in status and f"of {len(blanks)} blank cells match" in status
+    if used == "one_pass":
+        assert "by one pass (the paper's protocol), 5 iterations" in status
+        assert "every blank was committed in the single forward pass" in rounds_html
+    else:
+        assert (f"by iterative decoding: {result['num_rounds']} rounds of 5 iterations "
+                f"({result['iterations_used']} iterations in all)") in status
+        assert f"Round in which each blank was committed, 1 to {result['num_rounds']}" in rounds_html
+    # the round of every blank: a 9x9 table, the givens' digits, each blank's round counted from 1
+    assert rounds_html.count("<td") == 81
+    assert f'data-committed-round="{",".join(map(str, result["committed_round"]))}"' in rounds_html
+    cells = re.findall(r'data-cell="(\d+)" data-round="(-?\d+)" style="[^"]*">([^<]*)</td>', rounds_html)
+    assert [int(cell) for cell, _, _ in cells] == list(range(81))
+    for (cell, step, text), character in zip(cells, PUZZLE):
+        assert text == (character if character != "." else str(int(step) + 1))
+    # one row per round: cells committed, of them right, blank cells left
+    assert [row[0] for row in table] == list(range(1, result["num_rounds"] + 1))
+    counts = [sum(result["committed_round"][i] == step for i in blanks) for step in range(result["num_rounds"])]
+    assert [row[1] for row in table] == counts and table[-1][3] == 0
+    assert [row[2] for row in table] == [
+        sum(result["solution"][i] == REFERENCE[i] for i in blanks if result["committed_round"][i] == step)
+        for step in range(result["num_rounds"])
     ]
     line = figure.axes[0].lines[0]
     assert list(line.get_xdata()) == list(range(6))
     assert list(line.get_ydata()) == pytest.approx(result["energies"][0])
-    assert snapshots.count('data-iteration="') == 6
 
 
 def test_generated_puzzles_and_bad_input(app, models):
@@ -155,6 +198,18 @@ def test_generated_puzzles_and_bad_input(app, models):
         app.solve_puzzle(models["sudoku"], PUZZLE[:-1], 2)
     with pytest.raises(ValueError, match="num_recurrences"):
         app.solve_puzzle(models["sudoku"], PUZZLE, 0)
+    with pytest.raises(ValueError, match="decoding must be one of iterative, one_pass, got 'two_pass'"):
+        app.solve_puzzle(models["sudoku"], PUZZLE, 2, "two_pass")
+
+
+def test_the_recommended_decoding_is_the_default(app, models, tmp_path):
+    model = save_tiny_sudoku(tmp_path / "one-pass-model")
+    assert app.recommended_decoding(model) == "iterative"
+    model.config.sudoku_decoding = {"decoding": "one_pass"}
+    assert app.recommended_decoding(model) == "one_pass"
+    assert app.solve_puzzle(model, PUZZLE, 2)["decoding"] == "one_pass"
+    demo = app.build_demo(model, mim_unavailable="none", maskgit_unavailable="none", examples_dir=tmp_path / "ex")
+    assert _component(demo, "sudoku-decoding").value == "one_pass"
 
 
 @pytest.mark.parametrize("with_processor", [True, False])
@@ -191,7 +246,8 @@ def test_reconstruction_masks_the_asked_share_and_equals_the_model(app, models, 
 
 def test_missing_mim_model_is_explained(app, tmp_path):
     bundle, why = app.load_mim_model(str(tmp_path / "nothing-here"))
-    assert bundle is None and "HYPERSET_MIM_MODEL" in why and "nothing-here" in why
+    assert bundle is None and "HYPERSET_MIM_MODEL" in why and "`nothing-here`" in why
+    assert str(tmp_path) not in why  # the folder's name, not its path
     assert len(app.example_images(tmp_path / "examples", count=3)) == 3
 
 
@@ -268,16 +324,19 @@ def test_token_completion_refuses_bad_input_clearly(app, completer, image, param
 
 def test_missing_maskgit_model_is_explained(app, monkeypatch, tmp_path):
     completer, why = app.load_maskgit_model(str(tmp_path / "nothing-here"))
-    assert completer is None and "HYPERSET_MASKGIT_MODEL" in why and "nothing-here" in why
+    assert completer is None and "HYPERSET_MASKGIT_MODEL" in why and "`nothing-here`" in why
+    assert str(tmp_path) not in why  # the folder's name, not its path
     # a token model without its image tokenizer: the reason says what is missing
     HyperSETForMaskedTokenModeling(tiny_token_model_config()).save_pretrained(tmp_path / "no-tokenizer")
     completer, why = app.load_maskgit_model(str(tmp_path / "no-tokenizer"))
     assert completer is None and "needs `image_tokenizer=`" in why and "`image_tokenizer/` subfolder" in why
+    assert str(tmp_path) not in why
     # the default comes from the environment variable, else the shipped checkpoint or the Hub id
     mine = tmp_path / "mine"
     monkeypatch.setenv("HYPERSET_MASKGIT_MODEL", str(mine))
     completer, why = app.load_maskgit_model()
-    assert completer is None and why.startswith(f"No masked-token (MaskGIT) model could be loaded from `{mine}`")
+    assert completer is None and why.startswith("No masked-token (MaskGIT) model could be loaded from `mine`")
+    assert str(tmp_path) not in why
     monkeypatch.delenv("HYPERSET_MASKGIT_MODEL")
     shipped = Path(app.hyperset_hf.__file__).resolve().parent / "checkpoints" / "hyperset-maskgit"
     expected = str(shipped) if (shipped / "config.json").is_file() else "hyperset-hf/hyperset-maskgit"
@@ -288,11 +347,76 @@ def _component(demo, elem_id):
     return next((block for block in demo.blocks.values() if getattr(block, "elem_id", None) == elem_id), None)
 
 
+def _shown_text(demo) -> str:
+    """Every text the page shows before any event: Markdown and HTML values, labels, choices."""
+    texts = []
+    for block in demo.blocks.values():
+        for attribute in ("value", "label", "choices", "info"):
+            value = getattr(block, attribute, None)
+            if isinstance(value, (str, list, tuple)):
+                texts.append(str(value))
+    return "\n".join(texts)
+
+
+def _load_event(demo):
+    functions = [function for function in demo.fns.values() if any(event == "load" for _, event in function.targets)]
+    assert len(functions) == 1
+    return functions[0]
+
+
+@pytest.mark.parametrize("decoding", ["iterative", "one_pass"])
+def test_the_page_opens_with_the_example_puzzle_solved(app, models, tmp_path, decoding):
+    model = models["sudoku"]
+    demo = app.build_demo(model, mim_unavailable="none", maskgit_unavailable="none", examples_dir=tmp_path / "ex")
+    radio = _component(demo, "sudoku-decoding")
+    assert radio.value == "iterative" and [value for _, value in radio.choices] == ["iterative", "one_pass"]
+    assert "iterative (MaskGIT-style rounds)" in str(radio.choices) and "one pass (the paper's protocol)" in str(
+        radio.choices)
+    # the page load runs the Solve button's function on the example puzzle with the controls' values
+    load, solve = _load_event(demo), next(f for f in demo.fns.values() if f.api_name == "solve_sudoku")
+    assert load.fn is solve.fn
+    assert [block.elem_id for block in load.inputs] == ["puzzle-input", "sudoku-iterations", "sudoku-decoding"]
+    assert [block.elem_id for block in load.outputs] == [block.elem_id for block in solve.outputs]
+    values = [block.value for block in load.inputs]
+    assert values[:2] == [app.EXAMPLE_PUZZLE, model.config.num_recurrences]
+    grid_html, status, rounds_html, table, _ = load.fn(values[0], values[1], decoding)
+    expected = app.solve_puzzle(model, app.EXAMPLE_PUZZLE, model.config.num_recurrences, decoding)
+    assert f'data-solution="{expected["solution"]}"' in grid_html and "data-committed-round" in rounds_html
+    assert app.describe_decoding(expected) in status and len(table) == expected["num_rounds"]
+    with pytest.raises(gradio.Error, match="decoding must be one of"):
+        load.fn(values[0], values[1], "two_pass")
+
+
+@pytest.mark.skipif(not (Path(__file__).resolve().parents[1] / "src" / "hyperset_hf" / "checkpoints" /
+                         "hyperset-sudoku" / "config.json").is_file(), reason="no shipped Sudoku checkpoint")
+def test_the_shipped_model_solves_the_example_puzzle_on_first_load(app):
+    """What the Space shows when it opens: the example puzzle, solved by iterative decoding (the shipped checkpoint
+    solves it; it used to open on "Not a valid Sudoku")."""
+    model = app.load_sudoku_model(str(Path(app.hyperset_hf.__file__).resolve().parent / "checkpoints" /
+                                      "hyperset-sudoku"))
+    result = app.solve_puzzle(model, app.EXAMPLE_PUZZLE, model.config.num_recurrences)
+    assert result["decoding"] == "iterative" and result["is_valid"], result["problem"]
+    assert result["solution"] == result["reference"] and result["num_rounds"] > 1
+    assert app.sudoku_views(result)[1].startswith("**Valid Sudoku** by iterative decoding")
+
+
+def test_model_names_hide_local_folders(app, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "local" / "hyperset-mim").mkdir(parents=True)
+    assert app.display_name("hyperset-hf/hyperset-mim") == "hyperset-hf/hyperset-mim"  # a Hub id, as it is
+    assert app.display_name(str(tmp_path / "models" / "hyperset-mim")) == "hyperset-mim"
+    assert app.display_name(str(tmp_path / "models" / "hyperset-mim") + "/") == "hyperset-mim"
+    assert app.display_name("local/hyperset-mim") == "hyperset-mim"  # an existing folder, not a Hub id
+    assert app.display_name("./hyperset-mim") == "hyperset-mim" and app.display_name("~/x/y") == "y"
+    assert app.display_name(None) == ""
+
+
 def test_build_demo_without_a_masked_token_model(app, models, tmp_path):
     demo = app.build_demo(models["sudoku"], mim_unavailable="no masked-image model in this test",
                           examples_dir=tmp_path / "examples", maskgit=str(tmp_path / "nothing-here"))
     explanation = _component(demo, "maskgit-unavailable")
     assert explanation is not None and "HYPERSET_MASKGIT_MODEL" in explanation.value
+    assert "`nothing-here`" in explanation.value and str(tmp_path) not in _shown_text(demo)
     assert _component(demo, "complete-button").interactive is False
     demo = app.build_demo(models["sudoku"], mim_unavailable="none", examples_dir=tmp_path / "examples",
                           maskgit_unavailable="no masked-token model in this test")
@@ -309,6 +433,18 @@ def test_build_demo_with_a_masked_token_model(app, models, completer, tmp_path):
         assert "its 4x4 VQ tokens" in _component(demo, "maskgit-description").value
         assert _component(demo, "complete-button").interactive is not False
         assert any(function.api_name == "complete_tokens" for function in demo.fns.values())
+        # the model is named by its folder's name: no tab shows a local path
+        assert "the model `maskgit`" in _component(demo, "maskgit-description").value
+        assert str(models["maskgit_dir"]) not in _shown_text(demo)
+
+
+def test_the_masked_image_tab_names_its_model_without_its_path(app, models, tmp_path):
+    bundle, why = app.load_mim_model(str(models["mim_dir"]))
+    assert why == "" and bundle.name == str(models["mim_dir"])
+    demo = app.build_demo(models["sudoku"], bundle, examples_dir=tmp_path / "examples",
+                          maskgit_unavailable="none")
+    assert "the model `mim` was trained with 3" in _component(demo, "mim-description").value
+    assert str(models["mim_dir"].parent) not in _shown_text(demo)
 
 
 def test_model_names_come_from_the_environment(app, monkeypatch, tmp_path):
@@ -348,11 +484,14 @@ def test_app_answers_through_gradio_client(served, models):
     client = Client(served, verbose=False)
     puzzle = client.predict(30, 7, api_name="/generate_puzzle")
     assert len(puzzle) == 81 and sum(c != "." for c in puzzle) == 30
-    grid_html, status, _, table, plot = client.predict(PUZZLE, 4, api_name="/solve_sudoku")
-    expected = SudokuSolvingPipeline(model=models["sudoku"])(PUZZLE, num_recurrences=4)
-    assert f'data-solution="{expected["solution"]}"' in grid_html
-    assert [row[0] for row in table["data"]] == [0, 1, 2, 3, 4]
-    assert plot is not None
+    for decoding in ("iterative", "one_pass"):
+        grid_html, status, rounds_html, table, plot = client.predict(PUZZLE, 4, decoding, api_name="/solve_sudoku")
+        expected = SudokuSolvingPipeline(model=models["sudoku"])(PUZZLE, num_recurrences=4, decoding=decoding)
+        assert f'data-solution="{expected["solution"]}"' in grid_html
+        assert f'data-committed-round="{",".join(map(str, expected["committed_round"]))}"' in rounds_html
+        assert [row[0] for row in table["data"]] == list(range(1, expected["num_rounds"] + 1))
+        assert ("one pass" if decoding == "one_pass" else f"{expected['num_rounds']} rounds of 4 iterations") in status
+        assert plot is not None
 
     from PIL import Image
 
@@ -363,7 +502,7 @@ def test_app_answers_through_gradio_client(served, models):
     assert Path(masked).is_file() and Path(reconstruction).is_file()
     assert "8 of 16 patches masked" in mim_status
     with pytest.raises(Exception, match="invalid character"):
-        client.predict("x" * 81, 4, api_name="/solve_sudoku")
+        client.predict("x" * 81, 4, "iterative", api_name="/solve_sudoku")
 
 
 @needs_diffusers

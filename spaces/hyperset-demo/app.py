@@ -1,6 +1,7 @@
 # Copyright 2026 The hyperset-hf Authors. Licensed under the Apache License, Version 2.0.
-"""Hyper-SET demo Space: a Sudoku solver and masked-image reconstruction, both showing the energy of every iteration,
-and MaskGIT completion of hidden VQ tokens.
+"""Hyper-SET demo Space: a Sudoku solver (the model's `solve()`: iterative decoding by default, one pass on demand;
+the round of every blank) and masked-image reconstruction, both showing the energy of every iteration, and MaskGIT
+completion of hidden VQ tokens. No tab shows a local folder path: a model from a folder is named by the folder's name.
 
 Models come from environment variables (a local folder or a Hub id):
 
@@ -48,6 +49,7 @@ import hyperset_hf  # noqa: E402,F401  (registers the Hyper-SET models with the 
 from hyperset_hf.input_checks import as_count  # noqa: E402
 from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, maskgit_schedule  # noqa: E402
 from hyperset_hf.pipeline_image_completion import IMAGE_COMPLETION_TASK, ImageCompletionPipeline  # noqa: E402
+from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS  # noqa: E402
 from hyperset_hf.pipeline_sudoku import parse_puzzle, validate_solution  # noqa: E402
 from hyperset_hf.data.sudoku import check_puzzle, count_solutions, generate_puzzle, grid_to_string, solve  # noqa: E402
 
@@ -64,6 +66,8 @@ DISPLAY_SIZE = 224  # images are shown enlarged (nearest neighbour): Fashion-MNI
 MASK_GRAY = 0.5
 DECODING_SCHEDULE = "arccos"  # MaskGIT's reveal schedule, as the paper
 PROBE_TOKENS = 16  # the probe image that measures the tokenizer's downsampling is PROBE_TOKENS x the token grid
+DECODINGS = ("iterative", "one_pass")  # `HyperSETForSudoku.solve(decoding=...)`
+DECODING_CHOICES = [("iterative (MaskGIT-style rounds)", "iterative"), ("one pass (the paper's protocol)", "one_pass")]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -95,12 +99,36 @@ def load_sudoku_model(name: str | None = None):
     return AutoModelForTokenClassification.from_pretrained(name).eval()
 
 
+def display_name(name: str | os.PathLike | None) -> str:
+    """How the app names a model: a Hub id (`owner/name`) as it is, a local folder by its base name only, so that no
+    tab shows a path of the machine the app runs on."""
+    if not name:
+        return ""
+    name = str(name)
+    path = Path(name).expanduser()
+    hub_id = name.count("/") == 1 and not name.startswith((".", "/", "~")) and "\\" not in name and not path.exists()
+    return name if hub_id else (path.name or name)
+
+
+def _hide_folders(text: str, name: str) -> str:
+    """`text` with the folder `name` (as given, absolute and resolved) replaced by its `display_name`."""
+    shown = display_name(name)
+    if shown == name:
+        return text
+    path = Path(name).expanduser()
+    for form in sorted({name, str(path), os.path.abspath(path), str(path.resolve())}, key=len, reverse=True):
+        text = text.replace(form, shown)
+    return text
+
+
 def unavailable_reason(kind: str, name: str, error: Exception, env_variable: str, expected: str) -> str:
     """The explanation a tab shows when its model (a `kind`, e.g. "masked-image model") could not be loaded from
-    `name`: the error, and how to point `env_variable` at `expected` (what a suitable folder holds)."""
+    `name`: the error, and how to point `env_variable` at `expected` (what a suitable folder holds). A local folder
+    is named by its base name only (`display_name`), in the error too."""
+    message = _hide_folders(str(error), name)[:300]
     return (
-        f"No {kind} could be loaded from `{name}` ({type(error).__name__}: {str(error)[:300]}). Set the environment "
-        f"variable `{env_variable}` to {expected} and restart the app."
+        f"No {kind} could be loaded from `{display_name(name)}` ({type(error).__name__}: {message}). Set the "
+        f"environment variable `{env_variable}` to {expected} and restart the app."
     )
 
 
@@ -153,48 +181,71 @@ def new_puzzle(num_givens: int = 30, seed: int = 0) -> str:
     return grid_to_string(puzzle).replace("0", ".")
 
 
-def solve_puzzle(model, puzzle, num_recurrences: int) -> dict[str, Any]:
-    """Runs the Sudoku model and returns the solved grid, the predicted grid after every iteration and the energies.
+def recommended_decoding(model) -> str:
+    """The decoding `model.solve()` uses when not told: the checkpoint's recommendation (`config.sudoku_decoding`),
+    else `"iterative"`."""
+    options = {**SUDOKU_DECODING_DEFAULTS, **(getattr(model.config, "sudoku_decoding", None) or {})}
+    return options["decoding"]
 
-    Returns a dict with `puzzle`, `solution` (81-character strings), `iterations` (the predicted 81 digits of the
-    state after every layer application, the first for the initial state x_0), `energies` (one list of
-    `num_recurrences + 1` floats per layer, or `None` for the Transformer baseline), `is_valid`, `problem` and
-    `reference` (the puzzle's solution when it has exactly one, else `None`).
+
+def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = None) -> dict[str, Any]:
+    """Solves the puzzle with `model.solve()` and returns the solved grid, the round of every blank and the energies.
+
+    Args:
+        model: a Hyper-SET Sudoku model (`HyperSETForSudoku`).
+        puzzle: 81 characters (`.` or `0` for blanks; a drawn grid works too) or anything `parse_puzzle` reads.
+        num_recurrences (`int`): iterations of the model per round.
+        decoding (`str`, *optional*): `"iterative"` (MaskGIT-style rounds, each committing the most confident blanks)
+            or `"one_pass"` (every blank from one forward pass, the paper's protocol); default: the model's
+            recommendation (`recommended_decoding`).
+
+    Returns a dict with `puzzle`, `solution` (81-character strings), `decoding`, `num_recurrences`, `num_rounds` (the
+    forward passes), `iterations_used` (all iterations over the rounds), `committed_round` (81 ints: the round,
+    0-based, in which each blank was committed, -1 for the givens), `rounds` (the grid after every round: 81
+    characters, `'0'` for the blanks not committed yet), `energies` (the total energy of the initial state and after
+    every iteration of the last round: one list of `num_recurrences + 1` floats per layer, or `None` for the
+    Transformer baseline), `confidence`, `is_valid`, `problem` and `reference` (the puzzle's solution when it has
+    exactly one, else `None`). No Sudoku rule helps the model (`rule_mask=False`).
 
     Raises:
-        `ValueError`: for a malformed puzzle or clashing givens (naming the problem) or a bad `num_recurrences`.
+        `ValueError`: for a malformed puzzle or clashing givens (naming the problem), a bad `num_recurrences` or an
+            unknown decoding.
     """
     grid = parse_puzzle(puzzle)
     check_puzzle(grid, require_solvable=False)
     num_recurrences = as_count(int(num_recurrences), "num_recurrences")
+    decoding = decoding or recommended_decoding(model)
+    if decoding not in DECODINGS:
+        raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
     input_ids = torch.as_tensor(grid, dtype=torch.long).unsqueeze(0)
-    energy_based = getattr(model.config, "layer_type", "hyperset") == "hyperset"
     with torch.no_grad():
-        outputs = model(
-            input_ids=input_ids, num_recurrences=num_recurrences, output_hidden_states=True,
-            output_energies=energy_based,
-        )
-        givens = input_ids[0] > 0
-        iterations = []
-        for state in outputs.hidden_states:
-            digits = model.classifier(model.readout_norm(state))[0].argmax(-1) + 1
-            iterations.append(grid_to_string(torch.where(givens, input_ids[0], digits).numpy()))
-        final = outputs.logits[0].argmax(-1) + 1
-    solution = grid_to_string(torch.where(givens, input_ids[0], final).numpy())
+        decoded = model.solve(input_ids, num_recurrences, decoding=decoding, rule_mask=False, return_dict=True)
+    solution = grid_to_string(decoded.grids[0].numpy())
+    committed_round = decoded.committed_round[0].tolist()
+    num_rounds = int(decoded.num_rounds[0])
+    rounds = ["".join(digit if committed <= step else "0" for digit, committed in zip(solution, committed_round))
+              for step in range(num_rounds)]  # the givens (round -1) in every one
     is_valid, problem = validate_solution(solution, grid)
     reference = None
     if count_solutions(grid, limit=2) == 1:
         reference = grid_to_string(solve(grid))
-    energies = [layer[0].tolist() for layer in outputs.energies] if energy_based else None
+    energies = None
+    if decoded.energy_trace is not None:  # (batch, total / attention / feedforward, layers, iterations + 1)
+        energies = decoded.energy_trace[0, 0].tolist()
     return {
         "puzzle": grid_to_string(grid),
         "solution": solution,
-        "iterations": iterations,
+        "decoding": decoding,
+        "num_recurrences": num_recurrences,
+        "num_rounds": num_rounds,
+        "iterations_used": int(decoded.iterations_used[0]),
+        "committed_round": committed_round,
+        "rounds": rounds,
         "energies": energies,
+        "confidence": float(decoded.confidence[0]),
         "is_valid": is_valid,
         "problem": problem,
         "reference": reference,
-        "num_recurrences": num_recurrences,
     }
 
 
@@ -249,46 +300,91 @@ def energy_figure(energies: list[list[float]] | None, title: str):
     return figure
 
 
-def _snapshot_indices(count: int, shown: int = 6) -> list[int]:
-    return sorted({round(i * (count - 1) / (shown - 1)) for i in range(shown)}) if count > shown else list(range(count))
+def _round_colour(step: int, num_rounds: int) -> tuple[str, str]:
+    """`(background, text colour)` of a blank committed in round `step` (0-based) of `num_rounds`: light blue for the
+    first round to dark blue for the last."""
+    share = step / max(1, num_rounds - 1)
+    light, dark = (227, 242, 253), (13, 71, 161)
+    red, green, blue = (round(a + share * (b - a)) for a, b in zip(light, dark))
+    return f"rgb({red},{green},{blue})", "#fff" if share > 0.5 else "#111"
+
+
+def rounds_html(result: dict[str, Any], cell_size: int = 30) -> str:
+    """A 9x9 HTML table of the round in which each blank was committed (1 = the first round), a heat map from light
+    (early) to dark (late); givens grey with their digit; a digit that differs from the puzzle's unique solution
+    outlined in red. The table carries `data-committed-round` (the 81 rounds, 0-based, -1 for the givens)."""
+    puzzle, solution, reference = result["puzzle"], result["solution"], result["reference"]
+    committed_round, num_rounds = result["committed_round"], result["num_rounds"]
+    rows = []
+    for row in range(9):
+        cells = []
+        for column in range(9):
+            index = 9 * row + column
+            step = committed_round[index]
+            style = [f"width:{cell_size}px", f"height:{cell_size}px", "text-align:center", "padding:0",
+                     f"font-size:{cell_size // 2}px", "border:1px solid #bbb"]
+            for condition, side in ((column % 3 == 0, "left"), (row % 3 == 0, "top"), (column == 8, "right"),
+                                    (row == 8, "bottom")):
+                if condition:
+                    style.append(f"border-{side}:2px solid #333")
+            if step < 0:
+                style.append("font-weight:bold;background:#eee;color:#777")
+                text = puzzle[index]
+            else:
+                background, colour = _round_colour(step, num_rounds)
+                style.append(f"background:{background};color:{colour}")
+                if reference is not None and solution[index] != reference[index]:
+                    style.append("outline:2px solid #c62828;outline-offset:-3px")
+                text = str(step + 1)
+            cells.append(f'<td data-cell="{index}" data-round="{step}" style="{";".join(style)}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    if result["decoding"] == "one_pass":
+        caption = "One pass: every blank was committed in the single forward pass (round 1)."
+    else:
+        caption = (f"Round in which each blank was committed, 1 to {num_rounds} (light: early, dark: late; grey: the "
+                   f"givens).")
+    if reference is not None:
+        caption += " Outlined in red: a digit that differs from the puzzle's unique solution."
+    return ('<div id="rounds-view"><table id="rounds-grid-table" class="sudoku-rounds" '
+            f'data-committed-round="{",".join(map(str, committed_round))}" '
+            'style="border-collapse:collapse;margin:4px">' + "".join(rows) + "</table>"
+            f'<div style="font-size:12px;max-width:420px">{html.escape(caption)}</div></div>')
+
+
+def describe_decoding(result: dict[str, Any]) -> str:
+    """E.g. "iterative decoding: 12 rounds of 16 iterations (192 iterations in all)" or "one pass (the paper's
+    protocol), 16 iterations"."""
+    iterations, rounds, used = result["num_recurrences"], result["num_rounds"], result["iterations_used"]
+    if result["decoding"] == "one_pass":
+        return f"one pass (the paper's protocol), {used} iteration{'s' if used != 1 else ''}"
+    return (f"iterative decoding: {rounds} round{'s' if rounds != 1 else ''} of {iterations} "
+            f"iteration{'s' if iterations != 1 else ''} ({used} iterations in all)")
 
 
 def sudoku_views(result: dict[str, Any]):
-    """The tab's outputs for one `solve_puzzle` result: solved-grid HTML, a status text, the grids across iterations
-    (HTML), the per-iteration table and the energy figure."""
+    """The tab's outputs for one `solve_puzzle` result: solved-grid HTML, a status text, the round of every blank
+    (HTML), the per-round table and the energy figure (the last round's iterations)."""
     puzzle, solution, reference = result["puzzle"], result["solution"], result["reference"]
     blanks = [i for i, c in enumerate(puzzle) if c == "0"]
-    status = [f"**{'Valid' if result['is_valid'] else 'Not a valid'} Sudoku** after {result['num_recurrences']} "
-              f"iterations" + ("." if result["is_valid"] else f": {result['problem']}.")]
+    status = [f"**{'Valid' if result['is_valid'] else 'Not a valid'} Sudoku** by {describe_decoding(result)}"
+              + ("." if result["is_valid"] else f": {result['problem']}.")]
     if reference is not None and blanks:
         correct = sum(solution[i] == reference[i] for i in blanks)
         status.append(f"{correct} of {len(blanks)} blank cells match the puzzle's unique solution.")
     status.append(f"Solution: `{solution}`")
 
-    iterations = result["iterations"]
-    energies = result["energies"]
+    committed_round = result["committed_round"]
     table = []
-    for step, grid in enumerate(iterations):
-        changed = 0 if step == 0 else sum(a != b for a, b in zip(grid, iterations[step - 1]))
-        correct = sum(grid[i] == reference[i] for i in blanks) if reference is not None else None
-        energy = energies[0][step] if energies is not None and len(energies) == 1 else None
-        table.append([step, changed, correct, None if energy is None else round(energy, 4)])
-    snapshots = []
-    for step in _snapshot_indices(len(iterations)):
-        changed = (set() if step == 0 else
-                   {i for i, (a, b) in enumerate(zip(iterations[step], iterations[step - 1])) if a != b})
-        snapshots.append(
-            f'<div style="display:inline-block;margin:4px;vertical-align:top" data-iteration="{step}">'
-            f'<div style="text-align:center;font-size:13px">iteration {step}'
-            f'{"" if step == 0 else f" ({len(changed)} changed)"}</div>'
-            + grid_html(iterations[step], puzzle, reference, changed, cell_size=18) + "</div>"
-        )
-    snapshots_html = ('<div id="iteration-grids">' + "".join(snapshots) +
-                      '<div style="font-size:12px">yellow: cells that changed since the previous snapshot\'s '
-                      'iteration; red: differs from the unique solution</div></div>')
-    figure = energy_figure(energies, "Energy of the Sudoku state")
+    left = len(blanks)
+    for step in range(result["num_rounds"]):
+        cells = [i for i in blanks if committed_round[i] == step]
+        left -= len(cells)
+        right = sum(solution[i] == reference[i] for i in cells) if reference is not None else None
+        table.append([step + 1, len(cells), right, left])
+    last = "" if result["num_rounds"] == 1 else f", last round (round {result['num_rounds']})"
+    figure = energy_figure(result["energies"], f"Energy of the Sudoku state{last}")
     return (grid_html(solution, puzzle, reference, element_id="solved-grid-table"), "\n\n".join(status),
-            snapshots_html, table, figure)
+            rounds_html(result), table, figure)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -558,9 +654,9 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
         except ValueError as error:
             raise gr.Error(str(error)) from None
 
-    def on_solve(puzzle, num_recurrences):
+    def on_solve(puzzle, num_recurrences, decoding):
         try:
-            result = solve_puzzle(sudoku_model, puzzle, int(num_recurrences))
+            result = solve_puzzle(sudoku_model, puzzle, int(num_recurrences), decoding)
         except ValueError as error:
             raise gr.Error(str(error)) from None
         return sudoku_views(result)
@@ -596,7 +692,12 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
             with gr.Tab("Sudoku", id="sudoku"):
                 gr.Markdown(
                     f"Type a puzzle (81 characters, `.` or `0` for blanks; a drawn grid works too) or generate one, "
-                    f"choose the number of iterations (the model was trained with {trained_sudoku}) and solve."
+                    f"choose the decoding and the number of iterations (the model was trained with {trained_sudoku}) "
+                    f"and solve. **Iterative decoding** decodes the grid the way MaskGIT decodes image tokens: every "
+                    f"round runs the model on the puzzle with the digits committed so far and commits the most "
+                    f"confident blanks, until the grid is full. **One pass** fills every blank from a single forward "
+                    f"pass (the paper's protocol). The model alone decides: no Sudoku rule is applied.",
+                    elem_id="sudoku-description",
                 )
                 with gr.Row():
                     with gr.Column(scale=1):
@@ -605,21 +706,24 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                             givens = gr.Slider(23, 60, value=30, step=1, label="Givens")
                             seed = gr.Number(value=0, precision=0, label="Seed")
                         generate = gr.Button("Generate a puzzle", elem_id="generate-button")
+                        decoding = gr.Radio(DECODING_CHOICES, value=recommended_decoding(sudoku_model),
+                                            label="Decoding", elem_id="sudoku-decoding")
                         iterations = gr.Slider(1, MAX_ITERATIONS, value=trained_sudoku, step=1,
-                                               label="Number of iterations", elem_id="sudoku-iterations")
+                                               label="Number of iterations (per round)", elem_id="sudoku-iterations")
                         solve_button = gr.Button("Solve", variant="primary", elem_id="solve-button")
                     with gr.Column(scale=1):
                         solved = gr.HTML(label="Solved grid", elem_id="solved-grid")
                         status = gr.Markdown(elem_id="sudoku-status")
-                energy_plot = gr.Plot(label="Energy against the iteration", elem_id="sudoku-energy")
-                snapshots = gr.HTML(label="The grid across iterations", elem_id="sudoku-iterations-view")
-                table = gr.Dataframe(
-                    headers=["iteration", "cells changed", "blank cells right", "energy"],
-                    label="Per iteration", elem_id="sudoku-table", interactive=False,
-                )
+                with gr.Row():
+                    rounds = gr.HTML(label="The round of every blank", elem_id="sudoku-rounds")
+                    table = gr.Dataframe(
+                        headers=["round", "cells committed", "of them right", "blank cells left"],
+                        label="Per round", elem_id="sudoku-table", interactive=False,
+                    )
+                energy_plot = gr.Plot(label="Energy against the iteration (last round)", elem_id="sudoku-energy")
                 generate.click(on_generate, [givens, seed], puzzle, api_name="generate_puzzle")
-                solve_button.click(on_solve, [puzzle, iterations], [solved, status, snapshots, table, energy_plot],
-                                   api_name="solve_sudoku")
+                sudoku_outputs = [solved, status, rounds, table, energy_plot]
+                solve_button.click(on_solve, [puzzle, iterations, decoding], sudoku_outputs, api_name="solve_sudoku")
             with gr.Tab("Masked image", id="masked-image"):
                 if mim_unavailable:
                     gr.Markdown(f"**No masked-image model available.** {mim_unavailable}", elem_id="mim-unavailable")
@@ -628,8 +732,9 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                     trained_mim = int(mim.model.config.num_recurrences)
                     gr.Markdown(
                         f"Pick or upload an image, choose the share of patches to mask and the number of iterations "
-                        f"(the model `{mim.name}` was trained with {trained_mim}); the model fills the grey patches "
-                        f"in."
+                        f"(the model `{display_name(mim.name)}` was trained with {trained_mim}); the model fills the "
+                        f"grey patches in.",
+                        elem_id="mim-description",
                     )
                 with gr.Row():
                     with gr.Column(scale=1):
@@ -660,7 +765,7 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                 else:
                     channels, size = completion_image_format(maskgit)
                     grid = maskgit.model.config.token_grid_size
-                    name = maskgit.model.name_or_path
+                    name = display_name(maskgit.model.name_or_path)
                     gr.Markdown(
                         f"Pick or upload an image (made {'grey' if channels == 1 else 'RGB'} and {size}x{size} px), "
                         f"choose the share of its {grid}x{grid} VQ tokens to hide, and the model"
@@ -694,6 +799,8 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                                       [token_image, token_mask_ratio, decoding_steps, temperature, token_seed],
                                       [token_masked_view, completion_view, ceiling_view, maskgit_status],
                                       api_name="complete_tokens")
+        # the page opens with the example puzzle solved, not with empty outputs
+        demo.load(on_solve, [puzzle, iterations, decoding], sudoku_outputs, api_visibility="undocumented")
     return demo
 
 

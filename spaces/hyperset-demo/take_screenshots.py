@@ -6,10 +6,10 @@
     HF_HUB_OFFLINE=1 python spaces/hyperset-demo/take_screenshots.py [--output-dir spaces/hyperset-demo]
 
 The models are the app's defaults ($HYPERSET_SUDOKU_MODEL / $HYPERSET_MIM_MODEL / $HYPERSET_MASKGIT_MODEL, else the
-package's shipped checkpoints). Writes `screenshot-sudoku.png` (a generated puzzle, solved),
-`screenshot-masked-image.png` (the first example image reconstructed, or the "no model" explanation when there is no
-masked-image checkpoint) and `screenshot-masked-tokens.png` (the hidden VQ tokens of the first example image completed,
-or the "no model" explanation when there is no masked-token checkpoint).
+package's shipped checkpoints). Writes `screenshot-sudoku.png` (a generated puzzle, solved by iterative decoding,
+with the round of every blank), `screenshot-masked-image.png` (the first example image reconstructed, or the "no
+model" explanation when there is no masked-image checkpoint) and `screenshot-masked-tokens.png` (the hidden VQ
+tokens of the first example image completed, or the "no model" explanation when there is no masked-token checkpoint).
 
 The browser helpers (`find_chromium`, `start_browser`, `serve`, `run_image_tab`, ...) are also used by
 `tests/test_space_browser.py`.
@@ -156,10 +156,11 @@ def take_screenshots(url: str, output_dir: Path, example_image: str | None) -> l
 
     try:
         driver.get(url)
+        opened = read_solved_grid(driver)  # the example puzzle, solved when the page opens
         wait_for(driver, "#generate-button").click()
         time.sleep(1.0)  # the generated puzzle replaces the example
         wait_for(driver, "#solve-button").click()
-        read_solved_grid(driver)
+        read_solved_grid(driver, previous=opened)
         wait_for(driver, "#sudoku-energy img, #sudoku-energy svg, #sudoku-energy canvas")
         time.sleep(1.0)
         save("screenshot-sudoku.png")
