@@ -36,7 +36,13 @@ from transformers import AutoModelForTokenClassification
 
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf.cli import resolve_default_model
-from hyperset_hf.data.sudoku import apply_symmetry, load_sudoku_benchmark, random_symmetry
+from hyperset_hf.data.sudoku import (
+    SUDOKU_BENCHMARKS,
+    apply_symmetry,
+    generate_sudoku_dataset,
+    load_sudoku_benchmark,
+    random_symmetry,
+)
 
 
 SELECTORS = ("energy", "confidence", "vote", "oracle")
@@ -127,8 +133,11 @@ def main(argv=None):
     parser.add_argument("--variants", default=None,
                         help="JSON list of extra iterative-decoding option dicts to compare (e.g. a sweep of "
                              "reveal_fraction / confidence_threshold / warm_start), one row each with K = 1")
-    parser.add_argument("--split", default="test", choices=("train", "test"),
-                        help="tune on train puzzles, report on test puzzles (never pick a setting on the test split)")
+    parser.add_argument("--split", default="test", choices=("train", "test", "fresh"),
+                        help="tune on train puzzles, report on test puzzles (never pick a setting on the test split); "
+                             "`fresh`: new puzzles drawn like the set (its givens range and rating threshold) from "
+                             "--fresh_seed, seen by no model: a validation set")
+    parser.add_argument("--fresh_seed", type=int, default=20261207)
     parser.add_argument("--batch_size", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache_dir", default=None, help="where the generated sets are cached")
@@ -159,8 +168,13 @@ def main(argv=None):
     print("|---|---|---:|---|---:|---:|---:|---:|---:|")
     results = []
     for name in [value.strip() for value in args.sets.split(",") if value.strip()]:
-        size = {"num_test" if args.split == "test" else "num_train": args.num_puzzles}
-        test = load_sudoku_benchmark(name, args.split, cache_dir=args.cache_dir, num_proc=1, **size)
+        if args.split == "fresh":
+            spec = SUDOKU_BENCHMARKS[name]
+            test = generate_sudoku_dataset(args.num_puzzles, spec["min_givens"], spec["max_givens"], [args.fresh_seed, 7],
+                                           min_search_effort=spec.get("min_search_effort", 0))  # fmt: skip
+        else:
+            size = {"num_test" if args.split == "test" else "num_train": args.num_puzzles}
+            test = load_sudoku_benchmark(name, args.split, cache_dir=args.cache_dir, num_proc=1, **size)
         puzzles, solutions = as_grids(test["puzzle"]), as_grids(test["solution"])
         for protocol, options, counts in protocols:
             for count in counts:

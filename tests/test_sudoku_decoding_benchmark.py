@@ -45,3 +45,15 @@ def test_copies_map_back_to_the_puzzle():
     assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "energy")[0], solutions[0])
     assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "confidence")[1], solutions[0])
     assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "oracle"), solutions)
+
+
+def test_fresh_puzzles_follow_the_set_and_its_seed(tmp_path):
+    config = HyperSETConfig.from_preset("sudoku", hidden_size=32, num_attention_heads=4, intermediate_size=64,
+                                        num_recurrences=1, time_embedding_size=16)  # fmt: skip
+    HyperSETForSudoku(config).save_pretrained(tmp_path / "model")
+    arguments = ["--model", str(tmp_path / "model"), "--num_puzzles", "2", "--sets", "satnet-like", "--copies", "1",
+                 "--split", "fresh", "--fresh_seed", "5"]  # fmt: skip
+    sudoku_decoding.main(arguments + ["--output", str(tmp_path / "a.json")])
+    sudoku_decoding.main(arguments + ["--output", str(tmp_path / "b.json")])
+    first, second = (json.loads((tmp_path / name).read_text())["rows"] for name in ("a.json", "b.json"))
+    assert [row["board_accuracy"] for row in first] == [row["board_accuracy"] for row in second]
