@@ -220,7 +220,8 @@ class RecurrentStep(GradientCheckpointingLayer):
 
     With `active` (adaptive exit) only those samples are updated; the others keep their state and last attention."""
 
-    def forward(self, hidden_states, context=None, active=None, attention=None, *, update, energies=None):
+    def forward(self, hidden_states, context=None, active=None, attention=None, *, update, energies=None,
+                keep_attention=False):  # fmt: skip
         """
         Args:
             hidden_states: x_t, `(batch_size, ...)`.
@@ -229,12 +230,15 @@ class RecurrentStep(GradientCheckpointingLayer):
             attention: the attention recorded at the previous iteration (kept for inactive samples).
             update: `update(state, context) -> (new_state, attention or None)`, one iteration of the encoder.
             energies: `energies(state, context) -> (attention_energy, feedforward_energy)`, or `None`.
+            keep_attention: return this iteration's attention (when attentions are recorded); otherwise it is dropped
+                here, so that no attention matrix outlives its iteration (a checkpointed step would save it).
         Returns:
             x_{t+1} (full batch), the attention of this iteration (full batch, or `None`) and the energies of the
             updated samples' new states (or `None`).
         """
         context = _take(context, active)
         new_state, new_attention = update(_take(hidden_states, active), context)
+        new_attention = new_attention if keep_attention else None
         new_energies = None if energies is None else energies(new_state, context)
         return _put(hidden_states, active, new_state), _put(attention, active, new_attention), new_energies
 
@@ -317,7 +321,7 @@ def iterate_recurrence(
             with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):  # truncated backpropagation
                 hidden_states, attention, new_energies = encoder.step(
                     hidden_states, context, active, attention, update=partial(encoder.update, layer, iteration, output_attentions=output_attentions),
-                    energies=measure,
+                    energies=measure, keep_attention=output_attentions,
                 )  # fmt: skip
             if adaptive_exit is not None:
                 iterations_used.index_add_(0, active, torch.ones_like(active))
