@@ -308,6 +308,9 @@ def iterate_recurrence(
     iterations_used = None
     if adaptive_exit is not None:
         iterations_used = torch.zeros(batch_size, dtype=torch.long, device=hidden_states.device)
+    # the state before a step matters only to the state criterion and to per-iteration weights (LoRA)
+    keeps_state = adaptive_exit is not None and (not adaptive_exit.needs_energy or encoder.energies_depend_on_iteration)
+    update_options = {"output_attentions": output_attentions}
     all_energies = []
     for layer in encoder.layers:
         energies = encoder.energies(layer, 0, hidden_states, context) if needs_energy else None
@@ -317,11 +320,11 @@ def iterate_recurrence(
             if detach_interval and iteration and iteration % detach_interval == 0:
                 hidden_states = hidden_states.detach()  # segment-wise training: a new segment starts here
             measure = partial(encoder.energies, layer, iteration) if needs_energy else None
-            state = _take(hidden_states, active)  # what adaptive exit compares the new state with
+            state = _take(hidden_states, active) if keeps_state else None  # what the state criterion compares with
             with torch.set_grad_enabled(grad_enabled and iteration >= gradient_free):  # truncated backpropagation
                 hidden_states, attention, new_energies = encoder.step(
-                    hidden_states, context, active, attention, update=partial(encoder.update, layer, iteration, output_attentions=output_attentions),
-                    energies=measure, keep_attention=output_attentions,
+                    hidden_states, context, active, attention, update=partial(encoder.update, layer, iteration,
+                    **update_options), energies=measure, keep_attention=output_attentions,
                 )  # fmt: skip
             if adaptive_exit is not None:
                 iterations_used.index_add_(0, active, torch.ones_like(active))
@@ -333,7 +336,8 @@ def iterate_recurrence(
                     energy, new_energy = sum(old_energies), sum(new_energies)
                     new_energies = tuple(_put(e, active, n) for e, n in zip(energies, new_energies))
                 if iteration + 1 >= adaptive_exit.min_recurrences:
-                    change = adaptive_exit.change(state, _take(hidden_states, active), energy, new_energy)
+                    new_state = None if state is None else _take(hidden_states, active)
+                    change = adaptive_exit.change(state, new_state, energy, new_energy)
                     active = active[~(change < adaptive_exit.threshold)]  # NaN keeps iterating
             energies = new_energies
             trajectory.append(energies)
