@@ -545,3 +545,17 @@ def test_benchmark_uses_environment_cache_and_rejects_unknown_names(tmp_path, mo
         sd.load_sudoku_benchmark("sudoku-extreme")
     with pytest.raises(ValueError, match=r"unknown split 'valid'"):
         sd.load_sudoku_benchmark("palm-like", "valid")
+
+
+def test_the_packaged_hard_set_is_what_its_seeds_generate(tmp_path):
+    """The shipped copy of the `hard` set (it costs CPU-hours to generate) is the generator's output for its seeds."""
+    spec = sd.SUDOKU_BENCHMARKS["hard"]
+    for split, size in (("train", 4000), ("test", 1000)):
+        packaged = sd.load_sudoku_benchmark("hard", split, cache_dir=tmp_path)
+        assert len(packaged) == size == spec[f"num_{split}"]
+        assert min(packaged["search_effort"]) >= 50 and set(packaged["num_givens"]) <= set(range(22, 27))
+        for row in packaged.select(range(0, size, size // 5)):  # a few rows, fully checked
+            assert sd.search_effort(row["puzzle"]) == row["search_effort"]
+            assert sd.count_solutions(row["puzzle"]) == 1 and sd.grid_to_string(sd.solve(row["puzzle"])) == row["solution"]
+    regenerated = sd.generate_sudoku_dataset(1, 22, 26, seed=[spec["seed"], 1], min_search_effort=50)
+    assert regenerated.to_dict() == sd.load_sudoku_benchmark("hard", "test", cache_dir=tmp_path, num_test=1).to_dict()
