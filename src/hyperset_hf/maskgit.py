@@ -276,6 +276,7 @@ def maskgit_decode(
     counts = [num_tokens] * num_tokens if adaptive else maskgit_schedule(num_tokens, num_steps, schedule).tolist()
     num_steps = len(counts)
     device = ids.device
+    all_rows = torch.arange(batch_size, device=device)
     reveal_step = torch.where(ids == mask_token_id, num_tokens, -1)  # num_tokens = not revealed yet
     calls = torch.zeros(batch_size, dtype=torch.long, device=device)
     iterations = torch.zeros(batch_size, dtype=torch.long, device=device)
@@ -297,12 +298,13 @@ def maskgit_decode(
             remaining = masked.sum(1)
             if step > 0 and not remaining.any():  # the first step always runs (a full grid still gets its outputs)
                 break
-            rows = remaining.nonzero()[:, 0] if stop_when_full and step > 0 else None  # the samples still computed
-            step_ids, step_masked = (ids, masked) if rows is None else (ids[rows], masked[rows])
+            # the samples computed in this step: all, or (stop_when_full) those with blanks left
+            rows = remaining.nonzero()[:, 0] if stop_when_full and step > 0 else all_rows
+            step_ids, step_masked = ids[rows], masked[rows]
             step_remaining = step_masked.sum(1)
             call_kwargs = dict(model_kwargs, **extra)
             if state is not None:
-                call_kwargs["initial_state"] = state if rows is None else state[rows]
+                call_kwargs["initial_state"] = state[rows]
             output = model(input_ids=step_ids.view(-1, *shape[1:]), **call_kwargs)
             logits = getattr(output, "logits", output)
             logits = logits.reshape(len(step_ids), num_tokens, -1).float()
@@ -342,8 +344,8 @@ def maskgit_decode(
                 new_state = output.hidden_states[-1]
                 embedded = model.base_model.embeddings(new_ids.view(-1, *shape[1:])).to(new_state.dtype)
                 new_state = torch.where(reveal[..., None], embedded, new_state)
-                state = new_state if rows is None else (state if state is not None else embedded.new_zeros(
-                    batch_size, *new_state.shape[1:])).index_copy(0, rows, new_state)  # fmt: skip
+                state = (new_state.new_zeros(batch_size, *new_state.shape[1:]) if state is None else state).index_copy(
+                    0, rows, new_state)  # fmt: skip
             used = getattr(output, "iterations_used", None)
             if used is None and model_kwargs.get("num_recurrences") is not None:
                 used = torch.full_like(step_remaining, int(model_kwargs["num_recurrences"]))
@@ -352,26 +354,15 @@ def maskgit_decode(
                 step_trace = torch.stack([torch.stack(getattr(output, name), 1).float() for name in names], 1)
                 if energy_trace is None or energy_trace.shape[-1] != step_trace.shape[-1]:
                     energy_trace = step_trace.new_full((batch_size, *step_trace.shape[1:]), math.nan)
-            if rows is None:
-                ids = new_ids
-                reveal_step = torch.where(reveal, step, reveal_step)
-                calls += 1
-                revealed_probability += gained
-                if used is not None:
-                    iterations += used
-                    counted_iterations = True
-                if output_energies:
-                    energy_trace = step_trace
-            else:
-                ids = ids.index_copy(0, rows, new_ids)
-                reveal_step = reveal_step.index_copy(0, rows, torch.where(reveal, step, reveal_step[rows]))
-                calls.index_add_(0, rows, torch.ones_like(rows))
-                revealed_probability.index_add_(0, rows, gained)
-                if used is not None:
-                    iterations.index_add_(0, rows, used.to(iterations.dtype))
-                    counted_iterations = True
-                if output_energies:
-                    energy_trace = energy_trace.index_copy(0, rows, step_trace)
+            ids = ids.index_copy(0, rows, new_ids)
+            reveal_step = reveal_step.index_copy(0, rows, torch.where(reveal, step, reveal_step[rows]))
+            calls.index_add_(0, rows, torch.ones_like(rows))
+            revealed_probability.index_add_(0, rows, gained)
+            if used is not None:
+                iterations.index_add_(0, rows, used.to(iterations.dtype))
+                counted_iterations = True
+            if output_energies:
+                energy_trace = energy_trace.index_copy(0, rows, step_trace)
             num_masked.append((ids == mask_token_id).sum(1))
             if return_intermediate:
                 intermediate.append(ids.view(shape).clone())

@@ -885,13 +885,7 @@ class EnergyTransformerModel(EnergyTransformerPreTrainedModel):
             pixel_values, bool_masked_pos=bool_masked_pos,
             interpolate_pos_encoding=bool(kwargs.get("interpolate_pos_encoding")),
         )  # fmt: skip
-        initial_state = kwargs.get("initial_state")
-        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
-            raise ValueError(
-                f"`initial_state` must have the shape of the embeddings {tuple(embeddings.shape)} (batch_size, tokens, "
-                f"hidden_size), got {shape_of(initial_state)}."
-            )
-        recurrence = self.encoder(embeddings if initial_state is None else initial_state.to(embeddings.dtype), **options)
+        recurrence = self.encoder(embeddings, **options)
         last_hidden_state = recurrence.last_hidden_state
         return EnergyTransformerModelOutput(
             last_hidden_state=last_hidden_state,
@@ -1236,12 +1230,7 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
             edge_index, edge_type, x.shape[0], self.config.num_edge_types, self.config.add_self_loops
         )
         embeddings = self.node_embeddings(x.to(self.node_embeddings.weight.dtype))
-        initial_state = kwargs.get("initial_state")
-        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
-            raise ValueError(f"`initial_state` must have the shape of the node embeddings {tuple(embeddings.shape)}, got "
-                             f"{shape_of(initial_state)}.")  # fmt: skip
-        initial = embeddings if initial_state is None else initial_state.to(embeddings.dtype)
-        recurrence = self.encoder(initial, context=graph, **options)
+        recurrence = self.encoder(embeddings, context=graph, **options)
         hidden_states = recurrence.last_hidden_state
 
         # readout of the anomaly-detection authors: [final state, embedded input] -> Linear; with `energy_readout`

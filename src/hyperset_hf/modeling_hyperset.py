@@ -76,7 +76,6 @@ from .input_checks import (
     check_class_labels,
     first_clash,
     load_checked,
-    shape_of,
     sudoku_peer_digits,
     sudoku_unit_counts,
 )
@@ -664,17 +663,7 @@ class HyperSETModel(HyperSETPreTrainedModel):
             embeddings = self.embeddings(
                 pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=bool(interpolate_pos_encoding)
             )
-        initial_state = kwargs.get("initial_state")
-        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
-            raise ValueError(
-                f"`initial_state` must have the shape of the embeddings {tuple(embeddings.shape)} (batch_size, tokens, "
-                f"hidden_size), got {shape_of(initial_state)}."
-            )
-        recurrence = self.encoder(
-            embeddings if initial_state is None else initial_state.to(embeddings.dtype),
-            context=self.encoder.prepare(embeddings),
-            **options,
-        )
+        recurrence = self.encoder(embeddings, context=self.encoder.prepare(embeddings), **options)
         last_hidden_state = recurrence.last_hidden_state
         return HyperSETModelOutput(
             last_hidden_state=last_hidden_state,

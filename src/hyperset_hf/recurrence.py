@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from .input_checks import as_count, check_forward_kwargs
+from .input_checks import as_count, check_forward_kwargs, shape_of
 
 
 def accumulation_dtype(tensor: torch.Tensor) -> torch.dtype:
@@ -61,7 +61,8 @@ class RecurrentModelKwargs(TypedDict, total=False):
         adaptive_exit_threshold (`float`), adaptive_exit_criterion (`str`), adaptive_exit_min_recurrences (`int`):
             adaptive test-time compute, see [`AdaptiveExit`] (defaults: the config's, where it has them).
         initial_state (`torch.FloatTensor` of the embeddings' shape): continue the recurrence from this state instead
-            of the embeddings (a warm start); the embeddings still condition the step.
+            of the embeddings (a warm start); the embeddings still condition the step, and the iteration count
+            starts again at 0 (time-conditioned step sizes see t = 0, 1, ... of this call).
         interpolate_pos_encoding (`bool`): image models: accept another image size (positions interpolated).
     """
 
@@ -185,6 +186,7 @@ def recurrence_options(model: nn.Module, kwargs: dict, not_applicable=()) -> dic
         "detach_interval": getattr(config, "detach_interval", 0) if model.training else 0,
         "adaptive_exit": adaptive_exit,
         "output_attentions": bool(value("output_attentions")),
+        "initial_state": kwargs.get("initial_state"),
     }
 
 
@@ -271,9 +273,15 @@ class RecurrentEncoder(nn.Module):
         """(attention energy, feedforward energy) of a state, each `(batch_size,)` (`()` for a graph)."""
         raise NotImplementedError(f"{type(self).__name__} has no energy")
 
-    def forward(self, hidden_states, num_recurrences: int, context=None, **options) -> "RecurrenceOutput":
-        """`iterate_recurrence(self, hidden_states, num_recurrences, context, **options)`."""
-        return iterate_recurrence(self, hidden_states, num_recurrences, context, **options)
+    def forward(self, embeddings, num_recurrences: int, context=None, initial_state=None, **options):
+        """[`iterate_recurrence`] from the embeddings x_0, or from `initial_state` (a warm start of their shape)."""
+        if initial_state is not None and tuple(shape_of(initial_state)) != tuple(embeddings.shape):
+            raise ValueError(
+                f"`initial_state` must have the shape of the embeddings {tuple(embeddings.shape)}, got "
+                f"{shape_of(initial_state)}."
+            )
+        start = embeddings if initial_state is None else initial_state.to(embeddings.dtype)
+        return iterate_recurrence(self, start, num_recurrences, context, **options)
 
 
 def iterate_recurrence(

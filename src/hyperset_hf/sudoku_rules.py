@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .input_checks import SUDOKU_CELL_UNITS, first_clash  # the one rule check, shared with the models and metric
+
 
 __all__ = [
     "NUM_CELLS",
@@ -44,7 +46,7 @@ NUM_CELLS = 81
 # boxes 18-26. `_CELL_UNITS[cell]` are the three unit indices of a cell.
 
 _ALL_DIGITS = 0x1FF
-_CELL_UNITS = tuple((cell // 9, 9 + cell % 9, 18 + (cell // 27) * 3 + (cell % 9) // 3) for cell in range(NUM_CELLS))
+_CELL_UNITS = tuple(tuple(units) for units in SUDOKU_CELL_UNITS.tolist())
 _POPCOUNT = tuple(bin(mask).count("1") for mask in range(512))
 _BIT_TO_DIGIT = {1 << d: d + 1 for d in range(9)}
 _MASK_BITS = tuple(tuple(1 << d for d in range(9) if mask >> d & 1) for mask in range(512))
@@ -307,8 +309,6 @@ _COMPLETE_GRID_PATTERN = re.compile(r"[1-9]{81}")
 
 def _first_repetition(grid: np.ndarray) -> tuple[int, str, int] | None:
     """(digit, unit name, unit number from 1) of the first repeated digit of one grid, or None."""
-    from .input_checks import first_clash  # the one rule check, shared with the models and the metric
-
     clash = first_clash(np.asarray(grid)[None])
     return None if clash is None else clash[1:]
 
