@@ -1,18 +1,16 @@
 """Bad and edge inputs at every public boundary: each case must raise the expected exception type with a message that
 names the bad value and what was expected; no case may be accepted silently or hang.
 
-The cases are tables: `CASES` maps an id to `(callable, exception type, fragments the message must contain)`."""
+The cases are tables (`bad_inputs.CaseTable`: an id -> `(callable, exception type, fragments the message must
+contain)`), checked by `bad_inputs.check_case`; the areas added later have their own files, `test_bad_inputs_*.py`."""
 
 import json
 import math
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from bad_inputs import CaseTable, check_case, no_hang
 from conftest import tiny_config, tiny_sudoku_config
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification
 
@@ -23,31 +21,15 @@ from hyperset_hf import (
     HyperSETForImageClassification,
     HyperSETForMaskedImageModeling,
     HyperSETForSudoku,
-    HyperSETModel,
 )
 from hyperset_hf.data.sudoku import check_puzzle, check_solution, parse_grid
 
 
 PUZZLE = ".147..63..9..32.873..9..4.2729645.1.53..217.48.1..95.6.632.4...9581.724347259..61"
 SOLUTION = "214758639695432187387916452729645318536821794841379526163284975958167243472593861"
-CASES = {}
-
-
-def case(name, exception, *fragments):
-    """Registers the decorated zero-argument function as a bad-input case."""
-
-    def register(function):
-        assert name not in CASES, name
-        CASES[name] = (function, exception, fragments)
-        return function
-
-    return register
-
-
-def cases(prefix, items, exception, build):
-    """Registers one case per `(id, argument, fragments)` item: `build(argument)` is the call."""
-    for name, argument, fragments in items:
-        case(f"{prefix}/{name}", exception, *fragments)(lambda argument=argument: build(argument))
+CASES = CaseTable()  # calls: `function()`
+LOADING = CaseTable()  # loading saved folders: `function(root)`
+case, cases, loading_case = CASES.case, CASES.cases, LOADING.case
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -184,17 +166,6 @@ def saved(tmp_path_factory):
     return root
 
 
-LOADING = {}
-
-
-def loading_case(name, exception, *fragments):
-    def register(function):
-        LOADING[name] = (function, exception, fragments)
-        return function
-
-    return register
-
-
 @loading_case("override-num-recurrences-zero", ValueError, "num_recurrences", "0", "positive")
 def _(root):
     HyperSETForSudoku.from_pretrained(root / "sudoku", num_recurrences=0)
@@ -258,9 +229,7 @@ def _(root):
 @pytest.mark.parametrize("name", sorted(LOADING))
 def test_loading_bad_input(name, saved):
     function, exception, fragments = LOADING[name]
-    with _no_hang(), pytest.raises(exception) as info:
-        function(saved)
-    _assert_names(info.value, fragments)
+    check_case(function, exception, fragments, saved)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -580,7 +549,7 @@ def test_command_line_bad_input(name, saved, capsys, monkeypatch):
     argv = [item.format(sudoku=saved / "sudoku", image=saved / "image") for item in argv]
     if argv[0] == "solve" and "--model" not in argv:
         argv += ["--model", str(saved / "sudoku")]
-    with _no_hang(), pytest.raises(SystemExit) as info:
+    with no_hang(), pytest.raises(SystemExit) as info:
         main(argv)
     error = capsys.readouterr().err
     assert info.value.code == status, error
@@ -594,47 +563,9 @@ def test_command_line_bad_input(name, saved, capsys, monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-class _Hang(Exception):
-    pass
-
-
-class _no_hang:
-    """Turns a case running over 60 s into a failure instead of a stuck test run."""
-
-    def __enter__(self):
-        def alarm(signum, frame):
-            raise _Hang("the case ran for over 60 s")
-
-        self.previous = signal.signal(signal.SIGALRM, alarm)
-        signal.alarm(60)
-
-    def __exit__(self, *exc):
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, self.previous)
-        return False
-
-
-def _assert_names(error, fragments):
-    message = str(error)
-    cause = error.__cause__
-    while cause is not None:  # wrapped errors (e.g. the strict dataclass ones) name the value in their cause
-        message += f" {cause}"
-        cause = cause.__cause__
-    missing = [fragment for fragment in fragments if fragment.lower() not in message.lower()]
-    assert not missing, f"{type(error).__name__}: {message!r} does not name {missing}"
-    assert "Traceback" not in message
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input(name):
-    function, exception, fragments = CASES[name]
-    with _no_hang(), pytest.raises(exception) as info:
-        function()
-    assert not isinstance(info.value, _Hang), info.value
-    assert not isinstance(info.value, (RuntimeError, IndexError, KeyError, AttributeError)) or isinstance(
-        info.value, NotImplementedError
-    ), f"a torch/internal error, not a clear one: {info.value!r}"
-    _assert_names(info.value, fragments)
+    check_case(*CASES[name])
 
 
 def test_pipeline_says_when_a_puzzle_has_no_solution():
