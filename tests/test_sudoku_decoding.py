@@ -12,7 +12,7 @@ from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling, HyperSET
 from hyperset_hf.data.sudoku import generate_puzzle
 from hyperset_hf.input_checks import sudoku_peer_digits
 from hyperset_hf.maskgit import maskgit_decode
-from hyperset_hf.modeling_hyperset import sudoku_rule_mask
+from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS, sudoku_rule_mask
 
 
 def small_model(preset="sudoku", **overrides):
@@ -41,15 +41,32 @@ def test_solution_keeps_the_givens_and_reports_every_field(puzzles):
     assert solution.is_valid.dtype == torch.bool
 
 
-def test_default_fraction_commits_a_fifth_of_the_remaining_blanks_per_round(puzzles):
-    solution = small_model().solve(puzzles, return_dict=True)
+def test_default_decoding_commits_its_fraction_of_the_remaining_blanks_per_round(puzzles):
+    """The tiny model is never 99% sure of a digit, so the default threshold commits nothing by itself and every round
+    commits ceil(reveal_fraction x the blanks left), at least one."""
+    model = small_model()
+    fraction, threshold = SUDOKU_DECODING_DEFAULTS["reveal_fraction"], SUDOKU_DECODING_DEFAULTS["confidence_threshold"]
+    with torch.no_grad():
+        assert model(puzzles).logits.softmax(-1).max() < threshold
+    solution = model.solve(puzzles, return_dict=True)
     for grid_round, puzzle in zip(solution.committed_round, puzzles):
         remaining = int((puzzle == 0).sum())
         for round_index in range(int(grid_round.max()) + 1):
             committed = int((grid_round == round_index).sum())
-            assert committed == max(1, -(-remaining * 2 // 10)), (round_index, remaining)  # ceil(0.2 x remaining)
+            share = int(torch.ceil(torch.tensor(remaining) * fraction))  # float32, as the decoder computes it
+            assert committed == max(1, share), (round_index, remaining)
             remaining -= committed
         assert remaining == 0
+
+
+def test_the_confidence_threshold_commits_every_sure_blank(puzzles):
+    """With a threshold every round commits at least the blanks whose digit is that probable (here: a threshold below
+    the tiny model's confidences commits every blank in the first round)."""
+    model = small_model()
+    with torch.no_grad():
+        lowest = model(puzzles).logits.softmax(-1).max(-1).values.min().item()
+    solution = model.solve(puzzles, confidence_threshold=lowest * 0.99, reveal_fraction=0.01, return_dict=True)
+    assert torch.equal(solution.num_rounds, torch.ones_like(solution.num_rounds))
 
 
 def test_decoding_never_changes_a_committed_cell(puzzles):

@@ -885,9 +885,10 @@ def _check_givens(input_ids: torch.Tensor) -> None:
 
 
 # What `HyperSETForSudoku.solve()` does unless told otherwise or the checkpoint's `config.sudoku_decoding` says
-# otherwise: commit the most confident 20% of the blanks (at least one) per round, greedy, restart every round from
-# the embeddings; no Sudoku rule is used unless `rule_mask=True`.
-SUDOKU_DECODING_DEFAULTS = {"decoding": "iterative", "reveal_fraction": 0.2, "confidence_threshold": None,
+# otherwise: per round, commit every blank whose digit has probability >= 0.99, and at least the most confident tenth
+# of the blanks left (at least one), greedy, restart every round from the embeddings; no Sudoku rule is used unless
+# `rule_mask=True`. Chosen on training puzzles (`benchmarks/results/sudoku-decoding.md`).
+SUDOKU_DECODING_DEFAULTS = {"decoding": "iterative", "reveal_fraction": 0.1, "confidence_threshold": 0.99,
                             "warm_start": False, "rule_mask": False}  # fmt: skip
 
 
