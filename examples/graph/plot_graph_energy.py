@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 import torch  # noqa: E402
 from transformers import AutoModelForTokenClassification  # noqa: E402
 
@@ -45,19 +46,29 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        parser.error(f"--run_dir {args.run_dir!r} is not a folder; expected the --output_dir of run_graph_anomaly.py")
     model_dir = run_dir / f"et-seed{args.seed}"
     if not (model_dir / "config.json").is_file():
         parser.error(f"{model_dir} has no saved model: run run_graph_anomaly.py with --seeds {args.seed} first")
+    output = Path(args.output)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if output.is_dir() or output.suffix.lower().lstrip(".") not in formats:
+        parser.error(f"--output must be an image file name ending in one of {sorted('.' + name for name in formats)} "
+                     f"(e.g. figure.png), got {args.output!r}")  # fmt: skip
     script = load_run_script()
-    command = shlex.split(read_run_metadata(model_dir)["stages"][-1]["command"])
-    run_args = script.parse_args(command[2:])  # the same graph and split as in training
+    try:  # the saved command gives the same graph and split as in training
+        command = shlex.split(read_run_metadata(model_dir)["stages"][-1]["command"])
+        run_args = script.parse_args(command[2:])
+        results = json.loads((run_dir / "results.json").read_text())
+        result = next(run for run in results if run["model"] == "et" and run["seed"] == args.seed)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, StopIteration, SystemExit) as error:
+        reason = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        parser.error(f"--run_dir {args.run_dir!r} is not a complete run of run_graph_anomaly.py for --seed "
+                     f"{args.seed} (its run_metadata.json or results.json: {reason})")  # fmt: skip
     if run_args.dataset != "injected":
         parser.error(f"{model_dir} was trained on {run_args.dataset!r}; the figure needs the injected graph")
     data = script.load_graph(run_args, args.seed)
-    result = next(
-        run for run in json.loads((run_dir / "results.json").read_text())
-        if run["model"] == "et" and run["seed"] == args.seed
-    )  # fmt: skip
     model = AutoModelForTokenClassification.from_pretrained(model_dir).eval()
     trained = model.config.num_recurrences
 

@@ -47,7 +47,7 @@ MODELS = ("et", "gcn", "gat", "mlp")
 DATASETS = ("yelpchi", "injected")
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=DATASETS, default="injected")
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {MODELS}")
@@ -70,22 +70,48 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="injected graph: nodes per clique; 3%% of the nodes are contextual outliers and about "
                         "3%% (whole cliques) structural ones")  # fmt: skip
     parser.add_argument("--output_dir", required=True)
+    return parser
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The options, checked: a bad value ends the script with a one-line error naming the option, the value and what
+    is accepted (exit status 2, no traceback)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    args.models = [name.strip() for name in args.models.split(",") if name.strip()]
-    bad = [name for name in args.models if name not in MODELS]
+    models = [name.strip() for name in args.models.split(",") if name.strip()]
+    bad = [name for name in models if name not in MODELS]
     if bad:
         parser.error(f"--models: unknown {bad}; expected some of {list(MODELS)}")
+    if not models:
+        parser.error(f"--models must name at least one model, got {args.models!r}; expected some of {list(MODELS)}")
+    if len(set(models)) != len(models):
+        parser.error(f"--models names a model twice, got {args.models!r}; expected distinct names from {list(MODELS)}")
+    args.models = models
     try:
-        args.seeds = [int(seed) for seed in args.seeds.split(",")]
+        seeds = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
-    positive = ("epochs", "hidden_size", "num_recurrences", "num_memories", "num_nodes", "clique_size",
-                "baseline_layers")
+    if any(not 0 <= seed < 2**32 for seed in seeds) or len(set(seeds)) != len(seeds):
+        parser.error(f"--seeds must be distinct integers from 0 to {2**32 - 1}, got {args.seeds!r}")
+    args.seeds = seeds
+    positive = ("epochs", "hidden_size", "num_attention_heads", "num_recurrences", "num_memories", "num_nodes",
+                "clique_size", "baseline_layers")  # fmt: skip
     for name in positive:
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a positive integer, got {getattr(args, name)}")
-    if not 0 < args.train_fraction < 1 or not math.isfinite(args.max_minutes) or args.max_minutes <= 0:
-        parser.error("--train_fraction must be in (0, 1) and --max_minutes positive")
+    if args.num_attention_heads > args.hidden_size:
+        parser.error(f"--num_attention_heads must be at most --hidden_size ({args.hidden_size}), got "
+                     f"{args.num_attention_heads}")  # fmt: skip
+    if not 0 < args.train_fraction < 1:  # also refuses nan
+        parser.error(f"--train_fraction must be in (0, 1), got {args.train_fraction}")
+    for name, minimum in (("max_minutes", None), ("step_size", None), ("learning_rate", None), ("weight_decay", 0.0)):
+        value = getattr(args, name)
+        if not math.isfinite(value) or (value <= 0 if minimum is None else value < minimum):
+            accepted = "a finite positive number" if minimum is None else "a finite number >= 0"
+            parser.error(f"--{name} must be {accepted}, got {value}")
+    output_dir = Path(args.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        parser.error(f"--output_dir {args.output_dir!r} is a file; expected a folder (created if missing)")
     return args
 
 
@@ -236,14 +262,22 @@ def summarise(runs: list[dict]) -> str:
 
 
 def main(argv=None) -> list[dict]:
+    from huggingface_hub.errors import StrictDataclassError
+
     args = parse_args(argv)
     output_dir = Path(args.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        build_parser().error(f"--output_dir {args.output_dir!r} cannot be created: {error}")
     runs = []
     for seed in args.seeds:
-        data = load_graph(args, seed)
+        try:  # the data loaders and the config check the values the options give them, naming the bad one
+            data = load_graph(args, seed)
+            et_parameters = sum(p.numel() for p in build_et(args, data).parameters())
+        except (ValueError, OSError, ModuleNotFoundError, StrictDataclassError) as error:
+            build_parser().error(" ".join(str(error).split()))  # one line, exit status 2, as a bad option
         runs += training_free_baselines(args, data, seed)
-        et_parameters = sum(p.numel() for p in build_et(args, data).parameters())
         for name in args.models:
             result, model = train_one(name, args, data, seed, et_parameters)
             runs.append(result)

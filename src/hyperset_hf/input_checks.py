@@ -3,6 +3,7 @@
 loading) raises a `ValueError` naming the bad value and what was expected, instead of a torch error from deep inside
 or a silently wrong result. Imported relatively by both modeling files, so it travels with them as Hub remote code."""
 
+import numbers
 import operator
 
 import torch
@@ -32,6 +33,34 @@ def as_count(value, name: str, limit: int = MAX_NUM_RECURRENCES) -> int:
     if count > limit:
         raise ValueError(f"`{name}` must be at most {limit:,} (a guard against endless runs), got {value!r}.")
     return count
+
+
+def as_fraction(value, name: str, allow_zero: bool = False) -> float:
+    """`value` as a float in (0, 1] (or [0, 1] with `allow_zero`): Python, NumPy and 0-d tensor real numbers; a bool,
+    nan or anything outside the range is refused by a `ValueError` naming it (`True` is not a fraction)."""
+    interval = "[0, 1]" if allow_zero else "(0, 1]"
+    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.dtype == torch.bool:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # (NumPy bools are no numbers.Real)
+        raise ValueError(f"`{name}` must be a number in {interval}, got {value!r}.")
+    fraction = float(value)
+    if not (0.0 <= fraction <= 1.0) or (fraction == 0.0 and not allow_zero):
+        raise ValueError(f"`{name}` must be a number in {interval}, got {value!r}.")
+    return fraction
+
+
+def as_seed(value, name: str = "seed") -> int:
+    """`value` as a random seed: an integer in [0, 2**63) (Python, NumPy or 0-d tensor), else a `ValueError` naming
+    it (a float such as 1.7 is refused, not truncated)."""
+    if isinstance(value, bool) or isinstance(value, float) or getattr(value, "is_floating_point", lambda: False)():
+        raise ValueError(f"`{name}` must be an integer in [0, 2**63), got {value!r}.")
+    try:
+        seed = operator.index(value)
+    except TypeError:
+        raise ValueError(f"`{name}` must be an integer in [0, 2**63), got {value!r}.") from None
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"`{name}` must be an integer in [0, 2**63), got {value!r}.")
+    return seed
 
 
 def check_forward_kwargs(model, kwargs: dict, accepted, not_applicable=()) -> None:

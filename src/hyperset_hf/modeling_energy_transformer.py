@@ -553,11 +553,16 @@ def check_graph_inputs(
 
 
 def check_node_labels(labels: torch.Tensor, num_nodes: int, num_labels: int) -> None:
-    """Class indices (num_nodes,) in [0, num_labels), or -100 for nodes left out of the loss."""
+    """Class indices (num_nodes,) in [0, num_labels) of an integer dtype (or bools for two labels), or -100 for nodes
+    left out of the loss, at least one node labelled (as the Sudoku head: with every label -100 there is nothing to
+    score, so it is refused rather than returning a loss of 0). Float labels (nan included) are refused."""
     if not isinstance(labels, torch.Tensor) or tuple(labels.shape) != (num_nodes,):
         raise ValueError(f"`labels` must have one entry per node, shape ({num_nodes},), got {shape_of(labels)}.")
+    if labels.dtype == torch.bool:
+        labels = labels.long()
     if not _is_integer_tensor(labels):
-        raise ValueError(f"`labels` must be an integer tensor of class indices, got dtype {labels.dtype}.")
+        raise ValueError(f"`labels` must be an integer tensor of class indices (0-{num_labels - 1}, -100 = ignored), "
+                         f"got dtype {labels.dtype}.")  # fmt: skip
     if not is_torchdynamo_compiling():
         bad = ((labels < 0) | (labels >= num_labels)) & (labels != -100)
         if bad.any():
@@ -565,6 +570,11 @@ def check_node_labels(labels: torch.Tensor, num_nodes: int, num_labels: int) -> 
             raise ValueError(
                 f"`labels` must be class indices in 0-{num_labels - 1}, or -100 for nodes left out of the loss; node "
                 f"{node} has {int(labels[node])}."
+            )
+        if num_nodes and (labels == -100).all():
+            raise ValueError(
+                f"`labels` are -100 (ignored) for all {num_nodes} nodes: there is no node to score. Label at least "
+                f"one node with a class index in 0-{num_labels - 1}, or pass no `labels`."
             )
 
 
@@ -1098,7 +1108,8 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
 
     Loss: cross-entropy over the nodes whose label is not -100, weighted per class by `config.class_weights` (saved
     with the model; the anomaly-detection recipe uses [1, #normal / #anomalous] from the training nodes): the weighted
-    mean sum_i w_{y_i} CE_i / sum_i w_{y_i}, as `torch.nn.CrossEntropyLoss(weight=...)`, and 0 when no node is labelled.
+    mean sum_i w_{y_i} CE_i / sum_i w_{y_i}, as `torch.nn.CrossEntropyLoss(weight=...)`; labels that are all -100
+    are refused (there is no node to score), as by the Sudoku head.
 
     Auto class: transformers has no node-classification Auto class; this model is registered with
     `AutoModelForTokenClassification`, whose contract it shares (one label per token, logits `(..., num_labels)`, -100
@@ -1147,7 +1158,8 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         return self.node_embeddings
 
     def node_classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Class-weighted mean cross-entropy over the labelled nodes (label != -100); 0 if none is labelled."""
+        """Class-weighted mean cross-entropy over the labelled nodes (label != -100; `check_node_labels`: at least
+        one)."""
         num_nodes, num_labels = logits.shape
         check_node_labels(labels, num_nodes, num_labels)
         labels = labels.to(device=logits.device, dtype=torch.long)
@@ -1180,14 +1192,19 @@ class EnergyTransformerForNodeClassification(EnergyTransformerPreTrainedModel):
         r"""
         Args:
             x (`torch.FloatTensor` of shape `(num_nodes, num_node_features)`):
-                Node features.
+                Node features: a tensor of any float dtype (cast to the model's), at least one node, every value
+                finite. Integer or bool tensors, nan / inf values and other shapes raise a `ValueError` naming them.
             edge_index (`torch.LongTensor` of shape `(2, num_edges)`):
                 Directed edges, source nodes in row 0 and target nodes in row 1 (PyTorch Geometric's convention); the
-                target attends to the source. Give both directions for an undirected graph.
+                target attends to the source. Give both directions for an undirected graph. Any integer dtype, node
+                indices in 0..num_nodes-1 (float tensors, indices out of range and other shapes are refused).
             edge_type (`torch.LongTensor` of shape `(num_edges,)`, *optional*):
-                Type (relation) of every edge in 0..`config.num_edge_types`-1; required when there is more than one.
+                Type (relation) of every edge in 0..`config.num_edge_types`-1, any integer dtype; required when there
+                is more than one (negative or too large types, floats and other shapes are refused).
             labels (`torch.LongTensor` of shape `(num_nodes,)`, *optional*):
-                Class index of every node, -100 for nodes left out of the loss (e.g. outside the training split).
+                Class index of every node (an integer dtype, or bools for two labels), -100 for nodes left out of the
+                loss (e.g. outside the training split); at least one node must be labelled. Float labels (nan
+                included), other values and other shapes raise a `ValueError` naming the node and the value.
             num_recurrences (`int`, *optional*):
                 Steps of every block for this call; defaults to `config.num_recurrences`.
             output_energies (`bool`, *optional*):

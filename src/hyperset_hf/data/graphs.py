@@ -38,9 +38,11 @@ protocol (AUC, macro-F1, the validation threshold) are scikit-learn's, called by
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import math
+import operator
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +57,9 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "MAX_INJECTED_EDGES",
+    "MAX_INJECTED_FEATURE_VALUES",
+    "MAX_INJECTED_NUM_NODES",
     "YELPCHI_EDGE_TYPES",
     "YELPCHI_FEATURE_NAMES",
     "YELPCHI_NUM_EDGES",
@@ -82,7 +87,8 @@ YELPCHI_FEATURE_NAMES = (
     "user_mean_log_product_review_count",
     "product_single_review_user_fraction",
 )
-_CACHE_VERSION = "v1"
+# v1 (up to hyperset-hf 0.2): torch.save pickles named .pt, never read again; v2: safetensors with a checksum.
+_CACHE_VERSION = "v2"
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -90,20 +96,99 @@ _CACHE_VERSION = "v1"
 # ------------------------------------------------------------------------------------------------------------------
 
 
-def _check_integer(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
+MAX_SEED = 2**64 - 1  # the seeds of `torch.Generator.manual_seed`
+# Above this many nodes `make_injected_outlier_graph` refuses: its block model draws every pair of nodes (time and
+# memory grow as num_nodes^2: about 0.3 s at 2,000 nodes, 1.6 s at 10,000 and 6 s at 20,000 on the 2-core dev CPU).
+MAX_INJECTED_NUM_NODES = 20_000
+# and above these sizes of its outputs (memory: 400 MB of features, 160 MB per 10 million directed edges)
+MAX_INJECTED_FEATURE_VALUES = 100_000_000  # num_nodes * num_features
+MAX_INJECTED_EDGES = 10_000_000  # expected undirected edges: num_nodes * average_degree / 2 + the cliques' edges
+
+
+def _is_bool(value: object) -> bool:
+    """A Python, NumPy or 0-d torch bool (which `operator.index` would otherwise take for 0 / 1)."""
+    return (
+        isinstance(value, bool) or type(value).__name__ == "bool_"
+        or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+    )  # fmt: skip
+
+
+def _check_integer(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
+    """`value` as a Python int: Python and NumPy integers and 0-d integer tensors in [`minimum`, `maximum`] are
+    accepted; bools, floats (even integral ones such as 2.0), strings and anything else raise a `ValueError` naming
+    `name`, the value and the accepted range (the one integer check of this module's public functions)."""
+    accepted = f"an integer >= {minimum}" if maximum is None else f"an integer from {minimum} to {maximum}"
+    if _is_bool(value) or isinstance(value, float) or getattr(value, "ndim", 0) != 0:  # ndim: an array or tensor
+        raise ValueError(f"{name} must be an integer, got {value!r} (accepted: {accepted})")
+    try:
+        integer = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r} (accepted: {accepted})") from None
+    if integer < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {integer} (accepted: {accepted})")
+    if maximum is not None and integer > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {integer} (accepted: {accepted})")
+    return integer
+
+
+def _check_seed(name: str, value: object) -> int:
+    """A seed of `torch.Generator.manual_seed`: an integer from 0 to 2**64 - 1 (`_check_integer`); 1.7 or True is
+    refused, never truncated or taken for 1."""
+    return _check_integer(name, value, 0, MAX_SEED)
+
+
+def _check_number(name: str, value: object, accepted: str, inside) -> float:
+    """`value` as a finite Python float: Python and NumPy integers and floats and 0-d real tensors for which
+    `inside(value)` holds are accepted; bools, strings, nan, inf and values outside raise a `ValueError` that names
+    `name`, the value and `accepted` (what follows "must be": "in (0, 1)", "a positive number")."""
+    if _is_bool(value) or isinstance(value, (str, bytes, complex)) or getattr(value, "ndim", 0) != 0:
+        raise ValueError(f"{name} must be a real number, got {value!r} (accepted: {accepted})")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, RuntimeError):  # RuntimeError: a tensor of more than one element
+        raise ValueError(f"{name} must be a real number, got {value!r} (accepted: {accepted})") from None
+    if not math.isfinite(number) or not inside(number):
+        raise ValueError(f"{name} must be {accepted}, got {value!r}")
+    return number
 
 
 def _check_train_fraction(train_fraction: float) -> float:
-    if isinstance(train_fraction, bool) or not isinstance(train_fraction, (int, float)):
-        raise ValueError(f"train_fraction must be a number in (0, 1), got {train_fraction!r}")
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
-    return float(train_fraction)
+    """The training share of a split: a number in (0, 1) (`_check_number`)."""
+    return _check_number("train_fraction", train_fraction, "in (0, 1)", lambda number: 0.0 < number < 1.0)
+
+
+def _check_node_labels(labels) -> torch.Tensor:
+    """Class labels of the nodes for a split: a 1-D tensor, NumPy array or list of non-negative integer classes
+    (integer or bool dtype, or floats holding whole numbers such as 0.0 / 1.0) -> an `int64` tensor. A nan, inf,
+    fractional or negative label (e.g. -1 or -100 for "unlabelled") raises a `ValueError` naming the node: such a
+    node would otherwise land in no split, or in a split of its own class, without a word."""
+    if not isinstance(labels, torch.Tensor):
+        try:
+            labels = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(
+                f"labels must be a 1-D tensor, NumPy array or list of class indices, got {type(labels).__name__}"
+            ) from None
+    if labels.dim() != 1:
+        raise ValueError(f"labels must have shape (num_nodes,), got {tuple(labels.shape)}")
+    if labels.is_complex():
+        raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}")
+    if labels.is_floating_point():
+        bad = ~torch.isfinite(labels) | (labels != labels.round())
+        if bad.any():
+            node = int(bad.nonzero()[0])
+            raise ValueError(
+                f"labels must be whole-number class indices (>= 0); node {node} has {labels[node].item()} "
+                f"(select the labelled nodes before splitting)"
+            )
+    labels = labels.long()
+    if labels.numel() and int(labels.min()) < 0:
+        node = int((labels < 0).nonzero()[0])
+        raise ValueError(
+            f"labels must be class indices >= 0; node {node} has {int(labels[node])} (a negative label such as -1 or "
+            f"-100 marks an unlabelled node: select the labelled nodes before splitting)"
+        )
+    return labels
 
 
 def stratified_masks(
@@ -118,18 +203,24 @@ def stratified_masks(
     class rates match the whole graph's up to one node per class.
 
     Args:
-        labels (`torch.Tensor` of shape `(num_nodes,)`): integer class labels.
-        train_fraction (`float`, *optional*, defaults to 0.4): share of each class in training, in (0, 1).
-        seed (`int`, *optional*, defaults to 0): seed of the shuffle.
+        labels (`torch.Tensor`, NumPy array or list, of shape `(num_nodes,)`): class labels >= 0 of every node, of an
+            integer or bool dtype, or floats holding whole numbers (0.0, 1.0). Every node gets a split, so a nan,
+            fractional or negative label (-1 or -100 for "unlabelled") is refused with a `ValueError` naming the node:
+            select the labelled nodes first.
+        train_fraction (`float`, *optional*, defaults to 0.4): share of each class in training, a finite number in
+            (0, 1) (Python or NumPy; a bool is refused).
+        seed (`int`, *optional*, defaults to 0): seed of the shuffle, an integer from 0 to 2**64 - 1 (Python or NumPy
+            integers; 1.7, "0" or True are refused, never truncated).
 
     Returns:
         `(train_mask, val_mask, test_mask)`, boolean tensors of shape `(num_nodes,)`, disjoint and covering all nodes.
+
+    Raises:
+        `ValueError` naming the argument, its value and what is accepted, or when a split would be empty.
     """
     train_fraction = _check_train_fraction(train_fraction)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    if labels.dim() != 1:
-        raise ValueError(f"labels must have shape (num_nodes,), got {tuple(labels.shape)}")
+    seed = _check_seed("seed", seed)
+    labels = _check_node_labels(labels).cpu()
     generator = torch.Generator().manual_seed(seed)
     masks = [torch.zeros(labels.numel(), dtype=torch.bool) for _ in range(3)]
     for value in torch.unique(labels):
@@ -194,20 +285,26 @@ def _read_yelpchi_metadata(path: Path) -> tuple[torch.Tensor, torch.Tensor, torc
     users: dict[str, int] = {}
     products: dict[str, int] = {}
     user_indices, product_indices, labels = [], [], []
-    with gzip.open(path, "rt") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 5 or fields[3] not in ("1", "-1"):
-                raise ValueError(
-                    f"{path}, line {line_number}: expected 'user product rating label(1/-1) date', got {line.strip()!r}"
-                )
-            user_indices.append(users.setdefault(fields[0], len(users)))
-            product_indices.append(products.setdefault(fields[1], len(products)))
-            labels.append(1 if fields[3] == "-1" else 0)
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line_number, line in enumerate(handle, start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != 5 or fields[3] not in ("1", "-1"):
+                    raise ValueError(f"metadata_path {str(path)!r}, line {line_number}: expected 'user product rating "
+                                     f"label(1/-1) date', got {line.strip()[:200]!r}")  # fmt: skip
+                user_indices.append(users.setdefault(fields[0], len(users)))
+                product_indices.append(products.setdefault(fields[1], len(products)))
+                labels.append(1 if fields[3] == "-1" else 0)
+    except (OSError, EOFError, UnicodeDecodeError) as error:  # not gzip, truncated, or not text
+        raise ValueError(
+            f"metadata_path {str(path)!r} cannot be read ({_one_line(error)}); accepted: a gzip-compressed text file "
+            "of lines 'user product rating label(1/-1) date'"
+        ) from None
     if not labels:
-        raise ValueError(f"{path} has no reviews")
+        raise ValueError(f"metadata_path {str(path)!r} has no reviews (accepted: lines 'user product rating "
+                         "label(1/-1) date')")  # fmt: skip
     return torch.tensor(user_indices), torch.tensor(product_indices), torch.tensor(labels)
 
 
@@ -287,6 +384,73 @@ def _build_yelpchi(path: Path, product_neighbors: int, graph_seed: int) -> dict[
     }
 
 
+_CACHE_FORMAT = "hyperset-hf yelpchi graph"
+_CACHE_KEYS = ("edge_index", "edge_type", "product_index", "user_index", "x", "y")
+
+
+def _tensors_checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the names, dtypes, shapes and bytes of `tensors` (in name order): the cache's checksum."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:300]
+
+
+def _read_graph_cache(path: Path) -> dict[str, torch.Tensor] | None:
+    """The tensors of the graph cache file `path` (safetensors, no pickle), or `None` with a warning naming the file
+    when it cannot be used: unreadable or truncated (a half-written or garbled file, or a pickle of an older version),
+    of another format or format version, missing a tensor, or failing its SHA-256 checksum. The caller rebuilds it."""
+    import warnings
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    except Exception as error:  # safetensors raises its own SafetensorError for a truncated or garbled file
+        problem = f"it cannot be read ({_one_line(error)})"
+    else:
+        found = (metadata.get("format"), metadata.get("format_version"))
+        if found != (_CACHE_FORMAT, _CACHE_VERSION):
+            problem = f"it has format {found}, expected {(_CACHE_FORMAT, _CACHE_VERSION)}"
+        elif tuple(sorted(tensors)) != _CACHE_KEYS:
+            problem = f"it holds the tensors {sorted(tensors)}, expected {list(_CACHE_KEYS)}"
+        elif metadata.get("sha256") != _tensors_checksum(tensors):
+            problem = "its contents do not match its SHA-256 checksum (a corrupted file)"
+        else:
+            return tensors
+    warnings.warn(f"The YelpChi graph cache {str(path)!r} is not usable: {problem}; rebuilding it.", stacklevel=3)
+    return None
+
+
+def _write_graph_cache(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Writes `tensors` to `path` as safetensors with the format, its version and the SHA-256 checksum in the header,
+    atomically (a temporary file in the same folder, then `os.replace`: a reader never sees a half-written cache). A
+    cache that cannot be written (read-only folder, full disk) is a warning, not an error: the graph is built."""
+    import warnings
+
+    from safetensors.torch import save_file
+
+    metadata = {"format": _CACHE_FORMAT, "format_version": _CACHE_VERSION, "sha256": _tensors_checksum(tensors)}
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({name: tensor.contiguous() for name, tensor in tensors.items()}, str(temporary), metadata=metadata)
+        os.replace(temporary, path)
+    except Exception as error:  # OSError, or safetensors' own error type for a failed write
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        warnings.warn(f"The YelpChi graph cache {str(path)!r} could not be written ({_one_line(error)}); the graph "
+                      "is built but not cached.", stacklevel=3)  # fmt: skip
+
+
 def load_yelpchi_ugfraud(
     seed: int = 0,
     train_fraction: float = 0.4,
@@ -332,21 +496,31 @@ def load_yelpchi_ugfraud(
 
     Node order follows the file, which correlates with the label (see above): do not give a model node positions.
 
-    The graph (everything but the masks) is cached with `torch.save` in `cache_dir`, else `$HYPERSET_HF_CACHE/graphs`,
-    else `~/.cache/hyperset_hf/graphs`, keyed by the construction parameters and the file's SHA-256; building takes
-    about 2.5 s on the 2-core dev CPU, reloading about 20 ms. The masks are recomputed from `seed`.
+    The graph (everything but the masks) is cached as a safetensors file (no pickle) in `cache_dir`, else
+    `$HYPERSET_HF_CACHE/graphs`, else `~/.cache/hyperset_hf/graphs`, keyed by the construction parameters and the
+    file's SHA-256; building takes about 2.5 s on the 2-core dev CPU, reloading about 20 ms. The masks are recomputed
+    from `seed`. The file carries its format version and the SHA-256 of its tensors and is written atomically (a
+    temporary file, then a rename); a cache that is unreadable, truncated, of an older format (the pickled `.pt` files
+    of hyperset-hf 0.2 are ignored) or fails its checksum is reported by a warning naming the file and rebuilt, with
+    the same values as a fresh build.
 
     Args:
-        seed (`int`, *optional*, defaults to 0): seed of the stratified split (`stratified_masks`).
-        train_fraction (`float`, *optional*, defaults to 0.4): training share, in (0, 1); the rest is split
-            validation : test = 1 : 2.
-        product_neighbors (`int`, *optional*, defaults to 10): R-P-R links drawn per review, at least 1.
+        seed (`int`, *optional*, defaults to 0): seed of the stratified split (`stratified_masks`), an integer from 0
+            to 2**64 - 1 (Python or NumPy; 1.7 or True are refused).
+        train_fraction (`float`, *optional*, defaults to 0.4): training share, a finite number in (0, 1); the rest is
+            split validation : test = 1 : 2.
+        product_neighbors (`int`, *optional*, defaults to 10): R-P-R links drawn per review, an integer >= 1.
         graph_seed (`int`, *optional*, defaults to 0): seed of the R-P-R sampling (kept apart from `seed` so that
-            different splits see the same graph).
-        cache_dir (`str` or `os.PathLike`, *optional*): cache folder.
+            different splits see the same graph), an integer from 0 to 2**64 - 1.
+        cache_dir (`str` or `os.PathLike`, *optional*): cache folder (created if missing; an existing file is refused).
         metadata_path (`str` or `os.PathLike`, *optional*): another file in the same format (e.g. the intact
             YelpChi `metadata` from ODDS, gzipped); defaults to `ugfraud_yelpchi_path()`. The counts above are checked
             only for the default file.
+
+    Raises:
+        `ValueError` for a bad argument (naming it, its value and what is accepted) or a malformed file (naming the
+        file and line), `FileNotFoundError` for a missing `metadata_path`, `NotADirectoryError` for a `cache_dir` that
+        is a file, `ModuleNotFoundError` without UGFraud (default file).
 
     Returns:
         `torch_geometric.data.Data` with `x`, `y`, `edge_index`, `edge_type`, `train_mask`, `val_mask`, `test_mask`
@@ -355,20 +529,23 @@ def load_yelpchi_ugfraud(
     """
     from torch_geometric.data import Data
 
-    for name, value in (("seed", seed), ("graph_seed", graph_seed)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+    seed = _check_seed("seed", seed)
+    graph_seed = _check_seed("graph_seed", graph_seed)
     train_fraction = _check_train_fraction(train_fraction)
-    _check_integer("product_neighbors", product_neighbors, 1)
-    path = ugfraud_yelpchi_path() if metadata_path is None else Path(metadata_path)
+    product_neighbors = _check_integer("product_neighbors", product_neighbors, 1)
+    for name, value in (("cache_dir", cache_dir), ("metadata_path", metadata_path)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise ValueError(f"{name} must be a str or os.PathLike path (or None), got {value!r}")
+    path = ugfraud_yelpchi_path() if metadata_path is None else Path(metadata_path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"metadata_path {str(path)!r} is not a file")
+        raise FileNotFoundError(f"metadata_path {str(path)!r} is not a file (accepted: a gzipped YelpChi metadata file)")
+    root = Path(cache_dir).expanduser() if cache_dir is not None else data_cache_dir("graphs")
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder (accepted: a folder, created if missing)")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    root = Path(cache_dir) if cache_dir is not None else data_cache_dir("graphs")
-    target = root / f"yelpchi-{_CACHE_VERSION}-{digest}-neighbors{product_neighbors}-graphseed{graph_seed}.pt"
-    if target.is_file():
-        tensors = torch.load(target, weights_only=True)
-    else:
+    target = root / f"yelpchi-{_CACHE_VERSION}-{digest}-neighbors{product_neighbors}-graphseed{graph_seed}.safetensors"
+    tensors = _read_graph_cache(target) if target.is_file() else None
+    if tensors is None:
         tensors = _build_yelpchi(path, product_neighbors, graph_seed)
         if metadata_path is None:
             counts = (
@@ -378,10 +555,7 @@ def load_yelpchi_ugfraud(
             expected = (YELPCHI_NUM_REVIEWS, YELPCHI_NUM_USERS, YELPCHI_NUM_PRODUCTS, YELPCHI_NUM_SPAM)
             if counts != expected:
                 raise ValueError(f"{path}: expected (reviews, users, products, spam) = {expected}, got {counts}")
-        root.mkdir(parents=True, exist_ok=True)
-        temporary = root / f".{target.name}.tmp-{os.getpid()}"
-        torch.save(tensors, temporary)
-        os.replace(temporary, target)
+        _write_graph_cache(target, tensors)
     train_mask, val_mask, test_mask = stratified_masks(tensors["y"], train_fraction, seed)
     return Data(**tensors, train_mask=train_mask, val_mask=val_mask, test_mask=test_mask)
 
@@ -447,10 +621,16 @@ def make_injected_outlier_graph(
     Ding et al. use cliques of 15 nodes, 50 candidates and as many contextual as structural outliers, the defaults.
     Everything is drawn from one `torch.Generator` seeded by `seed` (the global RNG is untouched), so a seed gives the
     same graph on every machine. Time and memory grow as `num_nodes`^2 (the block model), about 0.3 s at the default
-    2,000 nodes and 1.6 s at 10,000 on the 2-core dev CPU.
+    2,000 nodes, 1.6 s at 10,000 and 6 s at 20,000 on the 2-core dev CPU, so more than `MAX_INJECTED_NUM_NODES`
+    (20,000) nodes are refused rather than left running for minutes, and so are graphs of more than 10 million expected
+    edges (`MAX_INJECTED_EDGES`) or 100 million feature values (`MAX_INJECTED_FEATURE_VALUES`).
+
+    Every count below is a Python or NumPy integer (a bool, a float such as 2.0 or 1.5, or a string is refused), every
+    other number a finite Python or NumPy real (bools, nan and inf refused); a bad value raises a `ValueError` naming
+    the argument, the value and what is accepted.
 
     Args:
-        num_nodes (`int`, *optional*, defaults to 2000): number of nodes, at least 2.
+        num_nodes (`int`, *optional*, defaults to 2000): number of nodes, 2 to 20,000 (`MAX_INJECTED_NUM_NODES`).
         num_features (`int`, *optional*, defaults to 32): feature dimension, at least 1.
         num_contextual (`int`, *optional*, defaults to 60): contextual outliers, at least 0.
         num_structural (`int`, *optional*, defaults to 60): structural outlier nodes, a multiple of `clique_size`.
@@ -463,7 +643,8 @@ def make_injected_outlier_graph(
             its community, in [0, 1].
         noise_std (`float`, *optional*, defaults to 1.0): standard deviation of the feature noise, >= 0.
         train_fraction (`float`, *optional*, defaults to 0.4): training share of the stratified split, in (0, 1).
-        seed (`int`, *optional*, defaults to 0): seed of everything, the split included.
+        seed (`int`, *optional*, defaults to 0): seed of everything, the split included; an integer from 0 to
+            2**64 - 1 (1.7 is refused, never truncated).
 
     Returns:
         `torch_geometric.data.Data` with `x` (`(num_nodes, num_features)`), `y` (1 = outlier), `edge_index`,
@@ -473,37 +654,59 @@ def make_injected_outlier_graph(
     """
     from torch_geometric.data import Data
 
-    _check_integer("num_nodes", num_nodes, 2)
-    _check_integer("num_features", num_features, 1)
-    _check_integer("num_contextual", num_contextual, 0)
-    _check_integer("num_structural", num_structural, 0)
-    _check_integer("clique_size", clique_size, 2)
-    _check_integer("num_candidates", num_candidates, 1)
-    _check_integer("num_communities", num_communities, 1)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    num_nodes = _check_integer("num_nodes", num_nodes, 2)
+    if num_nodes > MAX_INJECTED_NUM_NODES:
+        raise ValueError(
+            f"num_nodes must be at most {MAX_INJECTED_NUM_NODES}, got {num_nodes} (accepted: an integer from 2 to "
+            f"{MAX_INJECTED_NUM_NODES}; the block model draws every pair of nodes, so time and memory grow as "
+            f"num_nodes^2: about 6 s at {MAX_INJECTED_NUM_NODES} nodes)"
+        )
+    num_features = _check_integer("num_features", num_features, 1)
+    num_contextual = _check_integer("num_contextual", num_contextual, 0)
+    num_structural = _check_integer("num_structural", num_structural, 0)
+    clique_size = _check_integer("clique_size", clique_size, 2)
+    num_candidates = _check_integer("num_candidates", num_candidates, 1)
+    num_communities = _check_integer("num_communities", num_communities, 1)
+    seed = _check_seed("seed", seed)
     train_fraction = _check_train_fraction(train_fraction)
+    average_degree = _check_number("average_degree", average_degree, "a positive number", lambda number: number > 0)
+    within_community_fraction = _check_number(
+        "within_community_fraction", within_community_fraction, "in [0, 1]", lambda number: 0.0 <= number <= 1.0
+    )
+    noise_std = _check_number("noise_std", noise_std, "a non-negative number", lambda number: number >= 0)
     if clique_size > num_nodes:
-        raise ValueError(f"clique_size={clique_size} is larger than num_nodes={num_nodes}")
+        raise ValueError(f"clique_size={clique_size} is larger than num_nodes={num_nodes} (accepted: 2 to num_nodes)")
     if num_structural % clique_size:
-        raise ValueError(f"num_structural={num_structural} is not a multiple of clique_size={clique_size}")
+        raise ValueError(
+            f"num_structural={num_structural} is not a multiple of clique_size={clique_size} (accepted: 0, "
+            f"{clique_size}, {2 * clique_size}, ...)"
+        )
     if num_contextual + num_structural > num_nodes:
         raise ValueError(
-            f"num_contextual + num_structural = {num_contextual} + {num_structural} exceeds num_nodes={num_nodes}"
+            f"num_contextual + num_structural = {num_contextual} + {num_structural} exceeds num_nodes={num_nodes} "
+            "(accepted: at most num_nodes outliers)"
         )
     if num_candidates > num_nodes - num_contextual:
         raise ValueError(
             f"num_candidates={num_candidates} exceeds the {num_nodes - num_contextual} nodes that are not contextual "
-            f"outliers (num_nodes - num_contextual)"
+            f"outliers (accepted: 1 to num_nodes - num_contextual)"
         )
     if num_communities > num_nodes:
-        raise ValueError(f"num_communities={num_communities} is larger than num_nodes={num_nodes}")
-    if not (isinstance(average_degree, (int, float)) and not isinstance(average_degree, bool) and average_degree > 0):
-        raise ValueError(f"average_degree must be a positive number, got {average_degree!r}")
-    if not (isinstance(within_community_fraction, (int, float)) and 0.0 <= within_community_fraction <= 1.0):
-        raise ValueError(f"within_community_fraction must be in [0, 1], got {within_community_fraction!r}")
-    if not (isinstance(noise_std, (int, float)) and noise_std >= 0):
-        raise ValueError(f"noise_std must be a non-negative number, got {noise_std!r}")
+        raise ValueError(
+            f"num_communities={num_communities} is larger than num_nodes={num_nodes} (accepted: 1 to num_nodes)"
+        )
+    if num_nodes * num_features > MAX_INJECTED_FEATURE_VALUES:
+        raise ValueError(
+            f"num_features={num_features} is too large for num_nodes={num_nodes}: {num_nodes * num_features} feature "
+            f"values (accepted: num_nodes * num_features at most {MAX_INJECTED_FEATURE_VALUES})"
+        )
+    expected_edges = num_nodes * average_degree / 2 + num_structural * (clique_size - 1) / 2
+    if expected_edges > MAX_INJECTED_EDGES:
+        raise ValueError(
+            f"average_degree={average_degree}, num_structural={num_structural} and clique_size={clique_size} give about "
+            f"{expected_edges:.0f} edges for num_nodes={num_nodes} (accepted: num_nodes * average_degree / 2 + "
+            f"num_structural * (clique_size - 1) / 2 at most {MAX_INJECTED_EDGES})"
+        )
 
     generator = torch.Generator().manual_seed(seed)
     communities = torch.arange(num_nodes) * num_communities // num_nodes
