@@ -135,12 +135,12 @@ case("best_threshold/thresholds/string", TypeError, "thresholds", "'0.5'")(
 # ---------------------------------------------------------------------------------------------------------------------
 
 SPLIT_LABELS = torch.tensor([0, 1] * 10)
-SEED_VALUES = [
-    ("fraction", 1.7, ("1.7", "integer", "0 to")),
+SEED_VALUES = [  # the package's one seed check, input_checks.as_seed
+    ("fraction", 1.7, ("1.7", "integer", "[0, 2**63)")),
     ("integral-float", 2.0, ("2.0", "integer")),
     ("bool", True, ("True", "integer")),
-    ("negative", -1, ("-1", "at least 0")),
-    ("too-large", 2**64, (str(2**64), "at most")),
+    ("negative", -1, ("-1", "[0, 2**63)")),
+    ("too-large", 2**63, (str(2**63), "[0, 2**63)")),
     ("string", "0", ("'0'", "integer")),
     ("none", None, ("None", "integer")),
 ]
@@ -200,14 +200,14 @@ INJECTED_BAD = [
     ("num_candidates-too-many", dict(num_candidates=289), ("num_candidates=289", "288")),
     ("num_communities-zero", dict(num_communities=0), ("num_communities", "0", "at least 1")),
     ("seed-fraction", dict(seed=1.7), ("seed", "1.7", "integer")),
-    ("seed-negative", dict(seed=-1), ("seed", "-1", "at least 0")),
+    ("seed-negative", dict(seed=-1), ("seed", "-1", "[0, 2**63)")),
     ("seed-bool", dict(seed=True), ("seed", "True", "integer")),
     ("average_degree-nan", dict(average_degree=math.nan), ("average_degree", "nan", "positive number")),
     ("average_degree-inf", dict(average_degree=math.inf), ("average_degree", "inf", "positive number")),
     ("average_degree-bool", dict(average_degree=True), ("average_degree", "True", "real number")),
     ("average_degree-negative", dict(average_degree=-2.0), ("average_degree", "-2.0", "positive number")),
     ("within_community_fraction-bool", dict(within_community_fraction=True), ("within_community_fraction", "True",
-                                                                              "[0, 1]")),
+                                                                              "number in [0, 1]")),
     ("within_community_fraction-nan", dict(within_community_fraction=math.nan), ("within_community_fraction", "nan",
                                                                                  "[0, 1]")),
     ("within_community_fraction-negative", dict(within_community_fraction=-0.1), ("within_community_fraction",
@@ -224,9 +224,9 @@ cases("make_injected_outlier_graph", INJECTED_BAD, ValueError,
 
 YELPCHI_BAD = [  # all checked before the file is looked for: no UGFraud needed
     ("seed-fraction", dict(seed=1.7), ("seed", "1.7", "integer")),
-    ("seed-negative", dict(seed=-3), ("seed", "-3", "at least 0")),
+    ("seed-negative", dict(seed=-3), ("seed", "-3", "[0, 2**63)")),
     ("graph_seed-bool", dict(graph_seed=True), ("graph_seed", "True", "integer")),
-    ("graph_seed-too-large", dict(graph_seed=2**70), ("graph_seed", str(2**70), "at most")),
+    ("graph_seed-too-large", dict(graph_seed=2**70), ("graph_seed", str(2**70), "[0, 2**63)")),
     ("train_fraction-bool", dict(train_fraction=True), ("train_fraction", "True", "(0, 1)")),
     ("train_fraction-nan", dict(train_fraction=math.nan), ("train_fraction", "nan", "(0, 1)")),
     ("product_neighbors-zero", dict(product_neighbors=0), ("product_neighbors", "0", "at least 1")),
@@ -539,7 +539,7 @@ def test_stratified_masks_accepts_numpy_lists_floats_and_bools():
         for got, want in zip(graphs.stratified_masks(given, np.float64(0.4), np.int64(3)), expected):
             assert torch.equal(got, want)
     assert torch.equal(graphs.stratified_masks(labels, 0.4, torch.tensor(3))[0], expected[0])  # a 0-d integer tensor
-    largest = graphs.stratified_masks(labels, 0.4, 2**64 - 1)  # the whole seed range of torch.Generator
+    largest = graphs.stratified_masks(labels, 0.4, 2**63 - 1)  # the largest seed of input_checks.as_seed
     assert not torch.equal(largest[0], expected[0]) and int(largest[0].sum()) == int(expected[0].sum())
 
 

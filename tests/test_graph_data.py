@@ -149,11 +149,11 @@ def test_injected_seed_reproducibility(injected):
         (dict(num_communities=300), "needs communities of at least 2 nodes, got num_communities=300"),
         (dict(average_degree=0), "average_degree must be a positive number, got 0"),
         (dict(average_degree=1000.0), "average_degree=1000.0"),
-        (dict(within_community_fraction=1.5), "within_community_fraction must be in [0, 1], got 1.5"),
+        (dict(within_community_fraction=1.5), "`within_community_fraction` must be a number in [0, 1], got 1.5"),
         (dict(noise_std=-1.0), "noise_std must be a non-negative number, got -1.0"),
         (dict(train_fraction=1.0), "train_fraction must be in (0, 1), got 1.0"),
         (dict(num_nodes=2.5), "num_nodes must be an integer, got 2.5"),
-        (dict(seed="0"), "seed must be an integer, got '0'"),
+        (dict(seed="0"), "`seed` must be an integer in [0, 2**63), got '0'"),
     ],
 )
 def test_injected_bad_inputs(overrides, shown):
@@ -269,7 +269,7 @@ def test_yelpchi_features_ignore_labels(tmp_path):
         (dict(train_fraction=0.0), "train_fraction must be in (0, 1), got 0.0"),
         (dict(train_fraction=1.2), "train_fraction must be in (0, 1), got 1.2"),
         (dict(product_neighbors=0), "product_neighbors must be at least 1, got 0"),
-        (dict(graph_seed=1.5), "graph_seed must be an integer, got 1.5"),
+        (dict(graph_seed=1.5), "`graph_seed` must be an integer in [0, 2**63), got 1.5"),
         (dict(metadata_path="/nonexistent/metadata.gz"), "/nonexistent/metadata.gz"),
     ],
 )

@@ -35,10 +35,11 @@ def as_count(value, name: str, limit: int = MAX_NUM_RECURRENCES) -> int:
     return count
 
 
-def as_fraction(value, name: str, allow_zero: bool = False) -> float:
+def as_fraction(value, name: str, allow_zero: bool = False, optional: bool = False) -> float:
     """`value` as a float in (0, 1] (or [0, 1] with `allow_zero`): Python, NumPy and 0-d tensor real numbers; a bool,
-    nan or anything outside the range is refused by a `ValueError` naming it (`True` is not a fraction)."""
-    interval = "[0, 1]" if allow_zero else "(0, 1]"
+    nan or anything outside the range is refused by a `ValueError` naming it (`True` is not a fraction). `optional`:
+    the message says that None is accepted too (the caller passes None on)."""
+    interval = ("[0, 1]" if allow_zero else "(0, 1]") + (" or None" if optional else "")
     if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.dtype == torch.bool:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):  # (NumPy bools are no numbers.Real)

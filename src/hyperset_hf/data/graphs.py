@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..input_checks import as_fraction, as_seed
 from . import data_cache_dir
 
 
@@ -96,7 +97,6 @@ _CACHE_VERSION = "v2"
 # ------------------------------------------------------------------------------------------------------------------
 
 
-MAX_SEED = 2**64 - 1  # the seeds of `torch.Generator.manual_seed`
 # Above this many nodes `make_injected_outlier_graph` refuses: its block model draws every pair of nodes (time and
 # memory grow as num_nodes^2: about 0.3 s at 2,000 nodes, 1.6 s at 10,000 and 6 s at 20,000 on the 2-core dev CPU).
 MAX_INJECTED_NUM_NODES = 20_000
@@ -113,11 +113,11 @@ def _is_bool(value: object) -> bool:
     )  # fmt: skip
 
 
-def _check_integer(name: str, value: object, minimum: int, maximum: int | None = None) -> int:
-    """`value` as a Python int: Python and NumPy integers and 0-d integer tensors in [`minimum`, `maximum`] are
-    accepted; bools, floats (even integral ones such as 2.0), strings and anything else raise a `ValueError` naming
-    `name`, the value and the accepted range (the one integer check of this module's public functions)."""
-    accepted = f"an integer >= {minimum}" if maximum is None else f"an integer from {minimum} to {maximum}"
+def _check_integer(name: str, value: object, minimum: int) -> int:
+    """`value` as a Python int: Python and NumPy integers and 0-d integer tensors of at least `minimum` are accepted;
+    bools, floats (even integral ones such as 2.0), strings and anything else raise a `ValueError` naming `name`, the
+    value and the accepted range (the one integer check of this module's public functions)."""
+    accepted = f"an integer >= {minimum}"
     if _is_bool(value) or isinstance(value, float) or getattr(value, "ndim", 0) != 0:  # ndim: an array or tensor
         raise ValueError(f"{name} must be an integer, got {value!r} (accepted: {accepted})")
     try:
@@ -126,15 +126,13 @@ def _check_integer(name: str, value: object, minimum: int, maximum: int | None =
         raise ValueError(f"{name} must be an integer, got {value!r} (accepted: {accepted})") from None
     if integer < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {integer} (accepted: {accepted})")
-    if maximum is not None and integer > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {integer} (accepted: {accepted})")
     return integer
 
 
 def _check_seed(name: str, value: object) -> int:
-    """A seed of `torch.Generator.manual_seed`: an integer from 0 to 2**64 - 1 (`_check_integer`); 1.7 or True is
-    refused, never truncated or taken for 1."""
-    return _check_integer(name, value, 0, MAX_SEED)
+    """A seed: the package's one seed check (`input_checks.as_seed`: an integer in [0, 2**63), Python, NumPy or 0-d
+    tensor; 1.7 or True is refused, never truncated or taken for 1)."""
+    return as_seed(value, name)
 
 
 def _check_number(name: str, value: object, accepted: str, inside) -> float:
@@ -209,7 +207,7 @@ def stratified_masks(
             select the labelled nodes first.
         train_fraction (`float`, *optional*, defaults to 0.4): share of each class in training, a finite number in
             (0, 1) (Python or NumPy; a bool is refused).
-        seed (`int`, *optional*, defaults to 0): seed of the shuffle, an integer from 0 to 2**64 - 1 (Python or NumPy
+        seed (`int`, *optional*, defaults to 0): seed of the shuffle, an integer from 0 to 2**63 - 1 (Python or NumPy
             integers; 1.7, "0" or True are refused, never truncated).
 
     Returns:
@@ -506,12 +504,12 @@ def load_yelpchi_ugfraud(
 
     Args:
         seed (`int`, *optional*, defaults to 0): seed of the stratified split (`stratified_masks`), an integer from 0
-            to 2**64 - 1 (Python or NumPy; 1.7 or True are refused).
+            to 2**63 - 1 (Python or NumPy; 1.7 or True are refused).
         train_fraction (`float`, *optional*, defaults to 0.4): training share, a finite number in (0, 1); the rest is
             split validation : test = 1 : 2.
         product_neighbors (`int`, *optional*, defaults to 10): R-P-R links drawn per review, an integer >= 1.
         graph_seed (`int`, *optional*, defaults to 0): seed of the R-P-R sampling (kept apart from `seed` so that
-            different splits see the same graph), an integer from 0 to 2**64 - 1.
+            different splits see the same graph), an integer from 0 to 2**63 - 1.
         cache_dir (`str` or `os.PathLike`, *optional*): cache folder (created if missing; an existing file is refused).
         metadata_path (`str` or `os.PathLike`, *optional*): another file in the same format (e.g. the intact
             YelpChi `metadata` from ODDS, gzipped); defaults to `ugfraud_yelpchi_path()`. The counts above are checked
@@ -644,7 +642,7 @@ def make_injected_outlier_graph(
         noise_std (`float`, *optional*, defaults to 1.0): standard deviation of the feature noise, >= 0.
         train_fraction (`float`, *optional*, defaults to 0.4): training share of the stratified split, in (0, 1).
         seed (`int`, *optional*, defaults to 0): seed of everything, the split included; an integer from 0 to
-            2**64 - 1 (1.7 is refused, never truncated).
+            2**63 - 1 (1.7 is refused, never truncated).
 
     Returns:
         `torch_geometric.data.Data` with `x` (`(num_nodes, num_features)`), `y` (1 = outlier), `edge_index`,
@@ -670,9 +668,7 @@ def make_injected_outlier_graph(
     seed = _check_seed("seed", seed)
     train_fraction = _check_train_fraction(train_fraction)
     average_degree = _check_number("average_degree", average_degree, "a positive number", lambda number: number > 0)
-    within_community_fraction = _check_number(
-        "within_community_fraction", within_community_fraction, "in [0, 1]", lambda number: 0.0 <= number <= 1.0
-    )
+    within_community_fraction = as_fraction(within_community_fraction, "within_community_fraction", allow_zero=True)
     noise_std = _check_number("noise_std", noise_std, "a non-negative number", lambda number: number >= 0)
     if clique_size > num_nodes:
         raise ValueError(f"clique_size={clique_size} is larger than num_nodes={num_nodes} (accepted: 2 to num_nodes)")
