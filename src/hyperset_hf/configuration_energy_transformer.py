@@ -78,7 +78,8 @@ class EnergyTransformerConfig(ValidatedConfig):
         memory_bias (`bool`, *optional*, defaults to `False`):
             Whether the memories have a learned bias b (one per memory); the paper's image model has none.
         memory_beta_init (`float`, *optional*, defaults to 0.01):
-            Initial inverse temperature beta_m of softmax memories (unused for `"relu_squared"`).
+            Initial inverse temperature beta_m of softmax memories, a finite positive number (unused for
+            `"relu_squared"`, where any finite value is accepted).
         num_layers (`int`, *optional*, defaults to 1):
             Number of distinct ET blocks (the paper: one shared block).
         num_recurrences (`int`, *optional*, defaults to 12):
@@ -276,8 +277,12 @@ class EnergyTransformerConfig(ValidatedConfig):
             )
         if not math.isfinite(self.memory_beta_init):
             raise ValueError(f"`memory_beta_init` must be a finite number, got {self.memory_beta_init!r}.")
-        if self.memory_type == "softmax" and self.memory_beta_init == 0:
-            raise ValueError("`memory_beta_init` must be non-zero for softmax memories (the energy divides by it).")
+        if self.memory_type == "softmax" and self.memory_beta_init <= 0:
+            raise ValueError(
+                "`memory_beta_init` must be non-zero and positive for softmax memories (an inverse temperature: the "
+                f"energy divides by it, and a negative one turns the memories' soft maximum into a minimum), got "
+                f"{self.memory_beta_init!r}."
+            )
         if not 0.0 <= self.visible_loss_ratio < 1.0:
             raise ValueError(f"`visible_loss_ratio` must be in [0, 1), got {self.visible_loss_ratio}.")
         # graph fields

@@ -14,6 +14,6 @@ if __name__ == "__main__" and not sys.warnoptions:  # `python -m` of the old pat
 __getattr__, __dir__ = forward_module("hyperset_hf.convert_original_checkpoint")
 
 if __name__ == "__main__":
-    from .release.convert import main
+    from .release.convert import command_line
 
-    main()
+    sys.exit(command_line())

@@ -3,8 +3,11 @@
 loading) raises a `ValueError` naming the bad value and what was expected, instead of a torch error from deep inside
 or a silently wrong result. Imported relatively by both modeling files, so it travels with them as Hub remote code."""
 
+import glob
+import json
 import numbers
 import operator
+import os
 
 import torch
 from torch.nn import functional as F
@@ -179,26 +182,246 @@ def check_pixel_values(pixel_values: torch.Tensor, config, interpolate_pos_encod
 RENAMED_WEIGHTS = {r"^classifier_norm\.": "readout_norm."}
 
 
-def load_checked(load, pretrained_model_name_or_path):
-    """Runs `load()` (a `from_pretrained`) and checks the result: an unreadable weights file is reported with the
-    folder it came from, and weights holding nan or inf (a corrupted file of the right size) are refused."""
+# ---------------------------------------------------------------------------------------------------------------------
+# Saved files: config.json, the safetensors weights and the JSON files of a run folder
+# ---------------------------------------------------------------------------------------------------------------------
+
+MODEL_TYPES = ("hyperset", "energy_transformer")  # the `model_type` of the package's two config classes
+# safetensors dtype names of the floating-point weights the models are saved with (and may be cast from)
+FLOATING_WEIGHT_DTYPES = ("F16", "BF16", "F32", "F64")
+MAX_SAFETENSORS_HEADER_BYTES = 100_000_000  # the safetensors format's own limit
+
+
+def json_type_name(value) -> str:
+    """The JSON name of a parsed value's type (`object`, `array`, `string`, `number`, `true/false`, `null`)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    names = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)
+
+
+def read_json_file(path, expected: str = "a JSON file"):
+    """The parsed contents of the JSON file `path` (a `str` or `os.PathLike`; UTF-8 text without a byte-order mark,
+    as `json.dump` writes it). `expected` says in the messages what the file should hold.
+
+    Raises:
+        `FileNotFoundError`: the file does not exist. `IsADirectoryError`: `path` is a folder.
+        `ValueError`: the file is empty, is not UTF-8 text, or is not JSON (the message names the file, the line and
+        column of the error, and `expected`).
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder; expected {expected}.")
     try:
-        loaded = load()
-    except Exception as error:  # safetensors raises its own error type for truncated or garbled headers
+        with open(path, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} does not exist; expected {expected}.") from None
+    if not data.strip():
+        raise ValueError(f"{path} is empty ({len(data)} bytes); expected {expected}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); expected {expected}."
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); expected {expected}."
+        ) from None
+
+
+def read_json_object(path, expected: str = "a JSON object") -> dict:
+    """`read_json_file(path, expected)`, refusing (`ValueError` naming the file) anything but a JSON object."""
+    value = read_json_file(path, expected)
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{os.fspath(path)} holds a JSON {json_type_name(value)} ({_short_repr(value)}); expected {expected}, a "
+            "JSON object {...}."
+        )
+    return value
+
+
+def _short_repr(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_saved_config(folder, model_types=MODEL_TYPES, parameter: str = "pretrained_model_name_or_path") -> dict:
+    """The `config.json` of a local model folder written by `save_pretrained` (or `Trainer.save_model`), as a dict.
+
+    Accepted: the folder, as a `str` or `os.PathLike`, holding a `config.json` that is a JSON object whose
+    `model_type` is one of `model_types` (`None`: any). `parameter` names the argument in the messages.
+
+    Raises:
+        `NotADirectoryError`: `folder` is a file (e.g. the `config.json` itself): the message names its folder.
+        `FileNotFoundError`: the folder or its `config.json` does not exist.
+        `ValueError`: `config.json` is empty, not UTF-8, not JSON or not a JSON object, or its `model_type` is missing
+        or not one of `model_types` (a folder of another library would otherwise start transformers' remote-code
+        prompt).
+    """
+    folder = os.fspath(folder)
+    if os.path.isfile(folder):
+        raise NotADirectoryError(
+            f"`{parameter}` must be the folder written by save_pretrained, got the file {folder!r}; pass its folder "
+            f"{os.path.dirname(os.path.abspath(folder))!r}."
+        )
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{folder} has no config.json: expected a folder written by save_pretrained / Trainer.save_model (the "
+            "--output_dir of a finished training run)."
+        )
+    config = read_json_object(path, "the model configuration written by save_pretrained")
+    check_model_type(config, path, model_types)
+    return config
+
+
+def check_model_type(config: dict, path, model_types=MODEL_TYPES) -> None:
+    """`config["model_type"]` (of the file `path`) is one of `model_types` (`None`: any), else a `ValueError` naming
+    the file, the value found and the accepted ones."""
+    if model_types is not None and config.get("model_type") not in model_types:
+        found = repr(config["model_type"]) if "model_type" in config else "no `model_type`"
+        raise ValueError(
+            f"{os.fspath(path)} has {found}: `model_type` must be {' or '.join(map(repr, model_types))} (a "
+            "hyperset-hf model folder has it; other models load with their own classes)."
+        )
+
+
+def read_safetensors_header(path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """`{tensor name: (dtype, shape)}` from the header of the safetensors file `path`, read without loading the
+    tensors; the file's size is checked against the header, so a truncated file is caught here.
+
+    Raises:
+        `FileNotFoundError`: no such file. `ValueError` naming the file: it is empty, truncated, longer than its
+        header says, or not a safetensors file (e.g. random bytes, a pickle, a zip).
+    """
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    advice = "save or download it again"
+    if size == 0:
+        raise ValueError(f"{path} is empty (0 bytes); expected a safetensors weights file: {advice}.")
+    with open(path, "rb") as file:
+        prefix = file.read(8)
+        header_size = int.from_bytes(prefix, "little") if len(prefix) == 8 else None
+        if header_size is None or not 2 <= header_size <= min(size - 8, MAX_SAFETENSORS_HEADER_BYTES):
+            raise ValueError(
+                f"{path} is not a safetensors file or is truncated: its first 8 bytes {prefix[:8].hex()} do not give "
+                f"the length of a JSON header inside its {size:,} bytes; {advice}."
+            )
+        header_bytes = file.read(header_size)
+    try:
+        header = json.loads(header_bytes.decode("utf-8"))
+        tensors = {
+            name: (entry["dtype"], tuple(int(size) for size in entry["shape"]), tuple(entry["data_offsets"]))
+            for name, entry in header.items()
+            if name != "__metadata__"
+        }
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        raise ValueError(f"{path} is not a safetensors file (its header is not a safetensors JSON header); {advice}.") from None
+    data_size = max((offsets[1] for _, _, offsets in tensors.values()), default=0)
+    if 8 + header_size + data_size != size:
+        state = "truncated" if 8 + header_size + data_size > size else "longer than its header says"
+        raise ValueError(
+            f"{path} is {state}: its header describes {8 + header_size + data_size:,} bytes, the file has {size:,}; "
+            f"{advice}."
+        )
+    return {name: (dtype, shape) for name, (dtype, shape, _) in tensors.items()}
+
+
+def check_saved_weights(folder) -> None:
+    """The `model*.safetensors` files of a local model folder: readable (see `read_safetensors_header`) and holding
+    only floating-point tensors (`FLOATING_WEIGHT_DTYPES`: the models have no integer weights; half precision is
+    accepted and cast). Raises `ValueError` naming the file (and the tensor and its dtype)."""
+    for path in sorted(glob.glob(os.path.join(glob.escape(os.fspath(folder)), "model*.safetensors"))):
+        for name, (dtype, _) in read_safetensors_header(path).items():
+            if dtype not in FLOATING_WEIGHT_DTYPES:
+                raise ValueError(
+                    f"The weight {name!r} in {path} has dtype {dtype}; expected floating-point weights "
+                    f"({', '.join(FLOATING_WEIGHT_DTYPES)}): the file is corrupted or not this model's."
+                )
+
+
+def check_weights(tensors, source: str) -> None:
+    """Every tensor of `tensors` (a mapping or `(name, tensor)` pairs) is floating-point and finite, else a
+    `ValueError` naming the first bad one, its dtype or its count of nan / inf values, and `source` (the file or folder
+    they came from)."""
+    for name, tensor in tensors.items() if hasattr(tensors, "items") else tensors:
+        if not tensor.is_floating_point():
+            raise ValueError(
+                f"The weight {name!r} from {source} has dtype {tensor.dtype}; expected floating-point weights: the file "
+                "is corrupted or not this model's."
+            )
+        if getattr(tensor, "is_meta", False):
+            continue
+        finite = torch.isfinite(tensor)
+        if not finite.all():
+            bad = int((~finite).sum())
+            raise ValueError(
+                f"The weight {name!r} from {source} holds {bad:,} nan or inf values of {tensor.numel():,}; weights must "
+                "be finite: the file is corrupted or the training diverged."
+            )
+
+
+def load_checked(load, pretrained_model_name_or_path):
+    """Runs `load()`, a `functools.partial` of `PreTrainedModel.from_pretrained` bound to the model class, and
+    checks what it reads, so that a bad saved folder is named instead of failing deep inside transformers or loading
+    silently wrong weights.
+
+    Accepted: a local folder written by `save_pretrained` (its `config.json` with the class's `model_type`, and
+    `model.safetensors` or sharded `model-*.safetensors` of floating-point weights), or a Hub id (checked after
+    download: finite weights, no missing tensors, matching shapes).
+
+    Raises:
+        `NotADirectoryError`: a file was given (e.g. `folder/config.json`) instead of its folder.
+        `FileNotFoundError`: a local folder without `config.json`.
+        `ValueError`: `config.json` unreadable or of another `model_type` (see `read_saved_config`); a weights file
+        empty, truncated, garbled or with non-float tensors (see `check_saved_weights`); weights with nan or inf; a
+        tensor of another shape than the config gives; tensors missing from a folder saved by this very class.
+    """
+    model_class = getattr(getattr(load, "func", None), "__self__", None)  # `super().from_pretrained` bound to cls
+    keywords = getattr(load, "keywords", {})
+    path = os.fspath(pretrained_model_name_or_path) if isinstance(pretrained_model_name_or_path, (str, os.PathLike)) else None
+    folder = os.path.join(path, keywords["subfolder"]) if path and keywords.get("subfolder") else path
+    if path and os.path.isfile(folder):
+        read_saved_config(folder)  # refuses the file, naming its folder
+    if path and os.path.isdir(folder):
+        if keywords.get("config") is None or isinstance(keywords["config"], (str, os.PathLike)):  # read from the folder
+            config_class = getattr(model_class, "config_class", None)
+            read_saved_config(folder, (config_class.model_type,) if getattr(config_class, "model_type", "") else MODEL_TYPES)
+        check_saved_weights(folder)
+    try:
+        model, loading_info = load(output_loading_info=True, ignore_mismatched_sizes=True)
+    except Exception as error:  # safetensors raises its own error type for garbled data the header check missed
         if type(error).__name__ != "SafetensorError":
             raise
-        raise OSError(
+        raise ValueError(
             f"The weights file (model.safetensors) of {str(pretrained_model_name_or_path)!r} cannot be read: {error}. "
             "It is truncated or corrupted; download or save it again."
         ) from error
-    model = loaded[0] if isinstance(loaded, tuple) else loaded
-    for name, parameter in model.named_parameters():
-        if not parameter.is_meta and not torch.isfinite(parameter).all():
-            raise ValueError(
-                f"The weight {name!r} loaded from {str(pretrained_model_name_or_path)!r} (model.safetensors) holds "
-                "nan or inf values; the file is corrupted: download or save it again."
-            )
-    return loaded
+    source = f"{str(pretrained_model_name_or_path)!r} (model.safetensors)"
+    mismatched = sorted(loading_info.get("mismatched_keys") or ())
+    if mismatched and not keywords.get("ignore_mismatched_sizes"):
+        details = "; ".join(f"{name!r} is {tuple(saved)} in the file, {tuple(expected)} in the model"
+                            for name, saved, expected in mismatched[:5])  # fmt: skip
+        raise ValueError(
+            f"{len(mismatched)} weights of {source} do not have the shapes that its config.json gives: {details}. "
+            "config.json and the weights do not belong together; pass `ignore_mismatched_sizes=True` to re-initialise "
+            "them on purpose."
+        )
+    missing = sorted(loading_info.get("missing_keys") or ())
+    if missing and type(model).__name__ in (getattr(model.config, "architectures", None) or ()):
+        raise ValueError(
+            f"{len(missing)} weights of {type(model).__name__} are missing from {source}, saved by that very class: "
+            f"{', '.join(map(repr, missing[:5]))}{', ...' if len(missing) > 5 else ''}; the file is incomplete: save "
+            "or download it again."
+        )
+    check_weights(model.named_parameters(), source)
+    return (model, loading_info) if keywords.get("output_loading_info") else model
 
 
 SUDOKU_UNIT_NAMES = ("row", "column", "box")

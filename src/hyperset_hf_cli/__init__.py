@@ -104,6 +104,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line (the command line prints every error as one line)."""
+    return " ".join(str(error).split())
+
+
+def _refuse(parser: argparse.ArgumentParser, message: str):
+    """Exits with status 2 and `message` as the one line on stderr: a bad input file or folder, where argparse's
+    usage lines would say nothing."""
+    parser.exit(EXIT_USAGE, f"{parser.prog}: error: {message}\n")
+
+
 SOLVE_DESCRIPTION = """\
 Solve one Sudoku with a Hyper-SET Sudoku model and print the puzzle, the solved grid, whether the solution is a valid
 Sudoku that keeps the givens, the decoding used (its rounds and iterations) and the energy of every iteration of the
@@ -315,22 +326,32 @@ def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.error(str(error))
         source = f"${MODEL_ENV_VARIABLE}" if os.environ.get(MODEL_ENV_VARIABLE, "").strip() else "the default"
     model_name = os.path.expanduser(model_name)
-    if _looks_like_local_path(model_name) and not os.path.isdir(model_name):
+    if _looks_like_local_path(model_name) and not os.path.exists(model_name):
         parser.error(f"model folder not found: {model_name} (from {source})")
+    if os.path.exists(model_name):  # a local folder: its config.json is checked before transformers reads it
+        from hyperset_hf.input_checks import read_saved_config
+
+        try:
+            read_saved_config(model_name, ("hyperset",), parameter="--model")
+        except (OSError, ValueError) as error:
+            _refuse(parser, f"{_one_line(error)} (from {source})")
 
     import transformers
     from transformers import pipeline
 
+    from hyperset_hf import HyperSETForSudoku
+
     transformers.utils.logging.disable_progress_bar()
     try:
-        # an explicit pipeline_class: a folder saved by `Pipeline.save_pretrained` names its own (remote) pipeline
-        # code in config.custom_pipelines, which transformers would otherwise only run with trust_remote_code=True
-        solver = pipeline(
-            SUDOKU_SOLVING_TASK, model=model_name, device=args.device, pipeline_class=SudokuSolvingPipeline
-        )
+        # loaded here, not by `pipeline()`, whose loading errors run to many lines with the tracebacks of every class
+        # it tried; and an explicit pipeline_class: a folder saved by `Pipeline.save_pretrained` names its own
+        # (remote) pipeline code in config.custom_pipelines, which transformers would otherwise only run with
+        # trust_remote_code=True
+        model = HyperSETForSudoku.from_pretrained(model_name)
+        solver = pipeline(SUDOKU_SOLVING_TASK, model=model, device=args.device, pipeline_class=SudokuSolvingPipeline)
     except Exception as error:  # noqa: BLE001 - any loading failure is reported as a usage error
         where = "" if os.path.isdir(model_name) else " (no such local folder; tried it as a Hub id)"
-        parser.error(f"could not load a Hyper-SET Sudoku model from {model_name!r}{where}: {error}")
+        _refuse(parser, f"could not load a Hyper-SET Sudoku model from {model_name!r}{where}: {_one_line(error)}")
 
     decoding = {"rule_mask": args.rule_mask}  # the Sudoku rules only when asked for
     if args.decoding is not None:  # else the model's recommendation
@@ -418,10 +439,13 @@ def add_push_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import transformers
+
     from hyperset_hf import register
     from hyperset_hf.release.hub import push_model_folder
 
     register()
+    transformers.utils.logging.disable_progress_bar()  # stderr keeps to the one line of an error
 
     api = getattr(args, "hf_api", None)
     if args.repo_id.count("/") != 1 or not all(args.repo_id.split("/")):
@@ -443,12 +467,12 @@ def run_push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             regenerate_card=args.regenerate_card,
             **_card_kwargs(args),
         )
-    except (FileNotFoundError, ValueError) as error:
-        parser.error(str(error))
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError, TypeError) as error:
+        _refuse(parser, _one_line(error))  # the folder, its files or the options: before anything is uploaded
     except Exception as error:  # offline, no token, no permission, network: the Hub's own message, no traceback
         if not (isinstance(error, OSError) or type(error).__module__.startswith("huggingface_hub")):
             raise
-        parser.exit(1, f"hyperset-hf push: could not upload to {args.repo_id!r}: {error}\n")
+        parser.exit(1, f"hyperset-hf push: could not upload to {args.repo_id!r}: {_one_line(error)}\n")
     if args.dry_run:
         print(f"would push {args.model_dir} to {args.repo_id} in one commit:\n  " + "\n  ".join(info))
     else:
@@ -488,6 +512,10 @@ def add_card_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """`hyperset-hf card`: the card of `--model-dir` (a folder written by save_pretrained / Trainer with its
+    `config.json` and, as far as the run wrote them, `run_metadata.json`, the metrics files and the weights; every file
+    is checked by `model_card_from_output_dir`), printed or written to each `--output` (a file path; its folder is
+    created). Every bad input exits with status 2 and one line on stderr."""
     from hyperset_hf.release.model_card import infer_card_kind, model_card_from_output_dir, read_model_config
 
     try:
@@ -495,14 +523,17 @@ def run_card(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if args.kind not in (None, kind):
             raise ValueError(f"{args.model_dir} holds a {kind!r} model; --kind {args.kind} does not describe it")
         card = model_card_from_output_dir(args.model_dir, kind, repo_id=args.repo_id, **_card_kwargs(args))
-    except (FileNotFoundError, ValueError) as error:
-        parser.error(str(error))
+    except (OSError, ValueError, TypeError) as error:
+        _refuse(parser, _one_line(error))
     if not args.output:
         print(card)
         return 0
     for output in args.output:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        card.save(output)
+        try:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            card.save(output)
+        except OSError as error:
+            _refuse(parser, f"cannot write --output {output}: {error.strerror or _one_line(error)}")
         print(f"wrote {output}")
     return 0
 

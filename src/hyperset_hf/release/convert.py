@@ -59,15 +59,22 @@ baseline) is given on the command line. `--num-recurrences` is required for imag
 
 Checkpoints are read with `torch.load(..., weights_only=True)`. PyTorch Lightning checkpoints that pickle other
 objects (for example hyper-parameters) need `--trust-pickle`, which unpickles arbitrary Python objects: use it only
-for files from a source you trust. `.safetensors` files are read with `safetensors`.
+for files from a source you trust. `.safetensors` files are read with `safetensors`. The format is told from the
+file's first bytes, so a file that is neither (empty, random bytes, truncated) is refused as such, and `--trust-pickle`
+is only offered for a readable pickle. The converted weights must be finite floating-point tensors, and the output
+folder must not be a file.
+
+The program (`python -m hyperset_hf.release.convert`, also installed as `hyperset-hf-convert`) prints every error as
+one line on stderr: exit status 2 for a bad option, 1 for a bad file or value.
 """
 
 import argparse
-import json
 import math
 import os
 import pickle
 import re
+import sys
+import zipfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -75,6 +82,7 @@ import torch
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 
 from ..configuration_hyperset import FEEDFORWARD_ACTIVATIONS, STEP_SIZE_CONDITIONINGS, HyperSETConfig
+from ..input_checks import check_weights, read_json_file, read_safetensors_header
 from ..modeling_hyperset import HyperSETForImageClassification, HyperSETForMaskedTokenModeling, HyperSETForSudoku
 
 
@@ -130,24 +138,76 @@ WRAPPER_PREFIXES = ("module.", "model.")
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # `torch.save` since PyTorch 1.6 writes a zip archive
+CHECKPOINT_FORMATS = "a PyTorch checkpoint written by torch.save (.ckpt / .pth / .pt / .bin) or a .safetensors file"
+
+
+def checkpoint_format(path: str) -> str:
+    """`"torch-zip"`, `"torch-pickle"` (the legacy `torch.save` format) or `"safetensors"`, read from the first bytes
+    of the file `path` (not from its extension).
+
+    Raises:
+        `ValueError` naming the file: it is empty, or its first bytes are none of these formats (e.g. random bytes,
+        a text file); nothing in it is unpickled.
+    """
+    with open(path, "rb") as file:
+        head = file.read(9)
+    size = os.path.getsize(path)
+    if not head:
+        raise ValueError(f"The checkpoint {path!r} is empty (0 bytes); expected {CHECKPOINT_FORMATS}.")
+    if head.startswith(ZIP_MAGIC):
+        return "torch-zip"
+    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:  # the PROTO opcode of pickle protocols 2-5
+        return "torch-pickle"
+    if len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8:
+        return "safetensors"
+    raise ValueError(
+        f"The checkpoint {path!r} is not {CHECKPOINT_FORMATS}: it starts with the bytes {head.hex(' ')}; it is "
+        "corrupted or another kind of file."
+    )
+
+
+def _first_sentence(error: BaseException) -> str:
+    """`TypeName: first sentence` of an error from a reader, on one line (some run to a paragraph)."""
+    sentence = re.split(r"(?<=[a-z0-9])\. ", " ".join(str(error).split()), maxsplit=1)[0]
+    return f"{type(error).__name__}: {sentence.rstrip('.')}"
+
+
 def _load_checkpoint_file(path: str, trust_pickle: bool = False):
-    if str(path).endswith(".safetensors"):
+    """The object stored in the checkpoint file `path`, by its format (`checkpoint_format`): safetensors files with
+    `safetensors`, PyTorch files with `torch.load(weights_only=True)` (or `weights_only=False` with `trust_pickle`,
+    offered only when the file is a readable pickle of objects other than tensors). An unreadable (truncated,
+    corrupted) file raises `ValueError` naming it."""
+    file_format = checkpoint_format(path)
+    corrupted = f"The checkpoint {path!r} cannot be read: it is truncated or corrupted"
+    if file_format == "safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path), device="cpu")
+        read_safetensors_header(path)  # names a truncated file before safetensors does
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as error:  # noqa: BLE001 - safetensors raises its own error type
+            raise ValueError(f"{corrupted} ({_first_sentence(error)}).") from error
+    unreadable = (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        details = [line.strip() for line in str(error).splitlines() if "WeightsUnpickler error" in line]
+        if not any("Unsupported global" in line or "Unsupported class" in line for line in details):
+            raise ValueError(f"{corrupted} ({details[0] if details else _first_sentence(error)}).") from None
         if not trust_pickle:
-            details = [line.strip() for line in str(error).splitlines() if "WeightsUnpickler error" in line]
             raise ValueError(
                 f"Could not load {path!r} with `torch.load(weights_only=True)`: the file pickles Python objects "
                 f"besides tensors (common in PyTorch Lightning checkpoints). If and only if you trust the source of "
                 f"this file, pass `--trust-pickle` (Python API: `trust_pickle=True`) to load it with "
-                f"`weights_only=False`, which can execute arbitrary code. "
-                f"{details[0] if details else (str(error).splitlines() or [''])[0]}"
+                f"`weights_only=False`, which can execute arbitrary code. {details[0]}"
             ) from error
-    return torch.load(path, map_location="cpu", weights_only=False)
+    except unreadable as error:
+        raise ValueError(f"{corrupted} ({_first_sentence(error)}).") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except unreadable as error:
+        raise ValueError(f"{corrupted} ({_first_sentence(error)}).") from None
 
 
 def _strip_wrapper_prefixes(state_dict: dict) -> dict:
@@ -202,8 +262,18 @@ def load_original_state_dict(path: str | os.PathLike, trust_pickle: bool = False
         trust_pickle (`bool`, *optional*, defaults to `False`):
             Retry with `torch.load(weights_only=False)` when the file pickles objects other than tensors. This can
             execute arbitrary code: only for files from a trusted source.
+
+    Accepted: a `torch.save` file (zip or legacy pickle format, any extension) or a safetensors file, holding a
+    PyTorch Lightning checkpoint, a `model_state_dict` trainer checkpoint or a bare state dict of tensors.
+
+    Raises:
+        `FileNotFoundError`: no such file. `IsADirectoryError`: a folder was given.
+        `ValueError` naming the file: it is empty, of another format (`checkpoint_format`), truncated or corrupted,
+        pickles other objects without `trust_pickle`, or holds an unrecognised container.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"The checkpoint {path!r} is a folder; expected the file itself ({CHECKPOINT_FORMATS}).")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Checkpoint file not found: {path!r}.")
     return unwrap_original_checkpoint(_load_checkpoint_file(path, trust_pickle=trust_pickle))
@@ -489,17 +559,40 @@ def build_image_processor(
     )
 
 
+def check_output_dir(output_dir: str | os.PathLike | None) -> None:
+    """`output_dir` (`None`: nothing is saved) is a folder or can be created as one, else a `NotADirectoryError`
+    naming the file in the way: checked before a checkpoint is read, so that nothing is converted for nothing (and
+    `save_pretrained`, which only logs an error for a file, never runs on one)."""
+    if output_dir is None:
+        return
+    existing = os.path.abspath(os.fspath(output_dir))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(
+            f"`output_dir` {os.fspath(output_dir)!r} cannot be a folder: {existing!r} is a file; choose another "
+            "--output-dir."
+        )
+
+
 def _converted_model(state_dict_or_path, trust_pickle: bool, model_class, infer_config, convert_state_dict,
-                     **config_arguments):  # fmt: skip
+                     output_dir=None, **config_arguments):  # fmt: skip
     """Loads a reference checkpoint (a path, or an already loaded dict), builds
     `model_class(infer_config(state_dict, **config_arguments))`, loads the converted weights strictly and returns the
-    model in evaluation mode: the common core of every task's `convert_*_checkpoint`."""
+    model in evaluation mode: the common core of every task's `convert_*_checkpoint`. `output_dir` is checked first
+    (`check_output_dir`); weights that are not floating-point or hold nan or inf are refused (`ValueError` naming
+    the weight)."""
+    check_output_dir(output_dir)
     if isinstance(state_dict_or_path, (str, os.PathLike)):
         state_dict = load_original_state_dict(state_dict_or_path, trust_pickle=trust_pickle)
+        source = repr(os.fspath(state_dict_or_path))
     else:
         state_dict = unwrap_original_checkpoint(state_dict_or_path)
+        source = "the given checkpoint"
     model = model_class(infer_config(state_dict, **config_arguments))
-    model.load_state_dict(convert_state_dict(state_dict, model), strict=True)
+    converted = convert_state_dict(state_dict, model)
+    check_weights(converted, source)
+    model.load_state_dict(converted, strict=True)
     return model.eval()
 
 
@@ -528,7 +621,8 @@ def convert_image_classification_checkpoint(
             See [`infer_image_classification_config`].
         image_mean (`Sequence[float]`, *optional*, defaults to the ImageNet mean),
         image_std (`Sequence[float]`, *optional*, defaults to the ImageNet standard deviation):
-            Normalisation statistics of the image processor saved with the model (one value per channel).
+            Normalisation statistics of the image processor saved with the model (one value per channel; finite,
+            the standard deviations positive).
         trust_pickle (`bool`, *optional*, defaults to `False`):
             See [`load_original_state_dict`]; only for files from a trusted source.
         output_dir (`str` or `os.PathLike`, *optional*):
@@ -542,11 +636,15 @@ def convert_image_classification_checkpoint(
             f"`image_mean` and `image_std` need one value per channel ({num_channels}), got {len(image_mean)} and "
             f"{len(image_std)} values."
         )
+    for name, values, lowest in (("image_mean", image_mean, -math.inf), ("image_std", image_std, 0.0)):
+        if not all(isinstance(value, (int, float)) and lowest < value < math.inf for value in values):
+            kind = "finite numbers" if name == "image_mean" else "finite positive numbers"
+            raise ValueError(f"`{name}` must be {kind} (one per channel), got {list(values)!r}.")
     model = _converted_model(
         state_dict_or_path, trust_pickle, HyperSETForImageClassification, infer_image_classification_config,
         convert_image_classification_state_dict, image_size=image_size, num_recurrences=num_recurrences,
         num_channels=num_channels, hidden_act=hidden_act, step_size_conditioning=step_size_conditioning,
-        id2label=id2label,
+        id2label=id2label, output_dir=output_dir,
     )  # fmt: skip
     if output_dir is not None:
         model.save_pretrained(output_dir)
@@ -581,10 +679,14 @@ def _convert_image_classification_from_arguments(arguments: argparse.Namespace, 
         parser.error("--token-grid-size is only for --task mim.")
     id2label = None
     if arguments.id2label_json is not None:
-        with open(arguments.id2label_json, encoding="utf-8") as file:
-            id2label = json.load(file)
+        expected = 'the class names, {"0": "tench", ...} or ["tench", ...]'
+        id2label = read_json_file(arguments.id2label_json, expected)
         if isinstance(id2label, list):  # also accept a plain list of class names
             id2label = dict(enumerate(id2label))
+        if not isinstance(id2label, dict) or not all(
+            isinstance(label, str) and str(index).strip().isdigit() for index, label in id2label.items()
+        ):
+            raise ValueError(f"--id2label-json {arguments.id2label_json} must hold {expected}, got {id2label!r:.80}.")
     image_mean = arguments.image_mean if arguments.image_mean is not None else IMAGENET_DEFAULT_MEAN
     image_std = arguments.image_std if arguments.image_std is not None else IMAGENET_DEFAULT_STD
     return convert_image_classification_checkpoint(
@@ -873,7 +975,7 @@ def convert_sudoku_checkpoint(
     model = _converted_model(
         state_dict_or_path, trust_pickle, HyperSETForSudoku, infer_sudoku_config, convert_sudoku_state_dict,
         num_recurrences=num_recurrences, num_attention_heads=num_attention_heads,
-        step_size_conditioning=step_size_conditioning,
+        step_size_conditioning=step_size_conditioning, output_dir=output_dir,
     )  # fmt: skip
     if output_dir is not None:
         model.save_pretrained(output_dir)
@@ -1116,6 +1218,7 @@ def convert_mim_checkpoint(
     model = _converted_model(
         state_dict_or_path, trust_pickle, HyperSETForMaskedTokenModeling, infer_mim_config, convert_mim_state_dict,
         num_recurrences=num_recurrences, num_attention_heads=num_attention_heads, token_grid_size=token_grid_size,
+        output_dir=output_dir,
     )  # fmt: skip
     if output_dir is not None:
         model.save_pretrained(output_dir)
@@ -1259,7 +1362,9 @@ def build_argument_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None):
-    """Command-line entry point; returns the converted model."""
+    """Runs the converter on the command-line arguments `argv` (default: `sys.argv[1:]`) and returns the converted
+    model; a bad file or value raises (`ValueError`, `TypeError` or an `OSError` such as `FileNotFoundError`), a bad
+    option exits through argparse (status 2). `command_line` is the program that turns the errors into one line."""
     parser = build_argument_parser()
     arguments = parser.parse_args(argv)
     model = TASK_CONVERTERS[arguments.task](arguments, parser)
@@ -1267,8 +1372,18 @@ def main(argv: Sequence[str] | None = None):
     return model
 
 
-if __name__ == "__main__":
+def command_line(argv: Sequence[str] | None = None) -> int:
+    """The converter's program (`python -m hyperset_hf.release.convert`, `hyperset-hf-convert`): `main(argv)`, with
+    every error on a bad file or value printed as one line on stderr and exit status 1 (argparse's usage errors: 2),
+    never a traceback. Returns 0 after a conversion."""
     try:
-        main()
-    except (ValueError, FileNotFoundError) as error:
-        raise SystemExit(f"error: {error}")
+        main(argv)
+    except (ValueError, TypeError, OSError) as error:
+        message = " ".join(str(error).split())
+        sys.stderr.write(f"{build_argument_parser().prog}: error: {message}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(command_line())

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from huggingface_hub.utils import filter_repo_objects, validate_repo_id
 
-from .model_card import infer_card_kind, read_model_config, read_run_metadata
+from ..input_checks import MODEL_TYPES
+from .model_card import (
+    first_architecture,
+    infer_card_kind,
+    read_model_config,
+    read_run_metadata,
+    read_training_results,
+)
 
 
 __all__ = ["infer_card_kind", "push_model_folder", "push_trainer_output", "stage_model_folder"]
@@ -36,22 +43,27 @@ EXTRA_FILES = (
 )
 # Never uploaded (checkpoints of Trainer / Accelerate, optimizer states, pickled arguments).
 IGNORED_PATTERNS = ("step_*", "epoch_*", "checkpoint-*", "incomplete-*", "*.pt", "*.pth", "*.bin", "training_args*")
-OUR_MODEL_TYPES = ("hyperset", "energy_transformer")
+OUR_MODEL_TYPES = MODEL_TYPES
 
 
 def stage_model_folder(model_dir: str | os.PathLike, staging: str | os.PathLike, card_text: str) -> list[str]:
     """Writes what `push_model_folder` uploads into `staging` and returns the file names: the model loaded from
     `model_dir` and saved with `save_pretrained`, the `EXTRA_FILES` of `model_dir`, and `card_text` as `README.md`.
 
+    Accepted: `model_dir` and `staging` as `str` or `os.PathLike` folders; `model_dir` as `save_pretrained` /
+    Trainer wrote it, its `run_metadata.json` and metrics files (uploaded too) as `model_card.read_run_metadata` /
+    `read_training_results` accept them.
+
     Raises:
         `FileNotFoundError`: when `model_dir` or its `config.json` is missing.
-        `ValueError`: when the folder does not hold a hyperset-hf model, or its weights are missing.
+        `ValueError`: when the folder does not hold a hyperset-hf model, its weights are missing or unreadable (see
+        `hyperset_hf.input_checks.load_checked`), or its run metadata or metrics files are broken.
     """
     import hyperset_hf
 
     model_dir, staging = Path(model_dir), Path(staging)
     config = read_model_config(model_dir)
-    architecture = (config.get("architectures") or [""])[0]
+    architecture = first_architecture(config)
     model_class = getattr(hyperset_hf, architecture, None)
     if config.get("model_type") not in OUR_MODEL_TYPES or model_class is None:
         raise ValueError(
@@ -60,6 +72,8 @@ def stage_model_folder(model_dir: str | os.PathLike, staging: str | os.PathLike,
         )
     if not any(model_dir.glob("*.safetensors")):
         raise ValueError(f"{model_dir} has no model.safetensors; save the model with save_pretrained first")
+    read_run_metadata(model_dir)  # uploaded as they are: checked first
+    read_training_results(model_dir)
     model_class.from_pretrained(model_dir).save_pretrained(staging)  # config, weights, remote code
     for name in filter_repo_objects(sorted(os.listdir(model_dir)), allow_patterns=list(EXTRA_FILES)):
         shutil.copyfile(model_dir / name, staging / name)
