@@ -48,7 +48,7 @@ def test_completion_keeps_the_visible_tokens_and_fills_the_hidden_ones(completer
     "image, parameters, message",
     [
         (np.zeros((16, 16), dtype=np.uint8), {}, r"gives a \(8, 8\) token grid; the model was trained on 4x4"),
-        (np.zeros((8, 8), dtype=np.float32), {}, "uint8 array .* got ndarray with dtype float32"),
+        (np.full((8, 8), 3.0, dtype=np.float32), {}, r"values in \[0, 1\], got shape \(8, 8\) and values in \[3, 3\]"),
         (torch.full((1, 8, 8), 2.0), {}, r"values in \[0, 1\], got shape \(1, 8, 8\) and values in \[2, 2\]"),
         (np.zeros((8, 8), dtype=np.uint8), {"mask_ratio": 1.5}, r"`mask_ratio` must be a number in \(0, 1\], got 1.5"),
         (np.zeros((8, 8), dtype=np.uint8), {"token_mask": np.zeros((3, 3), dtype=bool)}, r"boolean \(4, 4\) array"),

@@ -368,8 +368,19 @@ class HyperSETConfig(ValidatedConfig):
 
     @property
     def mask_token_id(self) -> int:
-        """The input id of the masked visual token (`input_type="visual_tokens"`): one past the last code."""
+        """The input id of the masked visual token (`input_type="visual_tokens"`): one past the last code, always
+        `codebook_size`. Giving it (`HyperSETConfig(mask_token_id=...)`, a `config.json` key, an assignment) is
+        accepted with that value only: any other id is refused by a `ValueError` (an id inside the codebook would be
+        a real code)."""
         return self.codebook_size
+
+    @mask_token_id.setter
+    def mask_token_id(self, value) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value != self.codebook_size:
+            raise ValueError(
+                f"`mask_token_id` is one past the last code, config.codebook_size = {self.codebook_size}, and cannot be "
+                f"another id; got {value!r} (an id inside the codebook would be a real code). Set `codebook_size`."
+            )
 
     @property
     def num_visual_tokens(self) -> int:

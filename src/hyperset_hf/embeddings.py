@@ -167,8 +167,9 @@ def _visual_token_shapes(config: HyperSETConfig) -> str:
 
 def check_visual_token_ids(input_ids: torch.Tensor, config: HyperSETConfig) -> torch.Tensor:
     """VQ code ids `(batch_size, num_tokens)` or `(batch_size, grid, grid)`, integers in 0 ... `codebook_size` (the
-    last is the mask id); returns them as `(batch_size, num_tokens)` (row-major). Raises `ValueError` naming the bad
-    value (the value checks are skipped inside a compiled graph)."""
+    last is the mask id) of any integer dtype; returns them as int64 `(batch_size, num_tokens)` (row-major). Raises
+    `ValueError` naming the bad value: a bool or float tensor, a wrong shape, an empty batch, an id out of range (the
+    value checks are skipped inside a compiled graph)."""
     if not isinstance(input_ids, torch.Tensor):
         raise ValueError(
             f"`input_ids` must be a tensor of shape {_visual_token_shapes(config)}, got a {type(input_ids).__name__}: "
@@ -179,9 +180,12 @@ def check_visual_token_ids(input_ids: torch.Tensor, config: HyperSETConfig) -> t
         raise ValueError(f"`input_ids` must have shape {_visual_token_shapes(config)}, got {shape}.")
     if shape[0] == 0:
         raise ValueError("`input_ids` is an empty batch; pass at least one code grid.")
-    if input_ids.is_floating_point() or input_ids.is_complex():
-        raise ValueError(f"`input_ids` must be an integer tensor of code ids, got dtype {input_ids.dtype}.")
-    input_ids = input_ids.reshape(shape[0], -1)
+    if input_ids.dtype == torch.bool or input_ids.is_floating_point() or input_ids.is_complex():
+        raise ValueError(
+            f"`input_ids` must be an integer tensor of code ids (int64, int32, int16, int8 or uint8), got dtype "
+            f"{input_ids.dtype}."
+        )
+    input_ids = input_ids.reshape(shape[0], -1).long()  # (any integer dtype: the embedding takes int64)
     if not is_torchdynamo_compiling():
         bad = (input_ids < 0) | (input_ids > config.mask_token_id)
         if bad.any():

@@ -16,13 +16,15 @@ change.
 """
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import torch
 from transformers.utils import ModelOutput
 
-from .input_checks import as_count, shape_of
+from .input_checks import as_count, as_fraction, check_batch, shape_of
 
 
 SCHEDULES = ("arccos", "cosine", "linear", "square", "root")
@@ -82,19 +84,25 @@ def mask_visual_tokens(
     p = `mask_ratio` (evaluation, `random_ratio=False`).
 
     Args:
-        token_ids (`torch.LongTensor` of shape `(batch_size, ...)`): the true codes.
-        mask_token_id (`int`): the id that replaces masked codes (`config.mask_token_id`).
-        generator (`torch.Generator`, *optional*): the random source (on the device of `token_ids`).
+        token_ids (`torch.LongTensor` of shape `(batch_size, ...)`): the true codes, a non-empty integer tensor of
+            any integer dtype (returned as int64) with codes >= 0; bools are refused.
+        mask_token_id (`int`): the id that replaces masked codes (`config.mask_token_id`, one past the last code);
+            it must lie above every code of `token_ids` (a mask id equal to a real code is refused).
+        mask_ratio (`float` in [0, 1], *optional*, defaults to 0.4): a Python, NumPy or 0-d tensor number; a bool is
+            refused.
+        random_ratio (`bool`, *optional*, defaults to True): draw the ratio per image (training).
+        generator (`torch.Generator`, *optional*): the random source, on the device of `token_ids`.
 
     Returns:
         `(input_ids, labels)` of the shape of `token_ids`: the codes with masked ones replaced by `mask_token_id`,
         and the true code at masked tokens, -100 elsewhere (the `labels` of [`HyperSETForMaskedTokenModeling`]).
     """
-    if not isinstance(token_ids, torch.Tensor) or token_ids.ndim < 2 or token_ids.is_floating_point():
-        shape = shape_of(token_ids)
-        raise ValueError(f"`token_ids` must be an integer tensor of shape (batch_size, ...), got {shape}.")
-    if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) or not 0.0 <= mask_ratio <= 1.0:
-        raise ValueError(f"`mask_ratio` must be a number in [0, 1], got {mask_ratio!r}.")
+    token_ids = check_token_ids(token_ids, "token_ids")
+    mask_token_id = check_mask_token_id(mask_token_id, token_ids, "token_ids")
+    mask_ratio = as_fraction(mask_ratio, "mask_ratio", allow_zero=True)
+    if not isinstance(random_ratio, bool):
+        raise ValueError(f"`random_ratio` must be True or False, got {random_ratio!r}.")
+    check_generator(generator, token_ids.device, "token_ids")
     batch_size = token_ids.shape[0]
     if random_ratio:
         ratio = torch.rand(batch_size, generator=generator, device=token_ids.device) * mask_ratio
@@ -103,6 +111,73 @@ def mask_visual_tokens(
     draws = torch.rand(token_ids.shape, generator=generator, device=token_ids.device)
     masked = draws < ratio.view(batch_size, *([1] * (token_ids.ndim - 1)))
     return token_ids.masked_fill(masked, mask_token_id), torch.where(masked, token_ids, -100)
+
+
+def check_token_ids(token_ids, name: str = "input_ids") -> torch.LongTensor:
+    """Code ids at the boundary of this module: a non-empty tensor of shape `(batch_size, tokens...)` of any integer
+    dtype (returned as int64, so that int8 / int32 / uint8 ids work), no negative id; bools, floats and complex
+    numbers are refused by a `ValueError` naming the dtype. (The model checks the upper bound: codes and its mask
+    id.)"""
+    if not isinstance(token_ids, torch.Tensor) or token_ids.ndim < 2 or token_ids.shape[0] == 0:
+        raise ValueError(
+            f"`{name}` must be a non-empty integer tensor of shape (batch_size, tokens...) or (batch_size, height, "
+            f"width), got {shape_of(token_ids)}."
+        )
+    if token_ids.dtype == torch.bool or token_ids.is_floating_point() or token_ids.is_complex():
+        raise ValueError(
+            f"`{name}` must be an integer tensor of code ids (int64, int32, ...), got dtype {token_ids.dtype}."
+        )
+    token_ids = token_ids.long()
+    if token_ids.numel() and bool((token_ids < 0).any()):
+        position = tuple(int(i) for i in (token_ids < 0).nonzero()[0])
+        raise ValueError(f"`{name}` must hold code ids >= 0; index {position} has {int(token_ids[position])}.")
+    return token_ids
+
+
+def check_mask_token_id(mask_token_id, token_ids: torch.Tensor, name: str = "input_ids", config=None) -> int:
+    """The mask id: an integer (Python, NumPy or 0-d tensor) that is no real code, else a `ValueError` naming it.
+    With a visual-token model's `config` it must be `config.mask_token_id` (= `codebook_size`, one past the last
+    code); without one, it must be >= 0 and lie above every id of `token_ids` (the true codes)."""
+    if isinstance(mask_token_id, bool) or isinstance(mask_token_id, float) or (
+        isinstance(mask_token_id, torch.Tensor) and (mask_token_id.ndim or mask_token_id.is_floating_point())
+    ):  # fmt: skip
+        raise ValueError(f"`mask_token_id` must be an integer id, got {mask_token_id!r}.")
+    try:
+        mask_token_id = int(mask_token_id.__index__())
+    except (AttributeError, TypeError):
+        raise ValueError(f"`mask_token_id` must be an integer id, got {mask_token_id!r}.") from None
+    if getattr(config, "input_type", None) == "visual_tokens":
+        if mask_token_id != config.mask_token_id:
+            kind = "a real code" if 0 <= mask_token_id < config.codebook_size else "not an id of the model"
+            raise ValueError(
+                f"`mask_token_id` {mask_token_id} is {kind}: this model's codes are 0-{config.codebook_size - 1} and "
+                f"its mask id is {config.mask_token_id} (config.mask_token_id); leave `mask_token_id` unset."
+            )
+        return mask_token_id
+    if mask_token_id < 0:
+        raise ValueError(f"`mask_token_id` must be an id >= 0 (one past the last code), got {mask_token_id}.")
+    if token_ids.numel() and int(token_ids.max()) >= mask_token_id:
+        raise ValueError(
+            f"`mask_token_id` {mask_token_id} is a real code: `{name}` holds codes up to {int(token_ids.max())}; the "
+            "mask id must lie above every code (the model's `config.mask_token_id`, i.e. its codebook size)."
+        )
+    return mask_token_id
+
+
+def check_generator(generator, device: torch.device, name: str) -> None:
+    """None, or a `torch.Generator` on the device (type) of the tensor `name`, else a `ValueError` naming both."""
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(
+            f"`generator` must be a torch.Generator (e.g. torch.Generator().manual_seed(0)) or None, got "
+            f"{type(generator).__name__}."
+        )
+    if generator.device.type != torch.device(device).type:
+        raise ValueError(
+            f"`generator` is on {generator.device} but `{name}` is on {device}: create it there, e.g. "
+            f"torch.Generator(device={str(torch.device(device).type)!r})."
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -150,9 +225,38 @@ class MaskGITDecodingOutput(ModelOutput):
 
 
 def _non_negative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    """A finite real number >= 0 (Python, NumPy or 0-d tensor; not a bool), else a `ValueError` naming it."""
+    if isinstance(value, torch.Tensor) and value.ndim == 0 and value.dtype != torch.bool:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}.")
     return float(value)
+
+
+def _check_logits(logits: torch.Tensor, step: int, rows: torch.Tensor) -> None:
+    """The model's logits of one decoding step hold no nan (nor +inf, which softmax turns into nan): else a
+    `ValueError` naming the step, the sample and the token (a sampler would fail with an obscure error)."""
+    bad = torch.isnan(logits) | (logits == math.inf)
+    if bad.any():
+        sample, token, code = (int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"the model's logits hold {float(logits[sample, token, code])} at decoding step {step} (sample "
+            f"{int(rows[sample])}, token {token}, code {code}); logits must be finite: check the model's weights and "
+            "its `num_recurrences`."
+        )
+
+
+def _check_probabilities(probabilities, masked, step: int, rows, temperature: float) -> None:
+    """softmax(logits / temperature) of the masked tokens is a distribution (a tiny temperature, or logits that a
+    `logits_processor` set to -inf everywhere, give nan), else a `ValueError` naming the step and the token."""
+    bad = masked & ~torch.isfinite(probabilities).all(-1)
+    if bad.any():
+        sample, token = (int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"softmax(logits / temperature) is not a distribution at decoding step {step} (sample {int(rows[sample])}, "
+            f"token {token}) with `temperature` {temperature!r}: use a larger temperature, or 0 for greedy decoding, "
+            "and leave every token at least one finite logit."
+        )
 
 
 def _gumbel(shape, generator, device) -> torch.Tensor:
@@ -198,18 +302,20 @@ def maskgit_decode(
             `model(input_ids=..., **model_kwargs)` with ids of the shape of `input_ids`. An `nn.Module` runs in eval
             mode and gets its mode back afterwards.
         input_ids (`torch.LongTensor` of shape `(batch_size, n)` or `(batch_size, height, width)`): codes, with
-            `mask_token_id` at the tokens to decode.
+            `mask_token_id` at the tokens to decode; any integer dtype (int8, int32, uint8, ... are read as int64),
+            non-empty, no negative id; bools and floats are refused.
         num_steps (`int`, *optional*, defaults to 12): decoding steps (the paper evaluates with 24); at most n.
         schedule (`str`, *optional*, defaults to `"arccos"`): the reveal schedule, one of `SCHEDULES`.
-        temperature (`float`, *optional*, defaults to 1.0): softmax temperature; 0 takes the most likely code
-            (greedy). The reference MULTIPLIES the logits by its `sm_temp`: `sm_temp = s` is `temperature = 1 / s`
-            (the paper: 1).
+        temperature (`float`, *optional*, defaults to 1.0): softmax temperature, a finite number >= 0 (Python,
+            NumPy or 0-d tensor); 0 takes the most likely code (greedy). The reference MULTIPLIES the logits by its
+            `sm_temp`: `sm_temp = s` is `temperature = 1 / s` (the paper: 1).
         confidence_noise (`float`, *optional*, defaults to 0.0): scale of the Gumbel noise on the confidences (the
             reference's `r_temp`, annealed linearly to 0 over the steps); the paper's reconstruction uses 0, the
             reference's generation default is 4.5.
         generator (`torch.Generator`, *optional*): the random source of the sampling and the noise, on the device
-            of `input_ids`; `None` uses torch's global generator.
-        mask_token_id (`int`, *optional*): defaults to `model.config.mask_token_id`.
+            of `input_ids` (one elsewhere is refused); `None` uses torch's global generator.
+        mask_token_id (`int`, *optional*): defaults to `model.config.mask_token_id`; for a visual-token model it
+            must be that id (a real code as the mask id is refused).
         return_intermediate (`bool`, *optional*): also return the ids after every step.
         reveal_fraction (`float` in (0, 1], *optional*): instead of the schedule, every step reveals
             ceil(`reveal_fraction` x the tokens still masked) of each sample (at least one), until none is masked.
@@ -231,6 +337,12 @@ def maskgit_decode(
 
     Returns:
         [`MaskGITDecodingOutput`].
+
+    Raises:
+        `ValueError`: naming the parameter and the value: ids of a wrong shape or dtype, an empty batch, a
+            `num_steps` that is not a positive integer or exceeds the tokens, an unknown `schedule`, a negative or nan
+            `temperature`, a fraction outside (0, 1] (or a bool), a generator on another device, and logits of the
+            model that hold nan at some step (named with the step, sample and token).
 
     Differences from the reference, which matches this function step for step with temperature 1 and no noise
     (tested): the reference draws the noise from NumPy's global generator; it selects by a confidence threshold, so
@@ -254,20 +366,34 @@ def maskgit_decode(
     (torch.Size([2, 4, 4]), True, [8, 7, 3, 0])
 
     ```"""
+    config = getattr(model, "config", None)
     if mask_token_id is None:
-        mask_token_id = getattr(getattr(model, "config", None), "mask_token_id", None)
+        mask_token_id = getattr(config, "mask_token_id", None)
         if mask_token_id is None:
             raise ValueError("Pass `mask_token_id`: the model has no `config.mask_token_id`.")
-    if not isinstance(input_ids, torch.Tensor) or input_ids.ndim < 2 or input_ids.shape[0] == 0:
-        shape = shape_of(input_ids)
-        raise ValueError(f"`input_ids` must be a non-empty tensor of shape (batch_size, tokens...), got {shape}.")
-    if input_ids.is_floating_point() or input_ids.is_complex():
-        raise ValueError(f"`input_ids` must be an integer tensor of code ids, got dtype {input_ids.dtype}.")
+    input_ids = check_token_ids(input_ids, "input_ids")
+    if getattr(config, "input_type", None) == "visual_tokens":  # (other models, e.g. Sudoku's blank 0, say their id)
+        mask_token_id = check_mask_token_id(mask_token_id, input_ids, "input_ids", config)
+    else:
+        mask_token_id = check_mask_token_id(mask_token_id, input_ids[:0], "input_ids")  # an integer id >= 0
     temperature = _non_negative(temperature, "temperature")
     confidence_noise = _non_negative(confidence_noise, "confidence_noise")
-    for name, value in (("reveal_fraction", reveal_fraction), ("confidence_threshold", confidence_threshold)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1):
-            raise ValueError(f"`{name}` must be a number in (0, 1] or None, got {value!r}.")
+    if reveal_fraction is not None:
+        reveal_fraction = as_fraction(reveal_fraction, "reveal_fraction", optional=True)
+    if confidence_threshold is not None:
+        confidence_threshold = as_fraction(confidence_threshold, "confidence_threshold", optional=True)
+    check_generator(generator, input_ids.device, "input_ids")
+    for name, value in (("return_intermediate", return_intermediate), ("warm_start", warm_start),
+                        ("stop_when_full", stop_when_full), ("output_energies", output_energies)):  # fmt: skip
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"`{name}` must be True or False, got {value!r}.")
+    if isinstance(id_offset, bool) or not isinstance(id_offset, numbers.Integral):
+        raise ValueError(f"`id_offset` must be an integer (logit k is id k + id_offset), got {id_offset!r}.")
+    if logits_processor is not None and not callable(logits_processor):
+        raise ValueError(
+            "`logits_processor` must be None or a callable (logits, ids) -> logits, got "
+            f"{type(logits_processor).__name__}."
+        )
     shape, batch_size = input_ids.shape, input_ids.shape[0]
     ids = input_ids.reshape(batch_size, -1).clone()
     num_tokens = ids.shape[1]
@@ -308,6 +434,7 @@ def maskgit_decode(
             output = model(input_ids=step_ids.view(-1, *shape[1:]), **call_kwargs)
             logits = getattr(output, "logits", output)
             logits = logits.reshape(len(step_ids), num_tokens, -1).float()
+            _check_logits(logits, step, rows)
             if logits_processor is not None:
                 logits = logits_processor(logits, step_ids)
             if temperature == 0.0:  # greedy
@@ -315,6 +442,7 @@ def maskgit_decode(
                 sampled = probabilities.argmax(-1)
             else:
                 probabilities = (logits / temperature).softmax(-1)
+                _check_probabilities(probabilities, step_masked, step, rows, temperature)
                 sampled = torch.multinomial(probabilities.view(len(step_ids) * num_tokens, -1), 1, replacement=True,
                                             generator=generator).view(len(step_ids), num_tokens)  # fmt: skip
             # confidence of a sampled code: its log-probability (clamped: a zero probability stays above visible tokens)
@@ -407,6 +535,138 @@ class VisualTokenizer(Protocol):
         ...
 
 
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601-2, as PIL's convert("L")
+
+
+def convert_channels(pixel_values: torch.Tensor, num_channels: int | None, name: str = "image",
+                     dim: int = 0) -> torch.Tensor:
+    """`pixel_values` with `num_channels` channels along `dim` (None: unchanged), as image processors convert: an
+    alpha channel is dropped (grey + alpha -> grey, RGBA -> RGB), RGB -> grey by the ITU-R 601-2 luma (as PIL's "L"),
+    grey -> RGB by repetition, and an opaque alpha (1) is added for a 4-channel tokenizer. The weights sum to 1, so
+    this holds for pixels in [0, 1] and in [-1, 1] alike. Other channel counts are refused by a `ValueError`."""
+    channels = pixel_values.shape[dim]
+    if num_channels is None or channels == num_channels:
+        return pixel_values
+    converted = pixel_values
+    if channels == 2 or (channels == 4 and num_channels != 4):  # drop the alpha channel
+        converted = converted.narrow(dim, 0, channels - 1)
+    if converted.shape[dim] == 3 and num_channels == 1:
+        weights = torch.tensor(LUMA_WEIGHTS, dtype=converted.dtype, device=converted.device)
+        converted = (converted.movedim(dim, -1) @ weights).unsqueeze(-1).movedim(-1, dim)
+    elif converted.shape[dim] == 1 and num_channels in (3, 4):
+        converted = converted.repeat_interleave(3, dim)
+    if converted.shape[dim] == 3 and num_channels == 4:
+        converted = torch.cat((converted, torch.ones_like(converted.narrow(dim, 0, 1))), dim)
+    if converted.shape[dim] != num_channels:
+        raise ValueError(
+            f"`{name}` has {channels} channels and the image tokenizer takes {num_channels}; accepted: 1 (grey), 2 "
+            "(grey + alpha), 3 (RGB) or 4 (RGBA) channels, converted as image processors do."
+        )
+    return converted
+
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def image_to_pixel_values(image, num_channels: int | None = None, name: str = "image") -> torch.Tensor:
+    """One image, in the forms people pass, -> `(num_channels, height, width)` float32 pixel values in [-1, 1] (the
+    range of VQ tokenizers).
+
+    Accepted forms:
+        - a PIL image of any mode: `"1"`, `"L"`, `"P"`, `"LA"`, `"RGB"`, `"RGBA"`, `"CMYK"`, `"YCbCr"`, ... (converted
+          by PIL to grey or RGB, alpha kept until the channel conversion), 16-bit `"I;16"` (/ 65535), 32-bit `"I"`
+          (values 0-255, or 0-65535 as 16-bit), `"F"` (values in [0, 1]);
+        - a NumPy array `(H, W)`, `(H, W, C)` or `(C, H, W)` with C in 1-4 (channels last when the last axis can be
+          channels): `uint8` (0-255), `uint16` (0-65535), `bool` (0 / 1), other integers in 0-255, or floats in
+          [0, 1];
+        - a torch tensor `(C, H, W)`, `(H, W)`, `(1, C, H, W)` or `(H, W, C)`: floats in [0, 1] or `uint8`.
+
+    Channels are converted to `num_channels` with [`convert_channels`] (None keeps them): an RGB or RGBA image given
+    to a grey tokenizer works. Refused by a `ValueError` naming the problem: other shapes or dtypes, an empty image,
+    nan or inf pixels (named with their position), float values outside [0, 1], integers outside their range.
+    """
+    channels_first, given = isinstance(image, torch.Tensor), type(image).__name__
+    try:
+        from PIL import Image
+    except ImportError:  # (no PIL: no PIL images to convert)
+        Image = None
+    if Image is not None and isinstance(image, Image.Image):
+        mode = image.mode
+        if mode in _SIXTEEN_BIT_MODES:
+            image = np.asarray(image).astype(np.uint16)
+        elif mode not in ("I", "F"):
+            alpha = mode in ("LA", "La", "PA", "RGBA", "RGBa") or (mode == "P" and "transparency" in image.info)
+            grey = mode in ("1", "L", "LA", "La")
+            image = np.asarray(image.convert(("LA" if alpha else "L") if grey else ("RGBA" if alpha else "RGB")))
+        else:
+            image = np.asarray(image)
+            if mode == "I":
+                image = image.astype(np.uint16) if image.size and 255 < image.max() <= 65535 and image.min() >= 0 else (
+                    image)  # fmt: skip
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu()
+        image = image.float().numpy() if image.dtype in (torch.bfloat16, torch.float16) else image.numpy()
+    if not isinstance(image, np.ndarray):
+        try:
+            image = np.asarray(image)
+        except (TypeError, ValueError):
+            image = None
+        if image is None or image.dtype.kind not in "biuf":
+            raise ValueError(
+                f"`{name}` must be a PIL image, a NumPy array (H, W) / (H, W, C) or a tensor (C, H, W), got "
+                f"{given}."
+            )
+    array = image[0] if image.ndim == 4 and image.shape[0] == 1 else image
+    shape = tuple(array.shape)
+    if array.ndim == 2:
+        array = array[None]
+    elif array.ndim == 3 and channels_first and shape[0] <= 4:
+        pass
+    elif array.ndim == 3 and shape[-1] <= 4:
+        array = np.moveaxis(array, -1, 0)
+    elif array.ndim == 3 and shape[0] <= 4:
+        pass
+    else:
+        raise ValueError(
+            f"`{name}` must be an image (H, W), (H, W, C) or (C, H, W) with 1-4 channels, got shape {shape}."
+        )
+    if array.size == 0:
+        raise ValueError(f"`{name}` is empty (shape {shape}); pass an image of at least one pixel.")
+    kind = array.dtype.kind
+    if kind == "b":
+        pixels = array.astype(np.float32)
+    elif kind in "ui":
+        top = 65535 if array.dtype == np.uint16 else 255
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > top:
+            raise ValueError(
+                f"`{name}` is an integer image ({array.dtype}) and must hold values 0-{top}, got values in [{low}, "
+                f"{high}] (shape {shape})."
+            )
+        pixels = array.astype(np.float32) / top
+    elif kind == "f":
+        finite = np.isfinite(array)
+        if not finite.all():
+            position = tuple(int(i) for i in np.argwhere(~finite)[0])
+            raise ValueError(
+                f"`{name}` must hold finite values; it holds {array[position]} at index {position} (of the image as "
+                "(C, H, W)): nan or inf pixels have no code."
+            )
+        low, high = float(array.min()), float(array.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"`{name}` must hold values in [0, 1], got shape {shape} and values in [{low:g}, {high:g}] (a float "
+                "image; divide 0-255 values by 255)."
+            )
+        pixels = array.astype(np.float32)
+    else:
+        raise ValueError(
+            f"`{name}` must hold numbers (uint8, uint16, bool or floats in [0, 1]), got dtype {array.dtype}."
+        )
+    pixels = convert_channels(torch.from_numpy(np.ascontiguousarray(pixels)), num_channels, name)
+    return pixels * 2.0 - 1.0
+
+
 IMAGE_TOKENIZER_SUBFOLDER = "image_tokenizer"
 """The subfolder of a token model's folder (or Hub repo) that holds its image tokenizer, as diffusers pipelines keep
 their `vqvae` in one: `pipeline("masked-image-completion", model=folder)` loads it from there when no
@@ -429,6 +689,9 @@ class DiffusersVQTokenizer:
     def __init__(self, vq_model):
         self.vq_model = vq_model
         self.codebook_size = int(vq_model.config.num_vq_embeddings)
+        self.num_channels = int(getattr(vq_model.config, "in_channels", 3))
+        # every encoder block but the last halves the image side
+        self.downsampling_factor = 2 ** (len(getattr(vq_model.config, "block_out_channels", (0,))) - 1)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "DiffusersVQTokenizer":
@@ -453,17 +716,65 @@ class DiffusersVQTokenizer:
 
     @torch.no_grad()
     def encode(self, pixel_values: torch.Tensor) -> torch.LongTensor:
-        """`(batch_size, channels, height, width)` in [-1, 1] -> `(batch_size, h, w)` code ids."""
+        """Images -> `(batch_size, h, w)` code ids (h = height / `downsampling_factor`).
+
+        Accepted forms: a float tensor `(batch_size, channels, height, width)` or `(channels, height, width)` in
+        [-1, 1]; or images (a PIL image, a NumPy image, or a list of them, of one size), converted by
+        [`image_to_pixel_values`]; a 4-D NumPy array is a batch of such images. Channels are converted to the
+        model's (`num_channels`: RGB or RGBA to a grey tokenizer, grey to an RGB one). Refused by a `ValueError`
+        naming the value: an empty batch, integer tensors, nan or inf pixels (they have no code), and a side that is
+        not a multiple of `downsampling_factor` (the codes would cover a cropped or padded image)."""
+        if not isinstance(pixel_values, torch.Tensor):
+            batch = isinstance(pixel_values, (list, tuple)) or (
+                isinstance(pixel_values, np.ndarray) and pixel_values.ndim == 4
+            )
+            images = list(pixel_values) if batch else [pixel_values]
+            converted = [image_to_pixel_values(image, self.num_channels, f"pixel_values[{index}]")
+                         for index, image in enumerate(images)]  # fmt: skip
+            sizes = sorted({tuple(image.shape[1:]) for image in converted})
+            if len(sizes) > 1:
+                raise ValueError(f"the images given to `encode` must have one size, got sizes {sizes} (height, width).")
+            if not converted:
+                raise ValueError("`pixel_values` is an empty batch; pass at least one image.")
+            pixel_values = torch.stack(converted)
+        elif pixel_values.ndim == 3:
+            pixel_values = pixel_values[None]
+        if pixel_values.ndim != 4:
+            raise ValueError(
+                f"`pixel_values` must be a tensor (batch_size, channels, height, width) in [-1, 1], got shape "
+                f"{tuple(pixel_values.shape)}."
+            )
+        check_batch(pixel_values, "pixel_values")
+        pixel_values = convert_channels(pixel_values, self.num_channels, "pixel_values", dim=1)
+        height, width = pixel_values.shape[2:]
+        factor = self.downsampling_factor
+        if height % factor or width % factor or height < factor or width < factor:
+            raise ValueError(
+                f"`pixel_values` is {height}x{width} px but the image tokenizer takes sides that are multiples of "
+                f"{factor} px (its downsampling; e.g. {max(1, height // factor) * factor}x"
+                f"{max(1, width // factor) * factor}): resize or crop the image."
+            )
+        parameter = next(self.vq_model.parameters(), None)
+        if parameter is not None:
+            pixel_values = pixel_values.to(device=parameter.device, dtype=parameter.dtype)
         latents = self.vq_model.encode(pixel_values).latents
         _, _, (_, _, indices) = self.vq_model.quantize(latents)
         return indices.reshape(latents.shape[0], latents.shape[2], latents.shape[3])
 
     @torch.no_grad()
     def decode(self, token_ids: torch.LongTensor) -> torch.Tensor:
-        """`(batch_size, h, w)` code ids -> `(batch_size, channels, height, width)` images in about [-1, 1]."""
-        if not isinstance(token_ids, torch.Tensor) or token_ids.ndim != 3 or token_ids.is_floating_point():
-            shape = shape_of(token_ids)
-            raise ValueError(f"`token_ids` must be an integer tensor of shape (batch_size, h, w), got {shape}.")
+        """`(batch_size, h, w)` code ids (a non-empty tensor of any integer dtype, codes 0 ... `codebook_size` - 1)
+        -> `(batch_size, channels, height, width)` images in about [-1, 1]; anything else is refused by a `ValueError`
+        naming it (a mask id left in the codes included)."""
+        if not isinstance(token_ids, torch.Tensor) or token_ids.ndim != 3 or token_ids.shape[0] == 0 or (
+            token_ids.dtype == torch.bool or token_ids.is_floating_point() or token_ids.is_complex()
+        ):  # fmt: skip
+            dtype = f" of dtype {token_ids.dtype}" if isinstance(token_ids, torch.Tensor) else ""
+            raise ValueError(
+                f"`token_ids` must be a non-empty integer tensor of shape (batch_size, h, w), got {shape_of(token_ids)}"
+                f"{dtype}."
+            )
+        token_ids = token_ids.long()
         bad = (token_ids < 0) | (token_ids >= self.codebook_size)
         if bad.any():
             position = tuple(int(i) for i in bad.nonzero()[0])
@@ -482,8 +793,13 @@ class DiffusersVQTokenizer:
 @torch.no_grad()
 def encode_images(tokenizer: "VisualTokenizer", pixel_values: torch.Tensor, batch_size: int = 256,
                   device=None) -> torch.LongTensor:
-    """`tokenizer.encode` over `pixel_values` `(N, C, H, W)` in [-1, 1], `batch_size` images at a time on `device`
-    (default: where they are): `(N, h, w)` code ids on the CPU."""
+    """`tokenizer.encode` over `pixel_values` `(N, C, H, W)` in [-1, 1] (a non-empty float tensor of finite values),
+    `batch_size` (a positive integer) images at a time on `device` (default: where they are): `(N, h, w)` code ids on
+    the CPU."""
+    if not isinstance(pixel_values, torch.Tensor) or pixel_values.ndim != 4:
+        raise ValueError(f"`pixel_values` must be a tensor (N, C, H, W) in [-1, 1], got {shape_of(pixel_values)}.")
+    check_batch(pixel_values, "pixel_values")
+    batch_size = as_count(batch_size, "batch_size", limit=2**31)
     return torch.cat([tokenizer.encode(pixel_values[i : i + batch_size].to(device)).cpu()
                       for i in range(0, len(pixel_values), batch_size)])  # fmt: skip
 
@@ -491,16 +807,22 @@ def encode_images(tokenizer: "VisualTokenizer", pixel_values: torch.Tensor, batc
 @torch.no_grad()
 def decode_images(tokenizer: "VisualTokenizer", token_ids: torch.LongTensor, batch_size: int = 256, device=None,
                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """`tokenizer.decode` over `token_ids` `(N, h, w)`, `batch_size` grids at a time on `device`: images
-    `(N, C, H, W)` in [0, 1] (mapped from [-1, 1] in `dtype`, then clipped), on the CPU."""
+    """`tokenizer.decode` over `token_ids` `(N, h, w)` (a non-empty integer tensor), `batch_size` (a positive
+    integer) grids at a time on `device`: images `(N, C, H, W)` in [0, 1] (mapped from [-1, 1] in `dtype`, then
+    clipped), on the CPU."""
+    token_ids = check_token_ids(token_ids, "token_ids")
+    batch_size = as_count(batch_size, "batch_size", limit=2**31)
     images = [tokenizer.decode(token_ids[i : i + batch_size].to(device)).cpu() for i in range(0, len(token_ids), batch_size)]
     return ((torch.cat(images).to(dtype) + 1) / 2).clamp(0, 1)
 
 
 def maskgit_complete(model, input_ids: torch.LongTensor, batch_size: int = 256, device=None,
                      **decode_kwargs) -> torch.LongTensor:
-    """[`maskgit_decode`] over `input_ids`, `batch_size` rows at a time on `device` (one `generator` in
-    `decode_kwargs` draws for all batches in turn): the completed codes, of the shape of `input_ids`, on the CPU."""
+    """[`maskgit_decode`] over `input_ids` (a non-empty integer tensor, see there), `batch_size` (a positive integer)
+    rows at a time on `device` (one `generator` in `decode_kwargs` draws for all batches in turn): the completed codes,
+    of the shape of `input_ids`, on the CPU."""
+    input_ids = check_token_ids(input_ids, "input_ids")
+    batch_size = as_count(batch_size, "batch_size", limit=2**31)
     completed = [maskgit_decode(model, input_ids[i : i + batch_size].to(device), **decode_kwargs).sequences.cpu()
                  for i in range(0, len(input_ids), batch_size)]  # fmt: skip
     return torch.cat(completed).view(input_ids.shape)
@@ -512,8 +834,10 @@ __all__ = [
     "DiffusersVQTokenizer",
     "MaskGITDecodingOutput",
     "VisualTokenizer",
+    "convert_channels",
     "decode_images",
     "encode_images",
+    "image_to_pixel_values",
     "mask_visual_tokens",
     "maskgit_complete",
     "maskgit_decode",

@@ -824,7 +824,9 @@ class HyperSETForMaskedTokenModeling(HyperSETPreTrainedModel):
         Args:
             input_ids (`torch.LongTensor` of shape `(batch_size, num_tokens)` or `(batch_size, grid, grid)`):
                 VQ codes in row-major order, `num_tokens = config.token_grid_size ** 2`; 0 ... `codebook_size - 1`
-                are codes, `config.mask_token_id` (= `codebook_size`) marks a masked token.
+                are codes, `config.mask_token_id` (= `codebook_size`) marks a masked token. Any integer dtype (int64,
+                int32, int16, int8, uint8); bool and float tensors, other shapes, an empty batch and ids outside
+                0 ... `codebook_size` are refused by a `ValueError` naming the value.
             labels (`torch.LongTensor` of the shape of `input_ids`, *optional*):
                 The true code where a token is scored and -100 elsewhere; the paper scores the masked tokens only:
                 `labels = torch.where(input_ids == config.mask_token_id, codes, -100)` (or use

@@ -32,34 +32,27 @@ from transformers import AutoModelForMaskedLM
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.base import Pipeline
 
-from .maskgit import IMAGE_TOKENIZER_SUBFOLDER, SCHEDULES, DiffusersVQTokenizer, VisualTokenizer, maskgit_decode
+from .input_checks import as_fraction, as_seed
+from .maskgit import (
+    IMAGE_TOKENIZER_SUBFOLDER,
+    SCHEDULES,
+    DiffusersVQTokenizer,
+    VisualTokenizer,
+    image_to_pixel_values,
+    maskgit_decode,
+)
+from .pipeline_checks import (
+    UnsuitableCheckpoint,
+    check_batch_size,
+    refuse_model,
+    stacking_iterator,
+    task_model_loader,
+)
 
 
 __all__ = ["IMAGE_COMPLETION_TASK", "ImageCompletionPipeline", "register_image_completion_pipeline"]
 
 IMAGE_COMPLETION_TASK = "masked-image-completion"
-
-
-def _image_to_tensor(image) -> torch.Tensor:
-    """A PIL image, an (H, W) / (H, W, C) uint8 array or a (C, H, W) float tensor in [0, 1] -> (C, H, W) in [-1, 1]."""
-    if isinstance(image, torch.Tensor):
-        tensor = image.detach().float()
-        if tensor.ndim != 3 or not torch.isfinite(tensor).all() or tensor.min() < 0 or tensor.max() > 1:
-            raise ValueError(
-                "an image tensor must be (channels, height, width) with finite values in [0, 1], got shape "
-                f"{tuple(tensor.shape)}" + (f" and values in [{float(tensor.min()):g}, {float(tensor.max()):g}]"
-                                            if tensor.numel() else "")
-            )  # fmt: skip
-    else:
-        array = np.asarray(image)
-        if array.dtype != np.uint8 or array.ndim not in (2, 3):
-            raise ValueError(
-                f"expected a PIL image, a uint8 array (H, W) or (H, W, C), or a float tensor (C, H, W) in [0, 1]; got "
-                f"{type(image).__name__} with dtype {array.dtype} and shape {array.shape}"
-            )
-        tensor = torch.from_numpy(array.copy()).float() / 255.0
-        tensor = tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
-    return tensor * 2.0 - 1.0
 
 
 def _to_pil(tensor: torch.Tensor):
@@ -89,9 +82,20 @@ def _shipped_image_tokenizer(name_or_path: str | None) -> VisualTokenizer | None
 class ImageCompletionPipeline(Pipeline):
     """Completes an image of which a fraction of the tokens is hidden (see the module docstring).
 
-    Call parameters: `mask_ratio` (float in (0, 1], default 0.4: that many tokens, chosen at random with `seed`, are
-    hidden) or `token_mask` (a boolean (h, w) array, True = hidden); `num_steps` (12), `schedule` (`"arccos"`),
-    `temperature` (1.0; 0 = greedy), `seed` (0), `num_recurrences` (the model's iterations).
+    Inputs: one image or a list of images, each the path or URL of an image file, a PIL image of any mode (`"1"`,
+    `"L"`, `"P"`, `"LA"`, `"RGB"`, `"RGBA"`, `"CMYK"`, `"I;16"`, `"I"`, `"F"`, ...), a NumPy image (`(H, W)`,
+    `(H, W, C)` or `(C, H, W)`; uint8, uint16, bool, or floats in [0, 1]) or a tensor `(C, H, W)` / `(H, W)` (floats
+    in [0, 1] or uint8); channels are converted to the tokenizer's (an RGB or RGBA image works with a grey
+    tokenizer): see [`hyperset_hf.maskgit.image_to_pixel_values`]. The image must give the model's `token_grid_size`
+    token grid.
+
+    Call parameters: `mask_ratio` (a number in (0, 1], default 0.4: that many tokens, chosen at random with `seed`,
+    are hidden) or `token_mask` (an (h, w) array, list or tensor of bools or 0/1, True = hidden, at least one hidden;
+    giving both is refused: the mask decides); `num_steps` (a positive integer, at most h x w; 12), `schedule` (one
+    of `SCHEDULES`; `"arccos"`), `temperature` (a finite number >= 0; 1.0; 0 = greedy), `seed` (an integer >= 0; 0),
+    `num_recurrences` (the model's iterations), `batch_size` (a positive integer; every image is decoded with its own
+    generator seeded with `seed`, so the result does not depend on it). Bad values are refused by a
+    `ValueError` naming the parameter (a float seed is not truncated, `True` is not a ratio).
 
     Returns a dict: `completed` and `masked` (PIL images: the completion, and the tokenizer's reconstruction with the
     hidden tokens shown as the mean grey), `reconstruction` (the tokenizer's reconstruction of the whole image, the
@@ -106,11 +110,10 @@ class ImageCompletionPipeline(Pipeline):
 
     def __init__(self, model, *args, image_tokenizer: VisualTokenizer | None = None, **kwargs):
         config = getattr(model, "config", None)
-        if getattr(config, "input_type", None) != "visual_tokens":
-            raise ValueError(
-                "The masked-image-completion pipeline needs a masked-token model (HyperSETForMaskedTokenModeling, "
-                f"config.input_type='visual_tokens'), got {type(model).__name__}."
-            )
+        if isinstance(model, UnsuitableCheckpoint) or not _is_token_model_config(config):
+            refuse_model(IMAGE_COMPLETION_TASK, model, TOKEN_MODEL_KIND)
+        if "batch_size" in kwargs:
+            kwargs["batch_size"] = check_batch_size(kwargs["batch_size"])
         if image_tokenizer is None:
             image_tokenizer = _shipped_image_tokenizer(getattr(model, "name_or_path", None))
         if not isinstance(image_tokenizer, VisualTokenizer):
@@ -128,19 +131,31 @@ class ImageCompletionPipeline(Pipeline):
         super().__init__(model, *args, **kwargs)
         self.model.eval()
 
+    def __call__(self, inputs, *args, **kwargs):
+        """Completes one image (returns a dict) or a list of images (returns a list); see the class docstring."""
+        if "batch_size" in kwargs:
+            kwargs["batch_size"] = check_batch_size(kwargs["batch_size"])
+        return super().__call__(inputs, *args, **kwargs)
+
     def _sanitize_parameters(self, mask_ratio=None, token_mask=None, num_steps=None, schedule=None, temperature=None,
                              seed=None, num_recurrences=None, **kwargs):  # fmt: skip
         if kwargs:
-            raise TypeError(f"Unexpected parameter(s) for the masked-image-completion pipeline: {sorted(kwargs)}.")
+            raise TypeError(
+                f"Unexpected parameter(s) for the masked-image-completion pipeline: {sorted(kwargs)}; the parameters "
+                "are mask_ratio, token_mask, num_steps, schedule, temperature, seed and num_recurrences."
+            )
         preprocess, forward = {}, {}
+        if mask_ratio is not None and token_mask is not None:
+            raise ValueError(
+                f"give `mask_ratio` ({mask_ratio!r}) or `token_mask`, not both: the token mask decides which tokens "
+                "are hidden."
+            )
         if mask_ratio is not None:
-            if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) or not 0 < mask_ratio <= 1:
-                raise ValueError(f"`mask_ratio` must be a number in (0, 1], got {mask_ratio!r}.")
-            preprocess["mask_ratio"] = float(mask_ratio)
+            preprocess["mask_ratio"] = as_fraction(mask_ratio, "mask_ratio")
         if token_mask is not None:
             preprocess["token_mask"] = token_mask
         if seed is not None:
-            preprocess["seed"] = forward["seed"] = int(seed)
+            preprocess["seed"] = forward["seed"] = as_seed(seed)
         if schedule is not None and schedule not in SCHEDULES:
             raise ValueError(f"`schedule` must be one of {list(SCHEDULES)}, got {schedule!r}.")
         for name, value in (("num_steps", num_steps), ("schedule", schedule), ("temperature", temperature),
@@ -149,8 +164,16 @@ class ImageCompletionPipeline(Pipeline):
                 forward[name] = value
         return preprocess, forward, {}
 
-    def preprocess(self, image, mask_ratio: float = 0.4, token_mask=None, seed: int = 0) -> dict[str, Any]:
-        pixels = _image_to_tensor(image).unsqueeze(0)
+    def preprocess(self, image, mask_ratio: float | None = None, token_mask=None, seed: int = 0) -> dict[str, Any]:
+        if mask_ratio is not None and token_mask is not None:  # (one given at construction, the other per call)
+            raise ValueError(
+                f"give `mask_ratio` ({mask_ratio!r}) or `token_mask`, not both: the token mask decides which tokens "
+                "are hidden."
+            )
+        mask_ratio = DEFAULT_MASK_RATIO if mask_ratio is None else mask_ratio
+        if isinstance(image, (str, Path)):  # a file path or URL, as transformers' image pipelines take
+            image = _load_image(image)
+        pixels = image_to_pixel_values(image, getattr(self.image_tokenizer, "num_channels", None)).unsqueeze(0)
         codes = self.image_tokenizer.encode(pixels.to(self.device))
         grid = self.model.config.token_grid_size
         if tuple(codes.shape[1:]) != (grid, grid):
@@ -165,24 +188,28 @@ class ImageCompletionPipeline(Pipeline):
             hidden[torch.randperm(grid * grid, generator=generator)[:num_hidden]] = True
             token_mask = hidden.view(grid, grid)
         else:
-            token_mask = torch.as_tensor(np.asarray(token_mask))
-            if token_mask.dtype != torch.bool or tuple(token_mask.shape) != (grid, grid) or not token_mask.any():
-                raise ValueError(
-                    f"`token_mask` must be a boolean ({grid}, {grid}) array with at least one True (hidden) token, got "
-                    f"dtype {token_mask.dtype} and shape {tuple(token_mask.shape)}"
-                )
+            token_mask = _check_token_mask(token_mask, grid)
         input_ids = codes.masked_fill(token_mask.to(codes.device).unsqueeze(0), self.model.config.mask_token_id)
-        return {"codes": codes, "input_ids": input_ids, "token_mask": token_mask}
+        return {"codes": codes, "input_ids": input_ids, "token_mask": token_mask.unsqueeze(0)}
 
     def _forward(self, inputs, num_steps=12, schedule="arccos", temperature=1.0, seed=0, num_recurrences=None):
-        generator = torch.Generator().manual_seed(seed)
         extra = {} if num_recurrences is None else {"num_recurrences": num_recurrences}
-        completed = maskgit_decode(self.model, inputs["input_ids"], num_steps=num_steps, schedule=schedule,
-                                   temperature=temperature, generator=generator, **extra).sequences  # fmt: skip
+        # every image decoded with its own generator seeded with `seed`: the result does not depend on `batch_size`
+        completed = torch.cat([
+            maskgit_decode(self.model, input_ids[None], num_steps=num_steps, schedule=schedule, temperature=temperature,
+                           generator=torch.Generator(input_ids.device).manual_seed(seed), **extra).sequences
+            for input_ids in inputs["input_ids"]
+        ])  # fmt: skip
         return {**inputs, "completed_codes": completed.view_as(inputs["codes"])}
 
+    def get_iterator(self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params,
+                     postprocess_params):  # fmt: skip
+        # As `Pipeline.get_iterator`, but batches without a tokenizer: every image gives one code grid shape.
+        return stacking_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params,
+                                 postprocess_params)  # fmt: skip
+
     def postprocess(self, outputs) -> dict[str, Any]:
-        codes, completed, token_mask = outputs["codes"], outputs["completed_codes"], outputs["token_mask"]
+        codes, completed, token_mask = outputs["codes"], outputs["completed_codes"], outputs["token_mask"][0]
         images = self.image_tokenizer.decode(torch.cat((completed, codes)))
         reconstruction = images[1]
         # the hidden tokens' areas shown grey: upsample the token mask to the image
@@ -196,13 +223,70 @@ class ImageCompletionPipeline(Pipeline):
         }  # fmt: skip
 
 
+DEFAULT_MASK_RATIO = 0.4
+TOKEN_MODEL_KIND = (
+    "a masked-token model (HyperSETForMaskedTokenModeling: model_type 'hyperset', input_type 'visual_tokens')"
+)
+
+
+def _load_image(path):
+    """A local image file or URL -> a PIL image (transformers' `load_image`), or a `ValueError` naming the path."""
+    from transformers.image_utils import load_image
+
+    text = str(path)
+    if not text.startswith(("http://", "https://")) and not Path(text).is_file():
+        raise ValueError(
+            f"`image` {text!r} is no such file: give a PIL image, a NumPy image, a tensor, or the path or URL of an "
+            "image."
+        )
+    try:
+        if text.startswith(("http://", "https://")):
+            return load_image(text)
+        from PIL import Image
+
+        image = Image.open(text)
+        image.load()  # (its own mode kept: a grey file stays grey)
+        return image
+    except Exception as error:  # noqa: BLE001 - PIL's and requests' errors alike
+        raise ValueError(f"`image` {text!r} could not be read as an image: {error}") from None
+
+
+def _is_token_model_config(config) -> bool:
+    return getattr(config, "input_type", None) == "visual_tokens"
+
+
+def _check_token_mask(token_mask, grid: int) -> torch.Tensor:
+    """`token_mask` (an array, nested list or tensor of bools or 0/1 numbers, shape (grid, grid) or (grid * grid,),
+    True = hidden, at least one hidden) -> a bool (grid, grid) tensor, else a `ValueError` naming it."""
+    try:
+        values = token_mask.detach().cpu() if isinstance(token_mask, torch.Tensor) else torch.as_tensor(
+            np.asarray(token_mask))  # fmt: skip
+    except (TypeError, ValueError, RuntimeError):
+        values = None
+    expected = f"a boolean ({grid}, {grid}) array (or 0/1 numbers; True = hidden) with at least one hidden token"
+    if values is None or tuple(values.shape) not in ((grid, grid), (grid * grid,)) or values.is_complex():
+        shape = None if values is None else tuple(values.shape)
+        raise ValueError(f"`token_mask` must be {expected}; got {type(token_mask).__name__} of shape {shape}.")
+    if values.dtype != torch.bool:
+        if not bool(((values == 0) | (values == 1)).all()):
+            bad = values[(values != 0) & (values != 1)][0].item()
+            raise ValueError(f"`token_mask` must be {expected}; it holds {bad!r} (dtype {values.dtype}).")
+        values = values != 0
+    if not values.any():
+        raise ValueError(f"`token_mask` must be {expected}; it hides no token (all False).")
+    return values.reshape(grid, grid)
+
+
 def register_image_completion_pipeline() -> None:
     """Registers `"masked-image-completion"` with `transformers.pipelines.PIPELINE_REGISTRY` (idempotent)."""
     registered = PIPELINE_REGISTRY.supported_tasks.get(IMAGE_COMPLETION_TASK)
     if registered is not None and registered.get("impl") is ImageCompletionPipeline:
         return
     PIPELINE_REGISTRY.register_pipeline(
-        IMAGE_COMPLETION_TASK, pipeline_class=ImageCompletionPipeline, pt_model=AutoModelForMaskedLM, type="image"
+        IMAGE_COMPLETION_TASK,
+        pipeline_class=ImageCompletionPipeline,
+        pt_model=task_model_loader(AutoModelForMaskedLM, _is_token_model_config),
+        type="image",
     )
 
 

@@ -26,20 +26,35 @@ without `hyperset_hf` installed; with such a folder, transformers asks for `trus
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Sized
+from collections.abc import Mapping, Sequence
 from numbers import Number
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 from transformers import AutoModelForTokenClassification
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.base import Pipeline
-from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
 from .input_checks import as_count
-from .sudoku_rules import _first_repetition, check_puzzle, check_solution, grid_to_string, parse_grid, solve
+from .pipeline_checks import (
+    UnsuitableCheckpoint,
+    check_batch_size,
+    refuse_model,
+    stacking_iterator,
+    task_model_loader,
+)
+from .sudoku_rules import (
+    BLANK_CHARACTERS,
+    MAX_ROW_STRING_LENGTH,
+    _first_repetition,
+    check_puzzle,
+    check_solution,
+    first_invalid_character,
+    grid_to_string,
+    parse_grid,
+    solve,
+)
 
 
 __all__ = [
@@ -54,9 +69,6 @@ __all__ = [
 SUDOKU_SOLVING_TASK = "sudoku-solving"
 
 NUM_CELLS = 81
-# Characters of a drawn grid that are skipped when a puzzle string is parsed (besides whitespace).
-_LAYOUT_CHARACTERS = frozenset("|-+")
-_CELL_CHARACTERS = frozenset("0123456789.")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -65,12 +77,18 @@ _CELL_CHARACTERS = frozenset("0123456789.")
 
 
 def parse_puzzle(puzzle, index: int | None = None) -> np.ndarray:
-    """Parses one puzzle, tolerating grid drawings.
+    """Parses one puzzle, tolerating grid drawings: [`hyperset_hf.sudoku_rules.parse_grid`], with a character that
+    can stand in no grid named by its position in the string as given.
 
     Args:
-        puzzle (`str`, `bytes`, or array-like of 81 integers or of shape `(9, 9)`): digits 1-9, and `'0'` or `'.'`
-            (strings) or 0 (arrays) for blanks. In strings, whitespace (including newlines) and the drawing characters
-            `|`, `-` and `+` are skipped, so the output of [`format_grid`] parses back.
+        puzzle: one of the forms of `parse_grid`:
+            - a string (or `bytes`): 81 cells, digits 1-9 and a blank (`'0'`, `'.'`, `'-'`, `'_'` or `'*'`), with
+              whitespace, commas and the drawing characters `|` and `+` skipped; or nine row lines (a printed grid,
+              with rule lines such as `------+-------+------` skipped, so the output of [`format_grid`] parses back);
+              spaces are blanks in a line of exactly 81 characters and in rows of at most 9 characters;
+            - a list or tuple of 81 cells, of nine rows of nine cells or of nine row strings (`"53..7...."`); a cell
+              is an integer 0-9, a one-character string as above, or None (blank);
+            - a NumPy array or torch tensor of shape `(81,)` or `(9, 9)` (0 = blank).
         index (`int`, *optional*): the puzzle's index in a batch, used in error messages.
 
     Returns:
@@ -79,26 +97,20 @@ def parse_puzzle(puzzle, index: int | None = None) -> np.ndarray:
     Raises:
         `ValueError`: naming the problem and the offending value, e.g. `"puzzle: invalid character 'x' at position 12"`
             (position in the string as given), `"puzzle 3: expected 81 cells, got 80"` or
-            `"puzzle: invalid value 12 at position 4"`.
+            `"puzzle: expected digits 0-9 (0 = blank), got 12 at cell 4 (row 1, column 5)"`.
     """
-    if isinstance(puzzle, bytes):
-        puzzle = puzzle.decode("ascii", errors="replace")
+    prefix = "puzzle" if index is None else f"puzzle {index}"
+    if isinstance(puzzle, (bytes, bytearray)):
+        puzzle = bytes(puzzle).decode("ascii", errors="replace")
     if isinstance(puzzle, str):
-        prefix = "puzzle" if index is None else f"puzzle {index}"
-        cells = []
-        for position, character in enumerate(puzzle):
-            if character in _CELL_CHARACTERS:
-                cells.append(character)
-            elif not (character.isspace() or character in _LAYOUT_CHARACTERS):
-                raise ValueError(f"{prefix}: invalid character {character!r} at position {position}")
-        return parse_grid("".join(cells), index)
-    if isinstance(puzzle, torch.Tensor):
-        puzzle = puzzle.detach().cpu().numpy()
-    if not isinstance(puzzle, (np.ndarray, Sequence)):
-        prefix = "puzzle" if index is None else f"puzzle {index}"
+        position = first_invalid_character(puzzle)
+        if position is not None:
+            raise ValueError(f"{prefix}: invalid character {puzzle[position]!r} at position {position}")
+        return parse_grid(puzzle, index)
+    if not isinstance(puzzle, (np.ndarray, torch.Tensor, Sequence)):
         raise ValueError(
             f"{prefix}: expected an 81-character string or a sequence of 81 integers, got {type(puzzle).__name__} "
-            f"{puzzle!r:.60}"
+            f"{puzzle!r:.60} (also accepted: 9 rows, a printed grid, an array or tensor of shape (81,) or (9, 9))"
         )
     return parse_grid(puzzle, index)
 
@@ -116,11 +128,14 @@ def format_grid(grid, blank: str = ".") -> str:
 
     Args:
         grid (`str` or array-like of 81 digits): the grid (0 or `'.'` = blank).
-        blank (`str`, *optional*, defaults to `"."`): the character shown for blank cells.
+        blank (`str`, *optional*, defaults to `"."`): the character shown for blank cells, one of `'.'`, `'0'`,
+            `'-'`, `'_'` or `'*'` (so that the grid parses back).
 
     Returns:
         `str` of 11 lines (9 rows and 2 separator lines), without a trailing newline.
     """
+    if not isinstance(blank, str) or len(blank) != 1 or blank not in BLANK_CHARACTERS:
+        raise ValueError(f"`blank` must be one of {list(BLANK_CHARACTERS)} (a blank the parser reads), got {blank!r}.")
     cells = parse_puzzle(grid).reshape(9, 9)
     lines = []
     for row in range(9):
@@ -158,46 +173,52 @@ class _ParsedPuzzle:
         self.index = index
 
 
-def _is_scalar(value) -> bool:
-    if isinstance(value, (Number, np.number)):
+def _is_cell(value) -> bool:
+    """A number, a 0-d array or tensor, a one-character string or None: one cell of a grid."""
+    if value is None or isinstance(value, (Number, np.number)):
         return True
+    if isinstance(value, str):
+        return len(value) <= 1
     return isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0
 
 
 def _is_single_puzzle(inputs) -> bool:
-    """A string, a flat sequence of numbers, a 9 x 9 nested sequence, or an array of shape (81,) / (9, 9)."""
+    """One puzzle rather than a batch: a string, a flat sequence of cells, nine rows of nine cells, a list of short
+    row strings (each at most `MAX_ROW_STRING_LENGTH` characters: the lines of one grid), or an array / tensor of shape
+    (81,) or (9, 9) (anything else an array can be: a batch `(B, 81)` / `(B, 9, 9)`, or refused by the parser)."""
     if isinstance(inputs, (str, bytes)):
         return True
+    if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "USO" and inputs.ndim > 0:
+        inputs = inputs.tolist()
     if isinstance(inputs, (np.ndarray, torch.Tensor)):
-        return not (inputs.ndim == 2 and inputs.shape[1] == NUM_CELLS) and inputs.ndim != 0
+        shape = tuple(inputs.shape)
+        return not ((len(shape) == 2 and shape[1] == NUM_CELLS) or (len(shape) == 3 and shape[1:] == (9, 9)))
     if isinstance(inputs, Sequence) and len(inputs) > 0:
-        if all(_is_scalar(value) for value in inputs):
+        if all(_is_cell(value) for value in inputs):
             return True
+        if all(isinstance(value, str) for value in inputs):
+            return all(len(value) <= MAX_ROW_STRING_LENGTH and "\n" not in value for value in inputs)
         if len(inputs) == 9 and all(
             isinstance(row, (Sequence, np.ndarray, torch.Tensor))
             and not isinstance(row, (str, bytes))
             and len(row) == 9
-            and all(_is_scalar(value) for value in row)
+            and all(_is_cell(value) for value in row)
             for row in inputs
         ):
             return True
     return False
 
 
-def _stack_collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Batches preprocessed puzzles: every value is a tensor of shape `(1, 81)`, so no padding is needed."""
-    return {key: torch.cat([item[key] for item in items], dim=0) for key in items[0]}
-
-
-def _no_collate(items):
-    if len(items) != 1:
-        raise ValueError("This collate function is meant to be used with batch_size=1")
-    return items[0]
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # The pipeline
 # ---------------------------------------------------------------------------------------------------------------------
+
+
+SUDOKU_MODEL_KIND = "a Hyper-SET Sudoku model (HyperSETForSudoku: model_type 'hyperset', input_type 'sudoku', 9 labels)"
+
+
+def _is_sudoku_config(config) -> bool:
+    return getattr(config, "input_type", None) == "sudoku" and getattr(config, "num_labels", None) == 9
 
 
 DECODING_OPTIONS = ("decoding", "reveal_fraction", "confidence_threshold", "warm_start", "rule_mask")
@@ -211,13 +232,16 @@ class SudokuSolvingPipeline(Pipeline):
     mode.
 
     Inputs (`__call__`):
-        - one puzzle: an 81-character string (`'0'` or `'.'` for blanks; whitespace, newlines and the grid-drawing
-          characters `|`, `-`, `+` are ignored, so a drawn 9 x 9 grid works), a sequence of 81 integers (0 = blank),
-          a 9 x 9 nested sequence, or an array / tensor of shape `(81,)` or `(9, 9)`;
-        - a batch: a list of puzzles, an array / tensor of shape `(B, 81)`, or a `datasets.Dataset` with a `puzzle`
-          column (these return a list), or a generator / `KeyDataset` (these stream: an iterator is returned). Dicts
-          with a `puzzle` key (dataset rows) are accepted wherever a puzzle is. `batch_size=k` runs `k` puzzles per
-          forward pass.
+        - one puzzle: an 81-character string (`'0'`, `'.'`, `'-'`, `'_'` or `'*'` for blanks; whitespace, commas
+          and the grid-drawing characters `|` and `+` are ignored), a printed 9 x 9 grid (nine row lines, rule lines
+          such as `------+-------+------` skipped; spaces are blanks in rows of at most 9 characters), a list or tuple
+          of 81 cells (integers 0-9, one-character strings, None = blank), nine rows of nine cells (lists, tuples,
+          arrays, digit strings), nine row strings (each at most 40 characters), or a NumPy array / torch tensor of
+          shape `(81,)` or `(9, 9)` (see [`parse_puzzle`]);
+        - a batch: a list of puzzles, an array / tensor of shape `(B, 81)` or `(B, 9, 9)`, a NumPy array of puzzle
+          strings, or a `datasets.Dataset` with a `puzzle` column (these return a list), or a generator /
+          `KeyDataset` (these stream: an iterator is returned). Dicts with a `puzzle` key (dataset rows) are accepted
+          wherever a puzzle is. `batch_size=k` (a positive integer) runs `k` puzzles per forward pass.
 
     Parameters (at construction or per call):
         num_recurrences (`int`, *optional*): iterations of the energy descent (per round); defaults to
@@ -252,7 +276,9 @@ class SudokuSolvingPipeline(Pipeline):
     Raises:
         `ValueError`: for a malformed puzzle, naming the offending value and, in a batch, the puzzle's index
             (`"puzzle 2: invalid character 'x' at position 5"`, `"puzzle: expected 81 cells, got 80"`); for clashing
-            givens (`"puzzle: digit 4 repeated in row 2"`); for a non-positive `num_recurrences`.
+            givens (`"puzzle: digit 4 repeated in row 2"`); for a `num_recurrences` or `batch_size` that is not a
+            positive integer; for a model (or checkpoint) of another kind, in one line naming it.
+        `TypeError`: for an unknown parameter, or a `check_givens` that is not True or False.
     """
 
     _load_processor = False
@@ -262,12 +288,10 @@ class SudokuSolvingPipeline(Pipeline):
     _load_tokenizer = False
 
     def __init__(self, model, *args, **kwargs):
-        config = getattr(model, "config", None)
-        if getattr(config, "input_type", None) != "sudoku" or getattr(config, "num_labels", None) != 9:
-            raise ValueError(
-                "The sudoku-solving pipeline needs a Hyper-SET Sudoku model (HyperSETForSudoku, config.input_type="
-                f"'sudoku'), got {type(model).__name__}."
-            )
+        if isinstance(model, UnsuitableCheckpoint) or not _is_sudoku_config(getattr(model, "config", None)):
+            refuse_model(SUDOKU_SOLVING_TASK, model, SUDOKU_MODEL_KIND)
+        if "batch_size" in kwargs:
+            kwargs["batch_size"] = check_batch_size(kwargs["batch_size"])
         super().__init__(model, *args, **kwargs)
         self.model.eval()
 
@@ -287,6 +311,8 @@ class SudokuSolvingPipeline(Pipeline):
         if num_recurrences is not None:
             forward_params["num_recurrences"] = as_count(num_recurrences, "num_recurrences")
         if check_givens is not None:
+            if not isinstance(check_givens, (bool, np.bool_)):
+                raise TypeError(f"`check_givens` must be True or False, got {check_givens!r}.")
             preprocess_params["check_givens"] = bool(check_givens)
         return preprocess_params, forward_params, {}
 
@@ -294,6 +320,8 @@ class SudokuSolvingPipeline(Pipeline):
         """Solves one puzzle (returns a `dict`) or a list of puzzles (returns a list of `dict`); see the class
         docstring. Lists and arrays are parsed eagerly, so a malformed puzzle raises before any model computation,
         with its index in the batch."""
+        if "batch_size" in kwargs:
+            kwargs["batch_size"] = check_batch_size(kwargs["batch_size"])
         check_givens = kwargs.get("check_givens")
         if check_givens is None:
             check_givens = self._preprocess_params.get("check_givens", True)
@@ -302,6 +330,8 @@ class SudokuSolvingPipeline(Pipeline):
             inputs = list(inputs["puzzle"])
         if _is_single_puzzle(inputs):
             return super().__call__(self._parse(inputs, None, check_givens), *args, **kwargs)
+        if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "USO":
+            inputs = inputs.tolist()
         if isinstance(inputs, (np.ndarray, torch.Tensor)):
             inputs = list(inputs)
         if isinstance(inputs, Sequence) and not isinstance(inputs, (str, bytes)):
@@ -395,15 +425,8 @@ class SudokuSolvingPipeline(Pipeline):
         self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params, postprocess_params
     ):
         # As `Pipeline.get_iterator`, but batches without a tokenizer: puzzles all have 81 cells, nothing to pad.
-        if isinstance(inputs, Sized):
-            dataset = PipelineDataset(inputs, self.preprocess, preprocess_params)
-        else:
-            num_workers = min(num_workers, 1)
-            dataset = PipelineIterator(inputs, self.preprocess, preprocess_params)
-        collate_fn = _no_collate if batch_size == 1 else _stack_collate
-        dataloader = DataLoader(dataset, num_workers=num_workers, batch_size=batch_size, collate_fn=collate_fn)
-        model_iterator = PipelineIterator(dataloader, self.forward, forward_params, loader_batch_size=batch_size)
-        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
+        return stacking_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params,
+                                 postprocess_params)  # fmt: skip
 
 
 def register_sudoku_pipeline() -> None:
@@ -415,7 +438,7 @@ def register_sudoku_pipeline() -> None:
     PIPELINE_REGISTRY.register_pipeline(
         SUDOKU_SOLVING_TASK,
         pipeline_class=SudokuSolvingPipeline,
-        pt_model=AutoModelForTokenClassification,
+        pt_model=task_model_loader(AutoModelForTokenClassification, _is_sudoku_config),
         type="text",
     )
 

@@ -9,9 +9,9 @@ these rules (the puzzle generator, symmetries, file formats, the named benchmark
 which re-exports every public name here.
 
 A grid is 81 cells in row-major order, 0 = blank, digits 1-9, returned as `np.ndarray` of dtype `int8` and shape
-`(81,)`; puzzle strings are 81 characters (`"0"` or `"."` for blanks on input, always `"0"` on output). Rows, columns
-and boxes in error messages are numbered from 1 (box 1 = top left, box 9 = bottom right); puzzle indices and string
-positions from 0.
+`(81,)`; puzzle strings are 81 characters (`"0"` or `"."` for blanks on input, or a printed grid: `parse_grid` lists
+the forms; always `"0"` on output). Rows, columns and boxes in error messages are numbered from 1 (box 1 = top left,
+box 9 = bottom right); puzzle indices and string positions from 0.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .input_checks import SUDOKU_CELL_UNITS, first_clash  # the one rule check, shared with the models and metric
+from .input_checks import SUDOKU_CELL_UNITS, as_count, first_clash  # the one rule check, shared with models, metric
 
 
 __all__ = [
@@ -125,28 +125,23 @@ def _search(
     return total
 
 
-def _as_cells(puzzle: str | Sequence[int] | np.ndarray) -> list[int]:
-    if isinstance(puzzle, str):
-        return parse_grid(puzzle).tolist()
-    cells = np.asarray(puzzle).reshape(-1).tolist()
-    if len(cells) != NUM_CELLS or any(not 0 <= digit <= 9 for digit in cells):
-        return parse_grid(puzzle).tolist()  # raises the descriptive error
-    return cells
+def _as_cells(puzzle) -> list[int]:
+    """A puzzle in any form of `parse_grid` -> its 81 digits (0 = blank)."""
+    return parse_grid(puzzle).tolist()
 
 
 def count_solutions(puzzle: str | Sequence[int] | np.ndarray, limit: int = 2) -> int:
     """Counts the solutions of a puzzle, stopping at `limit`.
 
     Args:
-        puzzle (`str` or sequence of `int` or `np.ndarray` of shape `(81,)` or `(9, 9)`): the puzzle, 0 = blank.
+        puzzle: the puzzle in any form of [`parse_grid`] (a string, 81 cells, 9 rows, an array or tensor), 0 = blank.
         limit (`int`, *optional*, defaults to 2): stop counting at this many solutions; `limit=2` answers "is the
             solution unique?" (1) versus "several" (2).
 
     Returns:
         `int`: the number of solutions, at most `limit` (0 if the givens contradict each other or no completion exists).
     """
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
+    limit = as_count(limit, "limit", limit=2**62)
     state = _initial_state(_as_cells(puzzle))
     if state is None:
         return 0
@@ -165,7 +160,7 @@ def search_effort(puzzle: str | Sequence[int] | np.ndarray) -> int:
     naked singles alone solve the puzzle.
 
     Args:
-        puzzle (`str` or sequence of `int` or `np.ndarray` of shape `(81,)` or `(9, 9)`): the puzzle, 0 = blank.
+        puzzle: the puzzle in any form of [`parse_grid`] (a string, 81 cells, 9 rows, an array or tensor), 0 = blank.
 
     Returns:
         `int`: the number of guesses (0 if the givens contradict each other).
@@ -201,7 +196,7 @@ def solve(puzzle: str | Sequence[int] | np.ndarray) -> np.ndarray | None:
     """Solves a puzzle (the first solution found if there are several).
 
     Args:
-        puzzle (`str` or sequence of `int` or `np.ndarray` of shape `(81,)` or `(9, 9)`): the puzzle, 0 = blank.
+        puzzle: the puzzle in any form of [`parse_grid`] (a string, 81 cells, 9 rows, an array or tensor), 0 = blank.
 
     Returns:
         `np.ndarray` of dtype `int8` and shape `(81,)` with digits 1-9, or `None` if the puzzle has no solution.
@@ -220,16 +215,168 @@ def grid_to_string(grid: Sequence[int] | np.ndarray) -> str:
 # ------------------------------------------------------------------------------------------------------------------
 
 
+BLANK_CHARACTERS = "0.-_*"
+"""The characters read as a blank cell in a grid string (and, in rows of at most 9 characters or in a line of exactly
+81 characters, the space)."""
+DRAWING_CHARACTERS = frozenset("|+,;") | frozenset(map(chr, range(0x2500, 0x2580)))  # and the box-drawing block
+"""Characters of a printed grid that are skipped wherever they stand (besides whitespace): box borders and
+separators."""
+RULE_CHARACTERS = frozenset("-=") | DRAWING_CHARACTERS
+"""The characters of a drawn horizontal rule (`------+-------+------`): a line of only these is skipped."""
+MAX_ROW_STRING_LENGTH = 40
+"""A list of strings each at most this long is one grid given row by row (`["53..7....", ...]`), not a batch."""
+
+
 def _prefix(index: int | None, what: str = "puzzle") -> str:
     return f"{what} {index}" if index is not None else what
 
 
+def _cell(position: int) -> str:
+    return f"cell {position} (row {position // 9 + 1}, column {position % 9 + 1})"
+
+
+def first_invalid_character(text: str) -> int | None:
+    """The position of the first character of `text` that can stand in no grid string (not a digit, a blank of
+    `BLANK_CHARACTERS`, whitespace or a drawing character), or None."""
+    allowed = RULE_CHARACTERS | frozenset(BLANK_CHARACTERS) | frozenset("0123456789")
+    return next((position for position, char in enumerate(text) if char not in allowed and not char.isspace()), None)
+
+
+def _line_cells(line: str) -> list[str]:
+    return [character for character in line if not character.isspace() and character not in DRAWING_CHARACTERS]
+
+
+def _text_cells(text: str, where: str) -> list[str]:
+    """The cells of a grid string as characters (a space stands for a blank where spaces are blanks): one line (81
+    cells, or exactly 81 characters with spaces as blanks), nine row lines (with box borders, separators and rule
+    lines between them skipped; rows of at most 9 characters with spaces as blanks) or any other split of 81 cells."""
+    lines = text.splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) <= 1:
+        line = lines[0] if lines else ""
+        cells = _line_cells(line)
+        if len(cells) != NUM_CELLS and len(line) == NUM_CELLS and all(c == " " or not c.isspace() for c in line) and (
+            not any(c in DRAWING_CHARACTERS for c in line)
+        ):  # 81 characters, spaces as blanks
+            cells = list(line)
+        return cells
+    # several lines: rows (with cells), rules (only drawing characters), rows of blanks that look like a rule (nine
+    # '-' and maybe '|'), and empty lines (a row of spaces, where spaces are blanks)
+    kinds = []
+    for line in lines:
+        content = "".join(line.split())
+        if not content:
+            kinds.append("empty")
+        elif set(content) <= RULE_CHARACTERS:
+            kinds.append("blank row or rule" if set(content) <= {"-", "|"} and content.count("-") == 9 else "rule")
+        else:
+            kinds.append("row")
+    for row_kinds in (("row",), ("row", "blank row or rule"), ("row", "blank row or rule", "empty")):
+        rows = [line for line, kind in zip(lines, kinds) if kind in row_kinds]
+        if len(rows) == 9:
+            break
+    else:
+        return [cell for line, kind in zip(lines, kinds) if kind != "rule" for cell in _line_cells(line)]
+    row_cells = [_line_cells(row) for row in rows]
+    if all(len(cells) == 9 for cells in row_cells):
+        return [cell for cells in row_cells for cell in cells]
+    if any(" " in row.rstrip() for row in rows) and all(
+        len(row.rstrip()) <= 9 and not any(c in DRAWING_CHARACTERS or c.isspace() and c != " " for c in row)
+        for row in rows
+    ):  # rows of up to 9 characters with spaces in them: spaces are blanks (trailing ones may be stripped)
+        return [cell for row in rows for cell in row.rstrip().ljust(9)]
+    number = next(number for number, cells in enumerate(row_cells, 1) if len(cells) != 9)
+    raise ValueError(
+        f"{where}: expected 9 cells in each of the 9 rows, got {len(row_cells[number - 1])} in row {number} "
+        f"({rows[number - 1].strip()!r:.40})"
+    )
+
+
+def _nested_cells(grid, where: str) -> list:
+    """The cells of a list or tuple grid: 81 cells, 9 rows of 9 cells (lists, tuples, arrays, tensors or strings),
+    or lines of a printed grid (strings)."""
+    items = list(grid)
+    if items and all(isinstance(item, str) for item in items):
+        if len(items) == NUM_CELLS:  # one string per cell (each checked as a cell)
+            return items
+        return _text_cells("\n".join(items), where)
+    rows = [_as_list(item) for item in items]
+    if not any(row is not None for row in rows):
+        return items
+    if not all(row is not None for row in rows):
+        kinds = sorted({type(item).__name__ for item in items})
+        raise ValueError(f"{where}: expected 81 cells or 9 rows of 9 cells, got a mix of rows and cells ({kinds})")
+    lengths = [len(row) for row in rows]
+    if len(rows) != 9 or any(length != 9 for length in lengths):
+        raise ValueError(
+            f"{where}: expected 81 cells in 9 rows of 9 (shape (9, 9)), got {sum(lengths)} in {len(rows)} rows of "
+            f"{sorted(set(lengths))} cells"
+        )
+    return [cell for row in rows for cell in row]
+
+
+def _as_list(value) -> list | None:
+    """A row of a nested grid as a list of cells, or None when `value` is a cell."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return None if value.ndim == 0 else value.tolist()
+    if isinstance(value, str):
+        return None if len(value) <= 1 else _line_cells(value)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return None
+
+
+def _cell_digit(value, position: int, where: str, allow_blank: bool) -> int:
+    """One cell -> its digit (0 = blank): a digit character or blank character, None (blank), or an integer number
+    (Python, NumPy, integral floats, 0-d arrays and tensors)."""
+    expected = "digits 0-9 (0 = blank)" if allow_blank else "digits 1-9"
+    if hasattr(value, "detach") and hasattr(value, "item"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str):
+        if len(value) == 1 and value in "123456789":
+            return int(value)
+        if allow_blank and len(value) <= 1 and (value in BLANK_CHARACTERS or value in " "):  # ("" too)
+            return 0
+        expected_text = "digits 0-9 ('0' or '.' = blank)" if allow_blank else expected
+        raise ValueError(f"{where}: expected {expected_text}, got {value!r} at {_cell(position)}")
+    if value is None and allow_blank:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        what = f"the bool {value}" if isinstance(value, bool) else f"{value!r:.30} ({type(value).__name__})"
+        raise ValueError(f"{where}: expected {expected}, got {what} at {_cell(position)}")
+    if value != value or value != round(value) or not (0 if allow_blank else 1) <= value <= 9:
+        raise ValueError(f"{where}: expected {expected}, got {value!r} at {_cell(position)}")
+    return int(value)
+
+
 def parse_grid(grid, index: int | None = None, what: str = "puzzle", allow_blank: bool = True) -> np.ndarray:
-    """Parses one 81-cell grid: the package's one grid parser (data loaders, the pipeline, the metric).
+    """Parses one 81-cell grid: the package's one grid parser (data loaders, the pipeline, the command line, the
+    metric).
+
+    Accepted forms:
+        - a string (or ASCII `bytes`): 81 cells, digits 1-9 and a blank character (`'0'`, `'.'`, `'-'`, `'_'` or
+          `'*'`), whitespace, commas and the box-drawing characters `|` and `+` (and the Unicode box-drawing block)
+          skipped; or nine row lines separated by newlines, with rule lines such as `------+-------+------` between
+          them skipped (so a printed grid, e.g. the output of `format_grid`, parses back). Spaces are blanks in a line
+          of exactly 81 characters and in rows of at most 9 characters (`"53  7    "`); leading and trailing empty
+          lines are ignored.
+        - a list or tuple of 81 cells, of nine rows of nine cells, or of row strings (nine strings such as
+          `"53..7...."`, or the lines of a printed grid). A cell is an integer 0-9 (Python, NumPy, an integral
+          float, a 0-d array or tensor), a one-character string as above, or None (blank).
+        - a NumPy array or torch tensor of shape `(81,)` or `(9, 9)` (or `(1, 81)`, `(1, 9, 9)`), integers or
+          integral floats (or strings: as a list).
 
     Args:
-        grid (`str`, `bytes`, or array-like of 81 integers, flat or of shape `(9, 9)`): digits 1-9, and `'0'` or `'.'`
-            (strings) or 0 (arrays) for blanks. Surrounding whitespace of a string is ignored.
+        grid: the grid, in one of the forms above.
         index (`int`, *optional*): the grid's index, used in error messages (`"puzzle 3: ..."`).
         what (`str`, *optional*, defaults to `"puzzle"`): what the grid is, used in error messages.
         allow_blank (`bool`, *optional*, defaults to True): whether blanks are allowed (False for complete grids).
@@ -239,46 +386,68 @@ def parse_grid(grid, index: int | None = None, what: str = "puzzle", allow_blank
 
     Raises:
         `ValueError`: naming the grid, the bad value and its cell, e.g. `"puzzle 17: expected 81 cells, got a string of
-            80 characters"` or `"puzzle 3: expected digits 0-9 (0 = blank), got 12 at cell 7 (row 1, column 8)"`.
+            80 characters"` or `"puzzle 3: expected digits 0-9 (0 = blank), got 12 at cell 7 (row 1, column 8)"`;
+            bools and other non-digit cells are refused by name (a bool is not a digit).
     """
     where = _prefix(index, what)
     expected = "digits 0-9 (0 = blank)" if allow_blank else "digits 1-9"
-    if isinstance(grid, bytes):
-        grid = grid.decode("ascii", errors="replace")
+    if isinstance(grid, (bytes, bytearray)):
+        grid = bytes(grid).decode("ascii", errors="replace")
     if isinstance(grid, str):
         text = grid.strip()
-        if len(text) != NUM_CELLS:
-            raise ValueError(f"{where}: expected {NUM_CELLS} cells, got a string of {len(text)} characters")
-        if (_GRID_PATTERN if allow_blank else _COMPLETE_GRID_PATTERN).fullmatch(text) is None:
-            allowed = "0123456789." if allow_blank else "123456789"
-            position = next(position for position, character in enumerate(text) if character not in allowed)
-            expected_text = "digits 0-9 ('0' or '.' = blank)" if allow_blank else expected
-            raise ValueError(f"{where}: expected {expected_text}, got {text[position]!r} at {_cell(position)}")
-        return (np.frombuffer(text.replace(".", "0").encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8)
+        if (_GRID_PATTERN if allow_blank else _COMPLETE_GRID_PATTERN).fullmatch(text) is not None:  # the plain form
+            return (np.frombuffer(text.replace(".", "0").encode("ascii"), dtype=np.uint8) - ord("0")).astype(np.int8)
+        cells = _text_cells(grid, where)
+        if len(cells) != NUM_CELLS:
+            plain = len(cells) == len("".join(text.split()))
+            got = f"a string of {len(cells)} characters" if plain else f"{len(cells)} (grid drawing skipped)"
+            raise ValueError(f"{where}: expected {NUM_CELLS} cells, got {got}")
+        return np.array([_cell_digit(cell, position, where, allow_blank) for position, cell in enumerate(cells)],
+                        dtype=np.int8)  # fmt: skip
+    if hasattr(grid, "detach") and hasattr(grid, "cpu"):  # a torch tensor
+        grid = grid.detach().cpu().numpy()
+    if isinstance(grid, np.ndarray) and grid.dtype.kind in "USO" and grid.ndim > 0:
+        grid = grid.tolist()
+    if isinstance(grid, (list, tuple)):
+        flat_numbers = all(type(cell) in (int, float) for cell in grid)  # the common form, checked as an array
+        if not flat_numbers:
+            cells = _nested_cells(grid, where)
+            if len(cells) != NUM_CELLS:
+                raise ValueError(f"{where}: expected {NUM_CELLS} cells, got {len(cells)}")
+            return np.array([_cell_digit(cell, position, where, allow_blank) for position, cell in enumerate(cells)],
+                            dtype=np.int8)  # fmt: skip
     try:
         array = np.asarray(grid)
     except (ValueError, TypeError):
         raise ValueError(f"{where}: expected 81 cells (a sequence of integers or an 81-character string)") from None
     if array.ndim == 0:
-        raise ValueError(f"{where}: expected a grid of 81 cells, got the scalar {grid!r} (pass one grid per board)")
+        raise ValueError(f"{where}: expected a grid of 81 cells, got the scalar {grid!r:.60} (pass one grid per board)")
     if array.size != NUM_CELLS:
         raise ValueError(f"{where}: expected {NUM_CELLS} cells, got {array.size}")
+    if array.shape in ((1, NUM_CELLS), (1, 9, 9)):  # a batch of one
+        array = array[0]
     if array.shape not in ((NUM_CELLS,), (9, 9)):
         raise ValueError(f"{where}: expected {NUM_CELLS} cells of shape (81,) or (9, 9), got shape {array.shape}")
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise ValueError(f"{where}: expected integer cells ({expected}), got dtype {array.dtype}")
     flat = array.reshape(NUM_CELLS)
-    bad = np.flatnonzero((flat < (0 if allow_blank else 1)) | (flat > 9) | (flat != np.round(flat)))
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~((flat >= (0 if allow_blank else 1)) & (flat <= 9) & (flat == np.round(flat))))
     if bad.size:
         raise ValueError(f"{where}: expected {expected}, got {flat[bad[0]].item()!r} at {_cell(int(bad[0]))}")
     return flat.astype(np.int8)
 
 
 def parse_grids(grids, what: str, allow_blank: bool = True) -> np.ndarray:
-    """A batch of grids -> `int8` array of shape `(num_grids, 81)`; errors name the grid as `what[index]`. Integer
-    arrays of shape `(N, 81)` or `(N, 9, 9)` are checked in one vectorised pass; anything else grid by grid."""
+    """A batch of grids -> `int8` array of shape `(num_grids, 81)`; errors name the grid as `what[index]`.
+
+    Accepted forms: a list or tuple of grids in any form of [`parse_grid`] (strings, lists of 81 cells, nine rows,
+    row strings), or a NumPy array / torch tensor of shape `(N, 81)` or `(N, 9, 9)` (integer arrays are checked in
+    one vectorised pass). A single string is refused (one grid is not a batch)."""
     if isinstance(grids, (str, bytes)):
         raise ValueError(f"{what}: expected a list of grids (one per board), got a single string")
+    if hasattr(grids, "detach") and hasattr(grids, "cpu"):  # a torch tensor
+        grids = grids.detach().cpu().numpy()
     try:
         array = np.asarray(grids)
     except (ValueError, TypeError):
@@ -288,19 +457,27 @@ def parse_grids(grids, what: str, allow_blank: bool = True) -> np.ndarray:
         and array.ndim in (2, 3)
         and array.shape[1:] in ((NUM_CELLS,), (9, 9))
         and (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating))
+        and not _holds_bool(grids)
     ):
         flat = array.reshape(len(array), NUM_CELLS)
-        bad = ((flat < (0 if allow_blank else 1)) | (flat > 9) | (flat != np.round(flat))).any(axis=1)
+        with np.errstate(invalid="ignore"):
+            bad = (~((flat >= (0 if allow_blank else 1)) & (flat <= 9) & (flat == np.round(flat)))).any(axis=1)
         if bad.any():
             index = int(np.argmax(bad))
             parse_grid(flat[index], what=f"{what}[{index}]", allow_blank=allow_blank)  # raises the detailed error
         return flat.astype(np.int8)
+    if not hasattr(grids, "__iter__") or isinstance(grids, np.ndarray) and grids.ndim == 0:
+        raise ValueError(f"{what}: expected a list of grids (one per board), got {type(grids).__name__}")
     parsed = [parse_grid(grid, what=f"{what}[{index}]", allow_blank=allow_blank) for index, grid in enumerate(grids)]
     return np.stack(parsed) if parsed else np.zeros((0, NUM_CELLS), dtype=np.int8)
 
 
-def _cell(position: int) -> str:
-    return f"cell {position} (row {position // 9 + 1}, column {position % 9 + 1})"
+def _holds_bool(grids) -> bool:
+    """Whether a list of grids has a Python bool cell (NumPy would silently read it as 0 or 1)."""
+    if not isinstance(grids, (list, tuple)):
+        return False
+    return any(isinstance(cell, bool) or isinstance(cell, (list, tuple)) and any(isinstance(c, bool) for c in cell)
+               for grid in grids if isinstance(grid, (list, tuple)) for cell in grid)  # fmt: skip
 
 
 _GRID_PATTERN = re.compile(r"[0-9.]{81}")
