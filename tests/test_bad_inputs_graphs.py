@@ -83,7 +83,7 @@ for name, scores, labels, fragments in METRIC_INPUTS:
 cases(
     "roc_auc/wrong-type",
     [
-        ("string-labels", ("scores", SCORES, "labels", "101001"), ("labels", "'101001'", "tensor, numpy array or list")),
+        ("string-labels", ("scores", SCORES, "labels", "101001"), ("labels", "'101001'", "numpy array or list")),
         ("none-scores", ("scores", None, "labels", LABELS), ("scores", "None", "tensor, numpy array or list")),
         ("complex-scores", ("scores", SCORES.to(torch.complex64), "labels", LABELS), ("scores", "complex64", "real")),
         ("word-scores", ("scores", ["high", "low"], "labels", [1, 0]), ("scores", "list", "real numbers")),
@@ -156,7 +156,8 @@ FRACTION_VALUES = [
 cases("stratified_masks/seed", [(name, value, ("seed", *shown)) for name, value, shown in SEED_VALUES],
       ValueError, lambda seed: graphs.stratified_masks(SPLIT_LABELS, seed=seed))  # fmt: skip
 cases("stratified_masks/train_fraction", [(name, value, ("train_fraction", *shown)) for name, value, shown in
-      FRACTION_VALUES], ValueError, lambda fraction: graphs.stratified_masks(SPLIT_LABELS, train_fraction=fraction))  # fmt: skip
+      FRACTION_VALUES], ValueError,
+      lambda fraction: graphs.stratified_masks(SPLIT_LABELS, train_fraction=fraction))  # fmt: skip
 cases(
     "stratified_masks/labels",
     [
@@ -512,7 +513,8 @@ def test_labels_minus_100_are_left_out_of_every_metric():
     scores, labels, ignored = _random_metric_inputs(seed=3)
     marked = labels.masked_fill(ignored, -100)
     kept = ~ignored
-    assert roc_auc(scores, marked) == pytest.approx(roc_auc_score(labels[kept].numpy(), scores[kept].numpy()), abs=1e-12)
+    expected_auc = roc_auc_score(labels[kept].numpy(), scores[kept].numpy())
+    assert roc_auc(scores, marked) == pytest.approx(expected_auc, abs=1e-12)
     predictions = scores > 0.45
     expected = f1_score(labels[kept].numpy(), predictions[kept].long().numpy(), average="macro")
     assert macro_f1(predictions, marked) == pytest.approx(expected, abs=1e-12)
@@ -535,7 +537,7 @@ def test_best_threshold_accepts_thresholds_as_a_list_array_or_tensor():
 def test_stratified_masks_accepts_numpy_lists_floats_and_bools():
     labels = torch.tensor([0] * 30 + [1] * 10)
     expected = graphs.stratified_masks(labels, 0.4, 3)
-    for given in (labels.numpy(), labels.tolist(), labels.double(), labels.bool(), labels.int(), labels.to(torch.uint8)):
+    for given in (labels.numpy(), labels.tolist(), labels.double(), labels.bool(), labels.int(), labels.byte()):
         for got, want in zip(graphs.stratified_masks(given, np.float64(0.4), np.int64(3)), expected):
             assert torch.equal(got, want)
     assert torch.equal(graphs.stratified_masks(labels, 0.4, torch.tensor(3))[0], expected[0])  # a 0-d integer tensor
@@ -618,7 +620,7 @@ def test_yelpchi_cache_is_safetensors_without_pickle_and_reloads_without_a_rebui
 DAMAGES = {
     "random-bytes": lambda path: path.write_bytes(bytes(range(256)) * 8),
     "truncated": lambda path: path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2]),
-    "header-only": lambda path: path.write_bytes(path.read_bytes()[: 8 + int.from_bytes(path.read_bytes()[:8], "little")]),
+    "header-only": lambda path: _keep_header_only(path),
     "empty": lambda path: path.write_bytes(b""),
     "old-torch-save-pickle": lambda path: torch.save({"x": torch.zeros(1)}, path),
     "flipped-value": lambda path: path.write_bytes(path.read_bytes()[:-1] + bytes([path.read_bytes()[-1] ^ 1])),
@@ -626,6 +628,11 @@ DAMAGES = {
     "no-metadata": lambda path: _resave(path, None),
     "missing-tensor": lambda path: _resave(path, "keep", drop="user_index"),
 }
+
+
+def _keep_header_only(path):
+    content = path.read_bytes()
+    path.write_bytes(content[: 8 + int.from_bytes(content[:8], "little")])  # a half-written file: no tensor data
 
 
 def _resave(path, metadata, drop=None):
@@ -674,7 +681,7 @@ def test_an_unwritable_yelpchi_cache_is_a_warning(tmp_path, monkeypatch):
     assert not any((tmp_path / "cache").iterdir())  # no temporary file left behind
 
 
-# --- the model ----------------------------------------------------------------------------------------------------------
+# --- the model -------------------------------------------------------------------------------------------------------
 
 
 def test_forward_accepts_bool_labels_and_float64_features():
@@ -700,5 +707,6 @@ def test_forward_accepts_bool_labels_and_float64_features():
 def test_run_graph_anomaly_accepts_the_documented_forms():
     script = load_example(EXAMPLES / "run_graph_anomaly.py")
     args = script.parse_args(["--models", " et , gcn ", "--seeds", "4,0", "--weight_decay", "0", "--train_fraction",
-                              "0.5", "--num_attention_heads", "4", "--hidden_size", "4", "--output_dir", "x"])  # fmt: skip
+                              "0.5", "--num_attention_heads", "4", "--hidden_size", "4",
+                              "--output_dir", "x"])  # fmt: skip
     assert args.models == ["et", "gcn"] and args.seeds == [4, 0] and args.weight_decay == 0.0

@@ -132,8 +132,10 @@ def roc_auc(scores, labels) -> float:
     num_positive = int(labels.sum())
     num_negative = labels.numel() - num_positive
     if num_positive == 0 or num_negative == 0:
-        raise ValueError(f"the AUC needs both classes; got {num_positive} positive and {num_negative} negative labels "
-                         "(accepted: labels with at least one 0 and one 1 among the nodes not labelled -100)")  # fmt: skip
+        raise ValueError(
+            f"the AUC needs both classes; got {num_positive} positive and {num_negative} negative labels (accepted: "
+            "labels with at least one 0 and one 1 among the nodes not labelled -100)"
+        )
     return float(roc_auc_score(labels.long().numpy(), scores.double().numpy()))
 
 

@@ -536,7 +536,9 @@ def load_yelpchi_ugfraud(
             raise ValueError(f"{name} must be a str or os.PathLike path (or None), got {value!r}")
     path = ugfraud_yelpchi_path() if metadata_path is None else Path(metadata_path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"metadata_path {str(path)!r} is not a file (accepted: a gzipped YelpChi metadata file)")
+        raise FileNotFoundError(
+            f"metadata_path {str(path)!r} is not a file (accepted: a gzipped YelpChi metadata file)"
+        )
     root = Path(cache_dir).expanduser() if cache_dir is not None else data_cache_dir("graphs")
     if root.exists() and not root.is_dir():
         raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder (accepted: a folder, created if missing)")
@@ -699,8 +701,8 @@ def make_injected_outlier_graph(
     expected_edges = num_nodes * average_degree / 2 + num_structural * (clique_size - 1) / 2
     if expected_edges > MAX_INJECTED_EDGES:
         raise ValueError(
-            f"average_degree={average_degree}, num_structural={num_structural} and clique_size={clique_size} give about "
-            f"{expected_edges:.0f} edges for num_nodes={num_nodes} (accepted: num_nodes * average_degree / 2 + "
+            f"average_degree={average_degree}, num_structural={num_structural} and clique_size={clique_size} give "
+            f"about {expected_edges:.0f} edges for num_nodes={num_nodes} (accepted: num_nodes * average_degree / 2 + "
             f"num_structural * (clique_size - 1) / 2 at most {MAX_INJECTED_EDGES})"
         )
 
