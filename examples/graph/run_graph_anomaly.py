@@ -48,6 +48,7 @@ DATASETS = ("yelpchi", "injected")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The script's options (their checks beyond argparse's types are in `parse_args`)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", choices=DATASETS, default="injected")
     parser.add_argument("--models", default=",".join(MODELS), help=f"comma-separated, from {MODELS}")
