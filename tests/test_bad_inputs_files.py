@@ -125,7 +125,7 @@ def broken_copy(root, source="sudoku", **files):
     folder = root / f"{source}-broken-{next(_copies)}"
     shutil.copytree(root / source, folder)
     for name, value in files.items():
-        path = folder / name.replace("_json", ".json").replace("_safetensors", ".safetensors")
+        path = folder / name.replace("_json", ".json").replace("_safetensors", ".safetensors").replace("_md", ".md")
         if value is DELETE:
             path.unlink()
         elif isinstance(value, bytes):
@@ -489,6 +489,21 @@ CONVERTER_CASES = {
     "num-recurrences-zero": ("mim", lambda root: root / "reference-mim.pth", ["--num-recurrences", "0"], 1, ["num_recurrences", "0"], []),
     "num-recurrences-word": ("sudoku", lambda root: root / "reference-sudoku.pth", ["--num-recurrences", "many"], 2, ["'many'"], []),
     "unknown-task": ("masked-image-modeling", lambda root: root / "reference-mim.pth", [], 2, ["invalid choice"], []),
+    "empty-state-dict": ("sudoku", _reference_file("empty-dict.pth", lambda root: {}), [], 1, ["layout"], []),
+    "tensor-not-dict": ("mim", _reference_file("tensor.pth", lambda root: torch.zeros(3)), [], 1,
+                        ["checkpoint dictionary", "Tensor"], []),
+    "list-not-dict": ("sudoku", _reference_file("list.pth", lambda root: [torch.zeros(3)]), [], 1,
+                      ["checkpoint dictionary", "list"], []),
+    "heads-zero": ("sudoku", lambda root: root / "reference-sudoku.pth", ["--num-attention-heads", "0"], 1,
+                   ["num_attention_heads", "0", "positive"], []),
+    "heads-contradict-weights": ("mim", lambda root: root / "reference-mim.pth", ["--num-attention-heads", "3"], 1,
+                                 ["3"], []),
+    "token-grid-zero": ("mim", lambda root: root / "reference-mim.pth", ["--token-grid-size", "0"], 1,
+                        ["token_grid_size", "0"], []),
+    "id2label-not-names": ("image-classification", lambda root: root / "reference-image-classification.pth",
+                           ["--id2label-json", "{numbers}"], 1, ["--id2label-json", "class names"], []),
+    "id2label-missing-file": ("image-classification", lambda root: root / "reference-image-classification.pth",
+                              ["--id2label-json", "{missing}"], 1, ["no-labels.json", "does not exist"], []),
 }  # fmt: skip
 
 
@@ -514,7 +529,9 @@ def test_converter_bad_input(name, saved, capsys):
 
     task, checkpoint, extra, status, fragments, absent = CONVERTER_CASES[name]
     (saved / "labels.json").write_text("{'0': 'a'")
-    extra = [item.format(labels=saved / "labels.json") for item in extra]
+    (saved / "numbers.json").write_text(json.dumps([1, 2, 3, 4, 5]))
+    paths = dict(labels=saved / "labels.json", numbers=saved / "numbers.json", missing=saved / "no-labels.json")
+    extra = [item.format(**paths) for item in extra]
     options = CONVERTER_OPTIONS.get(task, [])
     output_dir = saved / f"converted-{name}"
     arguments = ["--task", task, "--checkpoint", str(checkpoint(saved)), "--output-dir", str(output_dir)]
@@ -620,6 +637,22 @@ FOLDER_COMMANDS = {
         ["model.safetensors", "truncated"]),
     "push-config-non-utf8": ("push", _run(config_json=b"\xff"), ["--dry-run"], 2, ["config.json", "UTF-8"]),
     "push-results-nan": ("push", _run(all_results_json={"eval_loss": math.nan}), ["--dry-run"], 2, ["eval_loss", "finite"]),
+    "push-readme-non-utf8": ("push", _run(README_md=b"# card \xff"), ["--dry-run"], 2, ["README.md", "UTF-8"]),
+    "push-readme-empty": ("push", _run(README_md=""), ["--dry-run"], 2, ["README.md", "empty"]),
+    "push-card-missing": ("push", _run(), ["--dry-run", "--card", "/no/such/card.md"], 2, ["/no/such/card.md", "does not exist"]),
+    "push-card-folder": ("push", _run(), ["--dry-run", "--card", "/"], 2, ["is a folder"]),
+    "push-model-dir-file": ("push", lambda root: root / "run" / "config.json", ["--dry-run"], 2, ["config.json", "is a file"]),
+    "push-shape-mismatch": ("push", lambda root: edit_config(root, "run", hidden_size=64, intermediate_size=96), ["--dry-run"],
+                            2, ["shapes", "do not belong together"]),
+    "card-weights-truncated": ("card", lambda root: broken_copy(
+        root, "run", model_safetensors=(root / "run" / "model.safetensors").read_bytes()[:-50]), [], 2,
+        ["model.safetensors", "truncated"]),
+    "card-tokenizer-config-array": ("card", lambda root: _with_tokenizer(root, config_json=[]), [], 2,
+                                    ["image_tokenizer", "config.json", "JSON object"]),
+    "card-tokenizer-results-invalid": ("card", lambda root: _with_tokenizer(root, tokenizer_results_json="{"), [], 2,
+                                       ["tokenizer_results.json", "not valid JSON"]),
+    "card-tokenizer-metadata-null": ("card", lambda root: _with_tokenizer(root, run_metadata_json="null"), [], 2,
+                                     ["image_tokenizer", "run_metadata.json", "null"]),
     "solve-no-model-type": ("solve", lambda root: edit_config(root, "sudoku", model_type=DELETE), [], 2,
                             ["config.json", "model_type", "'hyperset'"]),
     "solve-bogus-model-type": ("solve", lambda root: edit_config(root, "sudoku", model_type="bert"), [], 2, ["'bert'"]),
@@ -632,6 +665,19 @@ FOLDER_COMMANDS = {
 
 def _make_dir(folder, name):
     (folder / name).mkdir()
+    return folder
+
+
+def _with_tokenizer(root, **files):
+    """The run folder with an `image_tokenizer/` subfolder (a valid VQ config), then `files` written into that."""
+    folder = broken_copy(root, "run")
+    tokenizer = folder / "image_tokenizer"
+    tokenizer.mkdir()
+    config = {"_class_name": "VQModel", "sample_size": 16, "in_channels": 3, "num_vq_embeddings": 8}
+    (tokenizer / "config.json").write_text(json.dumps(config))
+    for name, value in files.items():
+        path = tokenizer / name.replace("_json", ".json")
+        path.write_text(value if isinstance(value, str) else json.dumps(value))
     return folder
 
 
@@ -757,13 +803,15 @@ def test_the_shipped_checkpoints_load_with_every_check(folder):
 
 
 @pytest.mark.parametrize("task", ["sudoku", "mim", "image-classification"])
-@pytest.mark.parametrize("suffix", [".pth", ".safetensors", "-legacy.pth"])
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors", "-legacy.pth", "-safetensors-named.pth"])
 def test_converter_accepts_valid_checkpoints_in_every_format(task, suffix, saved, capsys):
     from hyperset_hf.release.convert import command_line
 
     checkpoint = saved / f"reference-{task}{suffix}"
     if suffix == "-legacy.pth":
         torch.save(reference_state_dicts()[task], checkpoint, _use_new_zipfile_serialization=False)
+    if suffix == "-safetensors-named.pth":  # the format is read from the bytes, not the extension
+        shutil.copyfile(saved / f"reference-{task}.safetensors", checkpoint)
     output_dir = saved / f"converted-ok-{task}{suffix}"
     arguments = ["--task", task, "--checkpoint", str(checkpoint), "--output-dir", str(output_dir)]
     assert command_line(arguments + CONVERTER_OPTIONS[task]) == 0, capsys.readouterr().err

@@ -202,14 +202,14 @@ def json_type_name(value) -> str:
     return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)
 
 
-def read_json_file(path, expected: str = "a JSON file"):
-    """The parsed contents of the JSON file `path` (a `str` or `os.PathLike`; UTF-8 text without a byte-order mark,
-    as `json.dump` writes it). `expected` says in the messages what the file should hold.
+def read_text_file(path, expected: str = "a text file") -> str:
+    """The text of the file `path` (a `str` or `os.PathLike`), UTF-8 and not empty. `expected` says in the messages
+    what the file should hold.
 
     Raises:
         `FileNotFoundError`: the file does not exist. `IsADirectoryError`: `path` is a folder.
-        `ValueError`: the file is empty, is not UTF-8 text, or is not JSON (the message names the file, the line and
-        column of the error, and `expected`).
+        `ValueError`: the file is empty (or only whitespace) or is not UTF-8 text (the message names the file, the first
+        bad byte and its offset, and `expected`).
     """
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -222,11 +222,23 @@ def read_json_file(path, expected: str = "a JSON file"):
     if not data.strip():
         raise ValueError(f"{path} is empty ({len(data)} bytes); expected {expected}.")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError(
             f"{path} is not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); expected {expected}."
         ) from None
+
+
+def read_json_file(path, expected: str = "a JSON file"):
+    """The parsed contents of the JSON file `path` (a `str` or `os.PathLike`; UTF-8 text without a byte-order mark,
+    as `json.dump` writes it). `expected` says in the messages what the file should hold.
+
+    Raises:
+        `FileNotFoundError`: the file does not exist. `IsADirectoryError`: `path` is a folder.
+        `ValueError`: the file is empty, is not UTF-8 text (see `read_text_file`), or is not JSON (the message names
+        the file, the line and column of the error, and `expected`).
+    """
+    text = read_text_file(path, expected)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

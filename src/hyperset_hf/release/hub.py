@@ -20,7 +20,7 @@ from pathlib import Path
 
 from huggingface_hub.utils import filter_repo_objects, validate_repo_id
 
-from ..input_checks import MODEL_TYPES
+from ..input_checks import MODEL_TYPES, read_text_file
 from .model_card import (
     first_architecture,
     infer_card_kind,
@@ -105,7 +105,8 @@ def push_model_folder(
         api (*optional*): an `huggingface_hub.HfApi`-like object (`create_repo`, `upload_folder`); defaults to
             `HfApi(token=token)`.
         token, private, revision, create_pr, commit_message: as in `HfApi.create_repo` / `create_commit`.
-        card (*optional*): a `huggingface_hub.ModelCard`, or the path of a card file, to upload as `README.md`.
+        card (*optional*): a `huggingface_hub.ModelCard`, or the path of a card file (UTF-8 text, not empty; so must
+            the folder's own `README.md` be), to upload as `README.md`.
         kind (`str`, *optional*): the card kind for a generated card; inferred from `config.json` by default.
         regenerate_card (`bool`, *optional*): generate the card even when the folder has a `README.md`.
         create_repo (`bool`, *optional*, defaults to `True`): create the repository if missing (callers that created
@@ -115,15 +116,22 @@ def push_model_folder(
 
     Returns:
         What `api.upload_folder` returns (`huggingface_hub.CommitInfo`).
+
+    Raises:
+        `FileNotFoundError`, `NotADirectoryError`, `IsADirectoryError`, `ValueError` or `TypeError` naming the folder or
+        file for bad local input (see `stage_model_folder` and `model_card_from_output_dir`), before the repository is
+        created; the Hub's own errors for the upload.
     """
     from huggingface_hub import ModelCard
 
     validate_repo_id(repo_id)
     model_dir = Path(model_dir)
+    if model_dir.is_file():
+        raise NotADirectoryError(f"model folder {model_dir} is a file; pass the folder written by save_pretrained")
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model folder {model_dir} does not exist")
     if card is None and (model_dir / "README.md").is_file() and not regenerate_card:
-        card_text = (model_dir / "README.md").read_text()
+        card_text = read_text_file(model_dir / "README.md", "the model card (Markdown) of the folder")
     elif card is None:
         from .model_card import model_card_from_output_dir
 
@@ -132,7 +140,7 @@ def push_model_folder(
     elif isinstance(card, ModelCard):
         card_text = str(card)
     else:
-        card_text = Path(card).read_text()
+        card_text = read_text_file(card, "a model card file (Markdown), given as --card / card")
 
     commit_message = commit_message or f"Upload {model_dir.resolve().name} with hyperset-hf"
     with tempfile.TemporaryDirectory() as staging:
