@@ -83,9 +83,10 @@ def parse_puzzle(puzzle, index: int | None = None) -> np.ndarray:
     Args:
         puzzle: one of the forms of `parse_grid`:
             - a string (or `bytes`): 81 cells, digits 1-9 and a blank (`'0'`, `'.'`, `'-'`, `'_'` or `'*'`), with
-              whitespace, commas and the drawing characters `|` and `+` skipped; or nine row lines (a printed grid,
-              with rule lines such as `------+-------+------` skipped, so the output of [`format_grid`] parses back);
-              spaces are blanks in a line of exactly 81 characters and in rows of at most 9 characters;
+              whitespace, commas, brackets and `|`, `+` skipped (an empty comma-separated field is a blank); or nine
+              row lines (a printed grid, with rule lines such as `------+-------+------` skipped, so the output of
+              [`format_grid`] parses back); spaces are blanks in a line of exactly 81 characters and in rows of at
+              most 9 characters;
             - a list or tuple of 81 cells, of nine rows of nine cells or of nine row strings (`"53..7...."`); a cell
               is an integer 0-9, a one-character string as above, or None (blank);
             - a NumPy array or torch tensor of shape `(81,)` or `(9, 9)` (0 = blank).
@@ -232,8 +233,9 @@ class SudokuSolvingPipeline(Pipeline):
     mode.
 
     Inputs (`__call__`):
-        - one puzzle: an 81-character string (`'0'`, `'.'`, `'-'`, `'_'` or `'*'` for blanks; whitespace, commas
-          and the grid-drawing characters `|` and `+` are ignored), a printed 9 x 9 grid (nine row lines, rule lines
+        - one puzzle: an 81-character string (`'0'`, `'.'`, `'-'`, `'_'` or `'*'` for blanks; whitespace, commas,
+          brackets and the grid-drawing characters `|` and `+` are ignored; an empty comma-separated field is a
+          blank), a printed 9 x 9 grid (nine row lines, rule lines
           such as `------+-------+------` skipped; spaces are blanks in rows of at most 9 characters), a list or tuple
           of 81 cells (integers 0-9, one-character strings, None = blank), nine rows of nine cells (lists, tuples,
           arrays, digit strings), nine row strings (each at most 40 characters), or a NumPy array / torch tensor of

@@ -218,9 +218,9 @@ def grid_to_string(grid: Sequence[int] | np.ndarray) -> str:
 BLANK_CHARACTERS = "0.-_*"
 """The characters read as a blank cell in a grid string (and, in rows of at most 9 characters or in a line of exactly
 81 characters, the space)."""
-DRAWING_CHARACTERS = frozenset("|+,;") | frozenset(map(chr, range(0x2500, 0x2580)))  # and the box-drawing block
-"""Characters of a printed grid that are skipped wherever they stand (besides whitespace): box borders and
-separators."""
+DRAWING_CHARACTERS = frozenset("|+,;[]()") | frozenset(map(chr, range(0x2500, 0x2580)))  # and the box-drawing block
+"""Characters of a printed grid that are skipped wherever they stand (besides whitespace): box borders, separators
+and brackets (a printed list or NumPy array parses)."""
 RULE_CHARACTERS = frozenset("-=") | DRAWING_CHARACTERS
 """The characters of a drawn horizontal rule (`------+-------+------`): a line of only these is skipped."""
 MAX_ROW_STRING_LENGTH = 40
@@ -243,6 +243,10 @@ def first_invalid_character(text: str) -> int | None:
 
 
 def _line_cells(line: str) -> list[str]:
+    """The cells of one line: its characters but whitespace and drawing characters; in a line of 9 or 81
+    comma-separated fields, the fields (an empty field is a blank: `"5,3,,,7,,,,"`)."""
+    if line.count(",") in (8, NUM_CELLS - 1):
+        return ["".join(_line_cells(field)) for field in line.split(",")]
     return [character for character in line if not character.isspace() and character not in DRAWING_CHARACTERS]
 
 
@@ -364,11 +368,12 @@ def parse_grid(grid, index: int | None = None, what: str = "puzzle", allow_blank
 
     Accepted forms:
         - a string (or ASCII `bytes`): 81 cells, digits 1-9 and a blank character (`'0'`, `'.'`, `'-'`, `'_'` or
-          `'*'`), whitespace, commas and the box-drawing characters `|` and `+` (and the Unicode box-drawing block)
-          skipped; or nine row lines separated by newlines, with rule lines such as `------+-------+------` between
-          them skipped (so a printed grid, e.g. the output of `format_grid`, parses back). Spaces are blanks in a line
-          of exactly 81 characters and in rows of at most 9 characters (`"53  7    "`); leading and trailing empty
-          lines are ignored.
+          `'*'`), whitespace, commas, brackets and the box-drawing characters `|` and `+` (and the Unicode
+          box-drawing block) skipped (in 81 or 9-per-row comma-separated fields, an empty field is a blank, as in a
+          CSV row; a printed list or NumPy array parses); or nine row lines separated by newlines, with rule lines
+          such as `------+-------+------` between them skipped (so a printed grid, e.g. the output of `format_grid`,
+          parses back). Spaces are blanks in a line of exactly 81 characters and in rows of at most 9 characters
+          (`"53  7    "`); leading and trailing empty lines are ignored.
         - a list or tuple of 81 cells, of nine rows of nine cells, or of row strings (nine strings such as
           `"53..7...."`, or the lines of a printed grid). A cell is an integer 0-9 (Python, NumPy, an integral
           float, a 0-d array or tensor), a one-character string as above, or None (blank).
