@@ -352,6 +352,12 @@ case("encode_images/empty", ValueError, "pixel_values", "empty")(
 case("encode_images/nan", ValueError, "pixel_values", "nan", "finite")(
     lambda: encode_images(_tokenizer(), _with(torch.zeros(2, 1, 8, 8), (1, 0, 2, 3), math.nan))
 )
+case("decode_images/dtype-string", ValueError, "dtype", "'float'", "torch.float32")(
+    lambda: decode_images(_tokenizer(), _codes(), dtype="float")
+)
+case("decode_images/dtype-integer", ValueError, "dtype", "torch.int64", "floating")(
+    lambda: decode_images(_tokenizer(), _codes(), dtype=torch.int64)
+)
 case("decode_images/float-ids", ValueError, "token_ids", "float32", "integer")(
     lambda: decode_images(_tokenizer(), _codes().float())
 )
@@ -518,6 +524,8 @@ cases(
         ("string-array-letter", np.array(list(PUZZLE[:-1]) + ["?"]), ("'?'", "cell 80")),
         ("dashes-counted", PUZZLE[:40] + "-" + PUZZLE[40:], ("81 cells", "82")),
         ("scalar", 7, ("scalar 7", "81 cells")),
+        ("set", set(range(81)), ("set", "81 cells", "in order")),
+        ("dict", {"row 1": ROWS[0]}, ("dict", "81 cells")),
     ],
     ValueError,
     parse_grid,
@@ -567,6 +575,15 @@ cases(
     ],
     ValueError,
     lambda blank: format_grid(PUZZLE, blank=blank),
+)
+cases(
+    "sudoku/pipeline/decoding-flags",
+    [
+        ("rule-mask-string", dict(rule_mask="yes"), ("rule_mask", "'yes'", "True or False")),
+        ("warm-start-number", dict(warm_start=1), ("warm_start", "1", "True or False")),
+    ],
+    ValueError,
+    lambda kwargs: _solver()(PUZZLE, **kwargs),
 )
 case("sudoku/pipeline/check-givens-string", TypeError, "check_givens", "'no'", "True or False")(
     lambda: _solver()(PUZZLE, check_givens="no")
@@ -829,6 +846,7 @@ def test_the_completion_pipeline_accepts_masks_and_seeds_of_any_sensible_type():
     for seed in (np.int64(7), torch.tensor(7)):
         again = completer(IMAGE, seed=seed, mask_ratio=np.float32(0.5))
         assert np.array_equal(again["token_mask"], seeded["token_mask"])
+    assert completer([]) == []
     results = completer([IMAGE, IMAGE], seed=7, mask_ratio=0.5, batch_size=2)
     assert len(results) == 2 and np.array_equal(results[1]["token_mask"], seeded["token_mask"])
 

@@ -812,6 +812,8 @@ def decode_images(tokenizer: "VisualTokenizer", token_ids: torch.LongTensor, bat
     clipped), on the CPU."""
     token_ids = check_token_ids(token_ids, "token_ids")
     batch_size = as_count(batch_size, "batch_size", limit=2**31)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"`dtype` must be a floating torch.dtype (e.g. torch.float32), got {dtype!r}.")
     images = [tokenizer.decode(token_ids[i : i + batch_size].to(device)).cpu() for i in range(0, len(token_ids), batch_size)]
     return ((torch.cat(images).to(dtype) + 1) / 2).clamp(0, 1)
 

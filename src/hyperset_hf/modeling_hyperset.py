@@ -1107,6 +1107,9 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         options.update({name: value for name, value in given.items() if value is not None})
         if options["decoding"] not in ("iterative", "one_pass"):
             raise ValueError(f"`decoding` must be 'iterative' or 'one_pass', got {options['decoding']!r}.")
+        for name in ("warm_start", "rule_mask"):  # ("no" would read as True)
+            if not isinstance(options[name], bool):
+                raise ValueError(f"`{name}` must be True or False, got {options[name]!r}.")
         if options.get("num_rounds") is not None or options.get("schedule") is not None:
             options["reveal_fraction"] = None  # a MaskGIT schedule instead of a fraction
         one_pass = options["decoding"] == "one_pass"

@@ -135,6 +135,8 @@ class ImageCompletionPipeline(Pipeline):
         """Completes one image (returns a dict) or a list of images (returns a list); see the class docstring."""
         if "batch_size" in kwargs:
             kwargs["batch_size"] = check_batch_size(kwargs["batch_size"])
+        if isinstance(inputs, (list, tuple)) and not inputs:
+            return []  # (an empty batch: nothing to complete)
         return super().__call__(inputs, *args, **kwargs)
 
     def _sanitize_parameters(self, mask_ratio=None, token_mask=None, num_steps=None, schedule=None, temperature=None,

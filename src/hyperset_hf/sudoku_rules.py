@@ -16,6 +16,7 @@ box 9 = bottom right); puzzle indices and string positions from 0.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Sequence
 
@@ -426,6 +427,11 @@ def parse_grid(grid, index: int | None = None, what: str = "puzzle", allow_blank
     except (ValueError, TypeError):
         raise ValueError(f"{where}: expected 81 cells (a sequence of integers or an 81-character string)") from None
     if array.ndim == 0:
+        if not isinstance(grid, (numbers.Number, np.generic, np.ndarray)):  # a set, a dict, an object
+            raise ValueError(
+                f"{where}: expected a grid of 81 cells (a string, 81 cells or 9 rows in order, an array), got "
+                f"{type(grid).__name__} {grid!r:.40}"
+            )
         raise ValueError(f"{where}: expected a grid of 81 cells, got the scalar {grid!r:.60} (pass one grid per board)")
     if array.size != NUM_CELLS:
         raise ValueError(f"{where}: expected {NUM_CELLS} cells, got {array.size}")
