@@ -63,7 +63,8 @@ def check_case(function, exception, fragments, *args):
     with no_hang(), pytest.raises(exception) as info:
         function(*args)
     assert not isinstance(info.value, Hang), info.value
+    own = type(info.value).__module__.startswith("hyperset_hf")  # e.g. input_checks.WeightsMismatchError
     assert not isinstance(info.value, (RuntimeError, IndexError, KeyError, AttributeError)) or isinstance(
         info.value, NotImplementedError
-    ), f"a torch/internal error, not a clear one: {info.value!r}"
+    ) or own, f"a torch/internal error, not a clear one: {info.value!r}"
     assert_names(info.value, fragments)

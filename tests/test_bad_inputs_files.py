@@ -175,6 +175,7 @@ for family in ("sudoku", "et"):
         ("num-recurrences-null", dict(num_recurrences=None), TypeError, ("num_recurrences", "None", "int")),
         ("num-recurrences-list", dict(num_recurrences=[4]), TypeError, ("num_recurrences", "[4]")),
         ("num-recurrences-zero", dict(num_recurrences=0), ValueError, ("num_recurrences", "0", "positive")),
+        ("num-recurrences-huge", dict(num_recurrences=10**9), ValueError, ("num_recurrences", "1000000000", "at most")),
         ("num-recurrences-true", dict(num_recurrences=True), Exception, ("num_recurrences", "True")),
         ("layer-norm-eps-nan", dict(layer_norm_eps=math.nan), ValueError, ("layer_norm_eps", "nan")),
         ("initializer-range-inf", dict(initializer_range=math.inf), ValueError, ("initializer_range", "inf")),
@@ -305,6 +306,28 @@ CONSTRUCTION.cases(
     ValueError,
     lambda kwargs: HyperSETConfig.from_dict(tiny_config().to_dict(), **kwargs),
 )
+CONSTRUCTION.cases(
+    "construct/override",
+    [
+        ("num-recurrences-too-many", dict(num_recurrences=10**6), ("num_recurrences", "1000000", "at most")),
+        ("architectures-string", dict(architectures="HyperSETModel"), ("architectures", "'HyperSETModel'", "list")),
+    ],
+    Exception,
+    lambda kwargs: HyperSETConfig.from_dict(tiny_config().to_dict(), **kwargs),
+)
+for family, build in (("hyperset", tiny_config), ("et", _et_config)):
+    CONSTRUCTION.cases(
+        f"construct/{family}",
+        [
+            ("num-recurrences-too-many", dict(num_recurrences=10**7), ("num_recurrences", "10000000", "at most")),
+            ("architectures-string", dict(architectures="Model"), ("architectures", "'Model'", "list")),
+            ("architectures-numbers", dict(architectures=[1, 2]), ("architectures", "[1, 2]")),
+            ("layer-norm-eps-bool", dict(layer_norm_eps=True), ("layer_norm_eps", "True")),
+            ("initializer-range-nan", dict(initializer_range=math.nan), ("initializer_range", "nan")),
+        ],
+        Exception,
+        lambda kwargs, build=build: build(**kwargs),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -373,10 +396,31 @@ for name, build, fragments in [
     folder_case(f"weights/sudoku/{name}", ValueError, *fragments)(
         lambda root, build=build: HyperSETForSudoku.from_pretrained(build(root))
     )
-    if name in ("all-nan", "truncated-in-data", "random-bytes", "integer-tensor"):
+    if name in ("all-nan", "truncated-in-data", "random-bytes"):
         folder_case(f"weights/auto-model/{name}", ValueError, *fragments[:1])(
             lambda root, build=build: AutoModel.from_pretrained(build(root))
         )
+
+
+def _integer_embeddings(tensors):
+    name = "hyperset.embeddings.digit_embeddings.weight"
+    tensors[name] = tensors[name].to(torch.int64)
+    return tensors
+
+
+@folder_case("weights/auto-model/integer-tensor-of-the-base", ValueError, "digit_embeddings", "I64", "floating")
+def _(root):  # the base model loads this tensor of a Sudoku folder (without the prefix `hyperset.`)
+    AutoModel.from_pretrained(edit_weights(root, "sudoku", _integer_embeddings))
+
+
+@folder_case("weights/unused-integer-tensor-is-not-read", ValueError, "nan or inf")
+def _(root):  # an extra tensor the model does not load is ignored; the nan weights are still found
+    HyperSETForSudoku.from_pretrained(edit_weights(root, "sudoku", lambda t: {**_all_nan(t), "step": torch.tensor([3])}))
+
+
+@folder_case("weights/shape-mismatch-is-also-transformers-runtime-error", RuntimeError, "readout_norm.weight", "(7,)")
+def _(root):  # code written for transformers catches RuntimeError for mismatched sizes
+    HyperSETForSudoku.from_pretrained(edit_weights(root, "sudoku", _wrong_shape))
 
 
 @folder_case("weights/et/all-nan", ValueError, "nan or inf")
@@ -763,7 +807,7 @@ def test_a_typo_key_in_config_json_gives_exactly_one_warning_naming_the_field(fa
 def test_whole_numbers_for_float_fields_and_half_precision_weights_are_accepted(saved):
     folder = edit_config(saved, "et", step_size=1, layer_norm_eps=1)  # JSON writers drop the ".0"
     config = EnergyTransformerForMaskedImageModeling.from_pretrained(folder).config
-    assert config.step_size == 1.0 and isinstance(config.step_size, float)
+    assert config.step_size == 1 and config.layer_norm_eps == 1
     half = saved / "sudoku-half"
     HyperSETForSudoku.from_pretrained(saved / "sudoku").half().save_pretrained(half)
     model = HyperSETForSudoku.from_pretrained(half, dtype=torch.float32)
@@ -776,6 +820,13 @@ def test_softmax_memories_with_a_positive_beta_and_relu_memories_with_any_finite
     assert tiny_config(num_labels=1).num_labels == 1
 
 
+def test_whole_numbers_for_float_fields_are_accepted_when_constructing():
+    config = _et_config(step_size=1, memory_beta_init=1, layer_norm_eps=1, visible_loss_ratio=0)
+    assert (config.step_size, config.memory_beta_init, config.visible_loss_ratio) == (1, 1, 0)
+    assert tiny_config(layer_norm_eps=1, initializer_range=1, embedding_dropout_prob=0).layer_norm_eps == 1
+    assert tiny_config(num_recurrences=10_000).num_recurrences == 10_000  # the limit itself is allowed
+
+
 def test_intended_mismatches_are_still_allowed(saved):
     # a head missing from a folder saved by another class is fine-tuning's start, not a broken file
     model = HyperSETForImageClassification.from_pretrained(saved / "mim-image")
@@ -784,6 +835,14 @@ def test_intended_mismatches_are_still_allowed(saved):
     folder = edit_config(saved, "image", num_labels=3, id2label=DELETE, label2id=DELETE)
     model = HyperSETForImageClassification.from_pretrained(folder, ignore_mismatched_sizes=True)
     assert model.config.num_labels == 3
+    # a model keyword that adds a weight (the mask token) to a folder saved by the same class
+    from hyperset_hf import HyperSETModel
+
+    HyperSETModel(tiny_config()).save_pretrained(saved / "base")
+    assert HyperSETModel.from_pretrained(saved / "base", use_mask_token=True).embeddings.mask_token is not None
+    # missing tensors when the caller asks for the loading info: initialised and listed
+    model, info = HyperSETForSudoku.from_pretrained(edit_weights(saved, "sudoku", _one_missing), output_loading_info=True)
+    assert info["missing_keys"] == {"readout_norm.weight"} or list(info["missing_keys"]) == ["readout_norm.weight"]
 
 
 @pytest.mark.parametrize(

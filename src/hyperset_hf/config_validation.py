@@ -12,13 +12,12 @@ import difflib
 import math
 import operator
 import os
-import typing
 import warnings
 
 from huggingface_hub.errors import StrictDataclassError
 from transformers.configuration_utils import PreTrainedConfig
 
-from .input_checks import check_model_type, read_json_object, read_saved_config
+from .input_checks import MAX_NUM_RECURRENCES, check_model_type, read_json_object, read_saved_config
 
 
 # Set while `from_dict` builds a config from a saved dict: extra keys written by other code (any attribute set on a
@@ -46,40 +45,46 @@ class ValidatedConfig(PreTrainedConfig):
         if "num_labels" in kwargs:
             _check_num_labels(kwargs["num_labels"])
         _check_id2label(self.id2label)
-        architectures = self.architectures
-        if architectures is not None and (
-            not isinstance(architectures, list) or not all(isinstance(name, str) for name in architectures)
-        ):
-            raise TypeError(f"`architectures` must be a list of model class names, got {_brief(architectures)}.")
         self.validate_architecture()
-        self.validate_finite_values()
+        self.validate_common_values()
         if self.auto_map is None:
             self.auto_map = dict(self.default_auto_map)
         super().__post_init__(**kwargs)
         _check_num_labels(self.num_labels)
 
-    def validate_finite_values(self) -> None:
-        """No float field (nor a float in a list field) is nan or inf: `ValueError` naming the field. Runs after
-        `validate_architecture`, whose own messages say more for the fields it checks."""
+    def validate_common_values(self) -> None:
+        """The checks both families share, run after `validate_architecture` (whose own messages say more for the
+        fields it checks): no float field (nor a float in a list field) is nan or inf, `num_recurrences` is at most
+        `MAX_NUM_RECURRENCES` (the forward pass refuses more), and `architectures` is a list of class names. Raises
+        `ValueError` (`TypeError` for `architectures` of another type) naming the field and the value."""
         for field in dataclasses.fields(self):
             value = getattr(self, field.name, None)
             for item in value if isinstance(value, (list, tuple)) else (value,):
                 if isinstance(item, float) and not math.isfinite(item):
                     raise ValueError(f"`{field.name}` must be a finite number, got {value!r}.")
+        if getattr(self, "num_recurrences", 0) > MAX_NUM_RECURRENCES:
+            raise ValueError(
+                f"`num_recurrences` must be at most {MAX_NUM_RECURRENCES:,} (a guard against endless runs), got "
+                f"{self.num_recurrences!r}."
+            )
+        architectures = self.architectures
+        if architectures is not None and (
+            not isinstance(architectures, list) or not all(isinstance(name, str) for name in architectures)
+        ):
+            raise TypeError(f"`architectures` must be a list of model class names, got {_brief(architectures)}.")
 
     @classmethod
     def from_dict(cls, config_dict, **kwargs):
         """As `PreTrainedConfig.from_dict` (used by `from_pretrained` and `AutoConfig`), for a saved config.
 
-        Accepted: a dict of the config's fields as `to_dict` / `config.json` holds them; a whole number (`1`) for a
-        float field is read as a float. A key that looks like a misspelt field (`num_recurrence`) gives one
+        Accepted: a dict of the config's fields as `to_dict` / `config.json` holds them (a whole number such as `1` is
+        a number for every float field). A key that looks like a misspelt field (`num_recurrence`) gives one
         `UserWarning` naming the field meant (the key is kept as an unused attribute). A value of the wrong JSON type
         (a string, list or null for a number) raises `TypeError` naming the field, the value and the expected type.
         The config is validated again after the keyword overrides (`from_pretrained(path, num_recurrences=0)`),
         which transformers sets after construction."""
         if isinstance(config_dict, dict):
             cls._warn_about_misspelt_keys(config_dict)
-            config_dict = cls._whole_numbers_as_floats(config_dict)
         token = _LOADING.set(True)
         try:
             loaded = super().from_dict(config_dict, **kwargs)
@@ -93,7 +98,7 @@ class ValidatedConfig(PreTrainedConfig):
             _LOADING.reset(token)
         config = loaded[0] if isinstance(loaded, tuple) else loaded
         config.validate_architecture()
-        config.validate_finite_values()
+        config.validate_common_values()
         _check_num_labels(config.num_labels)
         return loaded
 
@@ -127,19 +132,6 @@ class ValidatedConfig(PreTrainedConfig):
                 UserWarning,
                 stacklevel=4,
             )
-
-    @classmethod
-    def _whole_numbers_as_floats(cls, config_dict: dict) -> dict:
-        """A copy of `config_dict` with ints (not bools) of fields typed `float` (not `int`) turned into floats."""
-        float_fields = {
-            field.name
-            for field in dataclasses.fields(cls)
-            if (field.type is float or float in typing.get_args(field.type)) and int not in typing.get_args(field.type)
-        }
-        return {
-            key: float(value) if key in float_fields and isinstance(value, int) and not isinstance(value, bool) else value
-            for key, value in config_dict.items()
-        }
 
 
 def _check_num_labels(value) -> None:

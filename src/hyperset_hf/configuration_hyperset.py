@@ -295,13 +295,13 @@ class HyperSETConfig(ValidatedConfig):
     image_size: int = 32
     patch_size: int = 4
     num_channels: int = 3
-    initializer_range: float = 0.02
-    layer_norm_eps: float = 1e-5
-    rms_norm_eps: float | None = None
+    initializer_range: float | int = 0.02
+    layer_norm_eps: float | int = 1e-5
+    rms_norm_eps: float | int | None = None
     input_type: str = "image"
     layer_type: str = "hyperset"
     step_size_network_type: str = "normalized"
-    embedding_dropout_prob: float = 0.0
+    embedding_dropout_prob: float | int = 0.0
     attention_type: str = "bisoftmax"
     attention_feature_map: str = "sigmoid"
     feedforward_type: str = "activation"
@@ -325,7 +325,7 @@ class HyperSETConfig(ValidatedConfig):
     deep_supervision_num_iterations: int = 1
     deep_supervision_weighting: str = "uniform"
     detach_interval: int = 0
-    energy_descent_loss_weight: float = 0.0
+    energy_descent_loss_weight: float | int = 0.0
     sudoku_decoding: dict | None = None
     codebook_size: int = 1024
     token_grid_size: int = 16

@@ -345,17 +345,45 @@ def read_safetensors_header(path) -> dict[str, tuple[str, tuple[int, ...]]]:
     return {name: (dtype, shape) for name, (dtype, shape, _) in tensors.items()}
 
 
-def check_saved_weights(folder) -> None:
-    """The `model*.safetensors` files of a local model folder: readable (see `read_safetensors_header`) and holding
-    only floating-point tensors (`FLOATING_WEIGHT_DTYPES`: the models have no integer weights; half precision is
-    accepted and cast). Raises `ValueError` naming the file (and the tensor and its dtype)."""
-    for path in sorted(glob.glob(os.path.join(glob.escape(os.fspath(folder)), "model*.safetensors"))):
-        for name, (dtype, _) in read_safetensors_header(path).items():
-            if dtype not in FLOATING_WEIGHT_DTYPES:
-                raise ValueError(
-                    f"The weight {name!r} in {path} has dtype {dtype}; expected floating-point weights "
-                    f"({', '.join(FLOATING_WEIGHT_DTYPES)}): the file is corrupted or not this model's."
-                )
+def read_saved_weight_dtypes(folder) -> dict[str, tuple[str, str]]:
+    """`{tensor name: (dtype, file)}` over the `model*.safetensors` files of a local model folder, each checked to be
+    readable (see `read_safetensors_header`: `ValueError` naming the file when it is empty, truncated or garbled)."""
+    return {
+        name: (dtype, path)
+        for path in sorted(glob.glob(os.path.join(glob.escape(os.fspath(folder)), "model*.safetensors")))
+        for name, (dtype, _) in read_safetensors_header(path).items()
+    }
+
+
+def check_loaded_weight_dtypes(saved_dtypes: dict[str, tuple[str, str]], model) -> None:
+    """The saved tensors that `model` loaded (its own weight names, with or without its base model prefix) are
+    floating-point (`FLOATING_WEIGHT_DTYPES`: the models have no integer weights; half precision is accepted and
+    cast), else a `ValueError` naming the tensor, its dtype and the file. Other tensors in the file are not read."""
+    names = set(model.state_dict())
+    prefix = f"{getattr(model, 'base_model_prefix', '')}."
+    for name, (dtype, path) in saved_dtypes.items():
+        loaded = {name, name.removeprefix(prefix), prefix + name} & names
+        if loaded and dtype not in FLOATING_WEIGHT_DTYPES:
+            raise ValueError(
+                f"The weight {name!r} in {path} has dtype {dtype}; expected floating-point weights "
+                f"({', '.join(FLOATING_WEIGHT_DTYPES)}): the file is corrupted or not this model's."
+            )
+
+
+# `from_pretrained` keywords that do not change the architecture: with only these, a tensor missing from a folder saved
+# by the same class means an incomplete file (model keywords such as `use_mask_token=True` or config overrides such as
+# `num_layers=2` add weights on purpose).
+LOADING_ONLY_KEYWORDS = {
+    "config", "cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies",
+    "dtype", "torch_dtype", "device_map", "attn_implementation", "key_mapping", "trust_remote_code", "use_safetensors",
+    "weights_only", "low_cpu_mem_usage", "variant", "ignore_mismatched_sizes", "output_loading_info", "_from_auto",
+    "_from_pipeline", "adapter_kwargs", "offload_folder", "offload_buffers", "max_memory", "code_revision",
+}  # fmt: skip
+
+
+class WeightsMismatchError(ValueError, RuntimeError):
+    """Saved weights of other shapes than the config gives: a `ValueError` (a bad saved folder) that is also the
+    `RuntimeError` transformers raises for mismatched sizes, so that code written for transformers still catches it."""
 
 
 def check_weights(tensors, source: str) -> None:
@@ -392,8 +420,12 @@ def load_checked(load, pretrained_model_name_or_path):
         `NotADirectoryError`: a file was given (e.g. `folder/config.json`) instead of its folder.
         `FileNotFoundError`: a local folder without `config.json`.
         `ValueError`: `config.json` unreadable or of another `model_type` (see `read_saved_config`); a weights file
-        empty, truncated, garbled or with non-float tensors (see `check_saved_weights`); weights with nan or inf; a
-        tensor of another shape than the config gives; tensors missing from a folder saved by this very class.
+        empty, truncated or garbled (see `read_saved_weight_dtypes`); weights the model loads that are not
+        floating-point (`check_loaded_weight_dtypes`) or hold nan or inf; tensors missing from a folder saved by this
+        very class and loaded with `LOADING_ONLY_KEYWORDS` only (`output_loading_info=True` lists them instead; model
+        keywords such as `use_mask_token=True` and config overrides may add weights on purpose).
+        `WeightsMismatchError` (a `ValueError` and the `RuntimeError` of transformers): a tensor of another shape than
+        the config gives, unless `ignore_mismatched_sizes=True`.
     """
     model_class = getattr(getattr(load, "func", None), "__self__", None)  # `super().from_pretrained` bound to cls
     keywords = getattr(load, "keywords", {})
@@ -401,11 +433,12 @@ def load_checked(load, pretrained_model_name_or_path):
     folder = os.path.join(path, keywords["subfolder"]) if path and keywords.get("subfolder") else path
     if path and os.path.isfile(folder):
         read_saved_config(folder)  # refuses the file, naming its folder
+    saved_dtypes = {}
     if path and os.path.isdir(folder):
         if keywords.get("config") is None or isinstance(keywords["config"], (str, os.PathLike)):  # read from the folder
             config_class = getattr(model_class, "config_class", None)
             read_saved_config(folder, (config_class.model_type,) if getattr(config_class, "model_type", "") else MODEL_TYPES)
-        check_saved_weights(folder)
+        saved_dtypes = read_saved_weight_dtypes(folder)
     try:
         model, loading_info = load(output_loading_info=True, ignore_mismatched_sizes=True)
     except Exception as error:  # safetensors raises its own error type for garbled data the header check missed
@@ -420,18 +453,21 @@ def load_checked(load, pretrained_model_name_or_path):
     if mismatched and not keywords.get("ignore_mismatched_sizes"):
         details = "; ".join(f"{name!r} is {tuple(saved)} in the file, {tuple(expected)} in the model"
                             for name, saved, expected in mismatched[:5])  # fmt: skip
-        raise ValueError(
+        raise WeightsMismatchError(
             f"{len(mismatched)} weights of {source} do not have the shapes that its config.json gives: {details}. "
             "config.json and the weights do not belong together; pass `ignore_mismatched_sizes=True` to re-initialise "
             "them on purpose."
         )
     missing = sorted(loading_info.get("missing_keys") or ())
-    if missing and type(model).__name__ in (getattr(model.config, "architectures", None) or ()):
+    same_class = type(model).__name__ in (getattr(model.config, "architectures", None) or ())
+    same_architecture = len(getattr(load, "args", ())) <= 1 and set(keywords) <= LOADING_ONLY_KEYWORDS
+    if missing and same_class and same_architecture and not keywords.get("output_loading_info"):
         raise ValueError(
             f"{len(missing)} weights of {type(model).__name__} are missing from {source}, saved by that very class: "
             f"{', '.join(map(repr, missing[:5]))}{', ...' if len(missing) > 5 else ''}; the file is incomplete: save "
-            "or download it again."
+            "or download it again (or pass `output_loading_info=True` to load it with them initialised and listed)."
         )
+    check_loaded_weight_dtypes(saved_dtypes, model)
     check_weights(model.named_parameters(), source)
     return (model, loading_info) if keywords.get("output_loading_info") else model
 
