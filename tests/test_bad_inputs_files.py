@@ -9,6 +9,7 @@ tested as accepted at the end."""
 import io
 import json
 import math
+import os
 import shutil
 import warnings
 import zipfile
@@ -60,8 +61,8 @@ def mim_reference_state_dict(seed=0):
     from hyperset_hf.release.convert import MIM_HYPERSET_KEYS, MIM_MODEL_KEYS
 
     torch.manual_seed(seed)
-    config = HyperSETConfig.from_preset("mim", hidden_size=16, num_attention_heads=2, intermediate_size=16,
-                                        time_embedding_size=16, codebook_size=8, token_grid_size=16, rms_norm_eps=None)  # fmt: skip
+    sizes = dict(hidden_size=16, num_attention_heads=2, intermediate_size=16, time_embedding_size=16, codebook_size=8)
+    config = HyperSETConfig.from_preset("mim", **sizes, token_grid_size=16, rms_norm_eps=None)
     model = HyperSETForMaskedTokenModeling(config)
     reference_names = {ours: reference for reference, ours in {**MIM_MODEL_KEYS, **MIM_HYPERSET_KEYS}.items()}
     return {reference_names[name]: value.clone() for name, value in model.state_dict().items()}
@@ -112,7 +113,8 @@ def saved(tmp_path_factory):
     (root / "run" / "all_results.json").write_text(json.dumps(RESULTS))
     for task, state_dict in reference_state_dicts().items():
         torch.save(state_dict, root / f"reference-{task}.pth")
-        save_file({name: value.contiguous() for name, value in state_dict.items()}, root / f"reference-{task}.safetensors")
+        tensors = {name: value.contiguous() for name, value in state_dict.items()}
+        save_file(tensors, root / f"reference-{task}.safetensors")
     return root
 
 
@@ -251,7 +253,7 @@ def _(root):
     AutoConfig.from_pretrained(edit_config(root, "sudoku", num_recurrences="4"))
 
 
-@folder_case("config/config-path-instead-of-folder", NotADirectoryError, "config.json", "folder", "pretrained_model_name_or_path")
+@folder_case("config/config-path-instead-of-folder", NotADirectoryError, "config.json", "pretrained_model_name_or_path")
 def _(root):
     HyperSETForSudoku.from_pretrained(root / "sudoku" / "config.json")
 
@@ -289,8 +291,10 @@ for name, kwargs, fragments in [
     ("num-labels-bool", dict(num_labels=True), ("num_labels", "True")),
     ("id2label-empty", dict(id2label={}), ("id2label", "num_labels >= 1")),
 ]:
-    CONSTRUCTION.cases("construct/hyperset", [(name, kwargs, fragments)], ValueError, lambda kwargs: tiny_config(**kwargs))
-    CONSTRUCTION.cases("construct/et", [(name, kwargs, fragments)], ValueError, lambda kwargs: _et_config(**kwargs))
+    for family, build in (("hyperset", tiny_config), ("et", _et_config)):
+        CONSTRUCTION.cases(
+            f"construct/{family}", [(name, kwargs, fragments)], ValueError, lambda values, build=build: build(**values)
+        )
 CONSTRUCTION.cases(
     "construct/et",
     [
@@ -415,12 +419,28 @@ def _(root):  # the base model loads this tensor of a Sudoku folder (without the
 
 @folder_case("weights/unused-integer-tensor-is-not-read", ValueError, "nan or inf")
 def _(root):  # an extra tensor the model does not load is ignored; the nan weights are still found
-    HyperSETForSudoku.from_pretrained(edit_weights(root, "sudoku", lambda t: {**_all_nan(t), "step": torch.tensor([3])}))
+    folder = edit_weights(root, "sudoku", lambda tensors: {**_all_nan(tensors), "step": torch.tensor([3])})
+    HyperSETForSudoku.from_pretrained(folder)
 
 
 @folder_case("weights/shape-mismatch-is-also-transformers-runtime-error", RuntimeError, "readout_norm.weight", "(7,)")
 def _(root):  # code written for transformers catches RuntimeError for mismatched sizes
     HyperSETForSudoku.from_pretrained(edit_weights(root, "sudoku", _wrong_shape))
+
+
+@folder_case("card-api/fact-not-a-string", TypeError, "dataset", "42", "string")
+def _(root):
+    model_card_from_output_dir(root / "run", dataset=42)
+
+
+@folder_case("card-api/metadata-stage-lacks-keys", ValueError, "run_metadata.json", "stages[0]", "lacks", "command")
+def _(root):
+    read_run_metadata(broken_copy(root, "run", run_metadata_json={"stages": [{"stage": 1, "started_from": "x"}]}))
+
+
+@folder_case("card-api/unknown-kind", ValueError, "'nope'", "expected one of")
+def _(root):
+    model_card_from_output_dir(root / "run", "nope")
 
 
 @folder_case("weights/et/all-nan", ValueError, "nan or inf")
@@ -483,7 +503,11 @@ def _zip_of_text(root):
 
 
 def _cut(task, suffix, fraction):
-    return lambda root: (root / f"reference-{task}{suffix}").read_bytes()[: int((root / f"reference-{task}{suffix}").stat().st_size * fraction)]
+    def cut(root):
+        data = (root / f"reference-{task}{suffix}").read_bytes()
+        return data[: int(len(data) * fraction)]
+
+    return cut
 
 
 RANDOM_BYTES = np.random.default_rng(1).bytes(2048)
@@ -565,6 +589,30 @@ def test_converter_refuses_an_output_folder_that_is_a_file(task, output, saved, 
     error = capsys.readouterr().err
     assert "output_dir" in error and "is a file" in error and len(error.strip().splitlines()) == 1, error
     assert blocker.read_text() == "a file"
+
+
+def test_the_converter_program_prints_one_line_without_a_traceback(saved):
+    """`python -m hyperset_hf.release.convert` itself (its `__main__`), on random bytes."""
+    import subprocess
+    import sys
+
+    checkpoint = saved / "random-for-the-program.pth"
+    checkpoint.write_bytes(RANDOM_BYTES)
+    completed = subprocess.run(
+        [sys.executable, "-m", "hyperset_hf.release.convert", "--task", "mim", "--checkpoint", str(checkpoint),
+         "--output-dir", str(saved / "never-written")],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert completed.returncode == 1, completed.stderr
+    assert "Traceback" not in completed.stderr and "trust-pickle" not in completed.stderr
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a PyTorch checkpoint" in lines[0], completed.stderr
+    assert not (saved / "never-written").exists()
+
+
+def test_the_converter_is_installed_as_a_program():
+    text = (REPOSITORY / "pyproject.toml").read_text()
+    assert 'hyperset-hf-convert = "hyperset_hf.release.convert:command_line"' in text
 
 
 @pytest.mark.parametrize("name", sorted(CONVERTER_CASES))
@@ -841,7 +889,8 @@ def test_intended_mismatches_are_still_allowed(saved):
     HyperSETModel(tiny_config()).save_pretrained(saved / "base")
     assert HyperSETModel.from_pretrained(saved / "base", use_mask_token=True).embeddings.mask_token is not None
     # missing tensors when the caller asks for the loading info: initialised and listed
-    model, info = HyperSETForSudoku.from_pretrained(edit_weights(saved, "sudoku", _one_missing), output_loading_info=True)
+    incomplete = edit_weights(saved, "sudoku", _one_missing)
+    model, info = HyperSETForSudoku.from_pretrained(incomplete, output_loading_info=True)
     assert info["missing_keys"] == {"readout_norm.weight"} or list(info["missing_keys"]) == ["readout_norm.weight"]
 
 

@@ -155,7 +155,8 @@ def _check_id2label(id2label) -> None:
             f"`id2label` must map at least one class index to a name (num_labels >= 1), got {_brief(id2label)}."
         )
     for key in id2label:
-        if isinstance(key, bool) or not (isinstance(key, int) or isinstance(key, str) and key.strip().lstrip("-").isdigit()):
+        index_like = isinstance(key, int) or isinstance(key, str) and key.strip().lstrip("-").isdigit()
+        if isinstance(key, bool) or not index_like:
             raise ValueError(f"`id2label` keys must be class indices such as 0 or \"0\", got {key!r}.")
 
 

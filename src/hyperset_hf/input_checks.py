@@ -334,7 +334,9 @@ def read_safetensors_header(path) -> dict[str, tuple[str, tuple[int, ...]]]:
             if name != "__metadata__"
         }
     except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-        raise ValueError(f"{path} is not a safetensors file (its header is not a safetensors JSON header); {advice}.") from None
+        raise ValueError(
+            f"{path} is not a safetensors file (its header is not a safetensors JSON header); {advice}."
+        ) from None
     data_size = max((offsets[1] for _, _, offsets in tensors.values()), default=0)
     if 8 + header_size + data_size != size:
         state = "truncated" if 8 + header_size + data_size > size else "longer than its header says"
@@ -393,8 +395,8 @@ def check_weights(tensors, source: str) -> None:
     for name, tensor in tensors.items() if hasattr(tensors, "items") else tensors:
         if not tensor.is_floating_point():
             raise ValueError(
-                f"The weight {name!r} from {source} has dtype {tensor.dtype}; expected floating-point weights: the file "
-                "is corrupted or not this model's."
+                f"The weight {name!r} from {source} has dtype {tensor.dtype}; expected floating-point weights: the "
+                "file is corrupted or not this model's."
             )
         if getattr(tensor, "is_meta", False):
             continue
@@ -402,8 +404,8 @@ def check_weights(tensors, source: str) -> None:
         if not finite.all():
             bad = int((~finite).sum())
             raise ValueError(
-                f"The weight {name!r} from {source} holds {bad:,} nan or inf values of {tensor.numel():,}; weights must "
-                "be finite: the file is corrupted or the training diverged."
+                f"The weight {name!r} from {source} holds {bad:,} nan or inf values of {tensor.numel():,}; weights "
+                "must be finite: the file is corrupted or the training diverged."
             )
 
 
@@ -429,7 +431,8 @@ def load_checked(load, pretrained_model_name_or_path):
     """
     model_class = getattr(getattr(load, "func", None), "__self__", None)  # `super().from_pretrained` bound to cls
     keywords = getattr(load, "keywords", {})
-    path = os.fspath(pretrained_model_name_or_path) if isinstance(pretrained_model_name_or_path, (str, os.PathLike)) else None
+    given = pretrained_model_name_or_path
+    path = os.fspath(given) if isinstance(given, (str, os.PathLike)) else None
     folder = os.path.join(path, keywords["subfolder"]) if path and keywords.get("subfolder") else path
     if path and os.path.isfile(folder):
         read_saved_config(folder)  # refuses the file, naming its folder
@@ -437,7 +440,8 @@ def load_checked(load, pretrained_model_name_or_path):
     if path and os.path.isdir(folder):
         if keywords.get("config") is None or isinstance(keywords["config"], (str, os.PathLike)):  # read from the folder
             config_class = getattr(model_class, "config_class", None)
-            read_saved_config(folder, (config_class.model_type,) if getattr(config_class, "model_type", "") else MODEL_TYPES)
+            model_type = getattr(config_class, "model_type", "")
+            read_saved_config(folder, (model_type,) if model_type else MODEL_TYPES)
         saved_dtypes = read_saved_weight_dtypes(folder)
     try:
         model, loading_info = load(output_loading_info=True, ignore_mismatched_sizes=True)

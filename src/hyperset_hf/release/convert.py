@@ -273,7 +273,9 @@ def load_original_state_dict(path: str | os.PathLike, trust_pickle: bool = False
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        raise IsADirectoryError(f"The checkpoint {path!r} is a folder; expected the file itself ({CHECKPOINT_FORMATS}).")
+        raise IsADirectoryError(
+            f"The checkpoint {path!r} is a folder; expected the file itself ({CHECKPOINT_FORMATS})."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Checkpoint file not found: {path!r}.")
     return unwrap_original_checkpoint(_load_checkpoint_file(path, trust_pickle=trust_pickle))

@@ -237,7 +237,8 @@ def check_run_metadata(metadata: Any, path: str | os.PathLike) -> dict[str, Any]
             refuse(name, stage, "a stage object with stage, started_from, date, machine and command")
         missing = [key for key in STAGE_REQUIRED_CHECKS if key not in stage]
         if missing:
-            refuse(name, stage, f"a stage object with {', '.join(STAGE_REQUIRED_CHECKS)}; it lacks {', '.join(missing)}")
+            keys = ", ".join(STAGE_REQUIRED_CHECKS)
+            refuse(name, stage, f"a stage object with {keys}; it lacks {', '.join(missing)}")
         for key, check in {**STAGE_REQUIRED_CHECKS, **STAGE_OPTIONAL_CHECKS}.items():
             if key in stage and (expected := check(stage[key])):
                 refuse(f"{name}.{key}", stage[key], expected)
@@ -411,7 +412,8 @@ def read_extrapolation(path: str | os.PathLike) -> list[dict[str, Any]]:
         if missing:
             raise ValueError(f"{path}: row {row} lacks {sorted(missing)}.")
         if _count(row["iterations"]) or not row["iterations"]:
-            raise ValueError(f"{path}: `[{index}].iterations` must be a positive integer, got {_describe(row['iterations'])}.")
+            iterations = _describe(row["iterations"])
+            raise ValueError(f"{path}: `[{index}].iterations` must be a positive integer, got {iterations}.")
         for key in ("board_accuracy", "cell_accuracy", "validity"):
             if _number(row[key]) or row[key] > 100:
                 raise ValueError(f"{path}: `[{index}].{key}` must be a percentage 0-100, got {_describe(row[key])}.")
