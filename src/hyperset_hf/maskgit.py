@@ -15,6 +15,7 @@ revealed (with the paper's 40% masking of 256 tokens and 24 steps, after about 1
 change.
 """
 
+import contextlib
 import math
 import numbers
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
+from transformers.image_transforms import rescale, to_channel_dimension_format
+from transformers.image_utils import (
+    ChannelDimension,
+    is_pil_image,
+    is_valid_image,
+    to_numpy_array,
+)
 from transformers.utils import ModelOutput
 
 from .input_checks import as_count, as_fraction, check_batch, shape_of
@@ -543,29 +551,22 @@ def convert_channels(pixel_values: torch.Tensor, num_channels: int | None, name:
     """`pixel_values` with `num_channels` channels along `dim` (None: unchanged), as image processors convert: an
     alpha channel is dropped (grey + alpha -> grey, RGBA -> RGB), RGB -> grey by the ITU-R 601-2 luma (as PIL's "L"),
     grey -> RGB by repetition, and an opaque alpha (1) is added for a 4-channel tokenizer. The weights sum to 1, so
-    this holds for pixels in [0, 1] and in [-1, 1] alike. Other channel counts are refused by a `ValueError`."""
+    this holds for pixels in [0, 1] and in [-1, 1] alike. Other channel counts are refused by a `ValueError`.
+    (transformers' `convert_to_rgb` differs: it composites an alpha channel onto white, and has no RGB -> grey.)"""
     channels = pixel_values.shape[dim]
     if num_channels is None or channels == num_channels:
         return pixel_values
-    converted = pixel_values
-    if channels == 2 or (channels == 4 and num_channels != 4):  # drop the alpha channel
-        converted = converted.narrow(dim, 0, channels - 1)
-    if converted.shape[dim] == 3 and num_channels == 1:
-        weights = torch.tensor(LUMA_WEIGHTS, dtype=converted.dtype, device=converted.device)
-        converted = (converted.movedim(dim, -1) @ weights).unsqueeze(-1).movedim(-1, dim)
-    elif converted.shape[dim] == 1 and num_channels in (3, 4):
-        converted = converted.repeat_interleave(3, dim)
-    if converted.shape[dim] == 3 and num_channels == 4:
-        converted = torch.cat((converted, torch.ones_like(converted.narrow(dim, 0, 1))), dim)
-    if converted.shape[dim] != num_channels:
+    if channels not in (1, 2, 3, 4) or num_channels not in (1, 3, 4):
         raise ValueError(
             f"`{name}` has {channels} channels and the image tokenizer takes {num_channels}; accepted: 1 (grey), 2 "
             "(grey + alpha), 3 (RGB) or 4 (RGBA) channels, converted as image processors do."
         )
-    return converted
-
-
-_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+    converted = pixel_values.narrow(dim, 0, 1 if channels < 3 else 3)  # (an alpha channel dropped)
+    if channels >= 3 and num_channels == 1:
+        converted = (converted.movedim(dim, -1) @ converted.new_tensor(LUMA_WEIGHTS)).unsqueeze(-1).movedim(-1, dim)
+    elif channels < 3 and num_channels > 1:
+        converted = converted.repeat_interleave(3, dim)
+    return torch.cat((converted, torch.ones_like(converted.narrow(dim, 0, 1))), dim) if num_channels == 4 else converted
 
 
 def image_to_pixel_values(image, num_channels: int | None = None, name: str = "image") -> torch.Tensor:
@@ -584,87 +585,60 @@ def image_to_pixel_values(image, num_channels: int | None = None, name: str = "i
     Channels are converted to `num_channels` with [`convert_channels`] (None keeps them): an RGB or RGBA image given
     to a grey tokenizer works. Refused by a `ValueError` naming the problem: other shapes or dtypes, an empty image,
     nan or inf pixels (named with their position), float values outside [0, 1], integers outside their range.
+
+    Built on PIL's `Image.convert` (the modes) and transformers' `is_valid_image`, `to_numpy_array`,
+    `to_channel_dimension_format` and `rescale`; the checks and their messages, and which axis holds the channels, are
+    ours.
     """
     channels_first, given = isinstance(image, torch.Tensor), type(image).__name__
-    try:
-        from PIL import Image
-    except ImportError:  # (no PIL: no PIL images to convert)
-        Image = None
-    if Image is not None and isinstance(image, Image.Image):
-        mode = image.mode
-        if mode in _SIXTEEN_BIT_MODES:
-            image = np.asarray(image).astype(np.uint16)
-        elif mode not in ("I", "F"):
-            alpha = mode in ("LA", "La", "PA", "RGBA", "RGBa") or (mode == "P" and "transparency" in image.info)
-            grey = mode in ("1", "L", "LA", "La")
-            image = np.asarray(image.convert(("LA" if alpha else "L") if grey else ("RGBA" if alpha else "RGB")))
-        else:
+    mode = image.mode if is_pil_image(image) else ""
+    if mode and not mode.startswith(("I", "F")):  # (16- and 32-bit modes are read as they are, below)
+        alpha = mode in ("LA", "La", "PA", "RGBA", "RGBa") or (mode == "P" and "transparency" in image.info)
+        image = image.convert(("L" if mode in ("1", "L", "LA", "La") else "RGB") + ("A" if alpha else ""))
+    if not is_valid_image(image):  # not a PIL image, a NumPy array or a tensor: NumPy's reading of it, if numbers
+        with contextlib.suppress(TypeError, ValueError):
             image = np.asarray(image)
-            if mode == "I":
-                image = image.astype(np.uint16) if image.size and 255 < image.max() <= 65535 and image.min() >= 0 else (
-                    image)  # fmt: skip
-    if isinstance(image, torch.Tensor):
-        image = image.detach().cpu()
-        image = image.float().numpy() if image.dtype in (torch.bfloat16, torch.float16) else image.numpy()
-    if not isinstance(image, np.ndarray):
-        try:
-            image = np.asarray(image)
-        except (TypeError, ValueError):
-            image = None
-        if image is None or image.dtype.kind not in "biuf":
+        if not isinstance(image, np.ndarray) or image.dtype.kind not in "biuf":
             raise ValueError(
-                f"`{name}` must be a PIL image, a NumPy array (H, W) / (H, W, C) or a tensor (C, H, W), got "
-                f"{given}."
+                f"`{name}` must be a PIL image, a NumPy array (H, W) / (H, W, C) or a tensor (C, H, W), got {given}."
             )
-    array = image[0] if image.ndim == 4 and image.shape[0] == 1 else image
-    shape = tuple(array.shape)
-    if array.ndim == 2:
-        array = array[None]
-    elif array.ndim == 3 and channels_first and shape[0] <= 4:
-        pass
-    elif array.ndim == 3 and shape[-1] <= 4:
-        array = np.moveaxis(array, -1, 0)
-    elif array.ndim == 3 and shape[0] <= 4:
-        pass
-    else:
+    # (a half-precision tensor as float32: NumPy has no bfloat16)
+    array = to_numpy_array(image.float() if channels_first and image.dtype in (torch.bfloat16, torch.half) else image)
+    if mode.startswith("I;16") or (mode == "I" and array.size and 255 < array.max() <= 65535 and array.min() >= 0):
+        array = array.astype(np.uint16)  # 16-bit modes (any byte order), and 32-bit "I" holding 16-bit values
+    shape = tuple(array.shape[1:] if array.ndim == 4 and array.shape[0] == 1 else array.shape)  # (1, C, H, W) too
+    # (H, W): one channel, on the side where the layout below looks for it first
+    array = array.reshape(shape if len(shape) != 2 else (1, *shape) if channels_first else (*shape, 1))
+    if array.ndim != 3 or min(array.shape[0], array.shape[-1]) > 4:
         raise ValueError(
             f"`{name}` must be an image (H, W), (H, W, C) or (C, H, W) with 1-4 channels, got shape {shape}."
         )
+    # NumPy (and PIL) images are channels last when the last axis can be channels, tensors channels first (ours:
+    # `infer_channel_dimension_format` prefers channels first for both, and logs a warning for every tiny image)
+    last = array.shape[-1] <= 4 and (not channels_first or array.shape[0] > 4)
+    layout = ChannelDimension.LAST if last else ChannelDimension.FIRST
+    array, kind = to_channel_dimension_format(array, ChannelDimension.FIRST, layout), array.dtype.kind
     if array.size == 0:
         raise ValueError(f"`{name}` is empty (shape {shape}); pass an image of at least one pixel.")
-    kind = array.dtype.kind
-    if kind == "b":
-        pixels = array.astype(np.float32)
-    elif kind in "ui":
-        top = 65535 if array.dtype == np.uint16 else 255
-        low, high = int(array.min()), int(array.max())
-        if low < 0 or high > top:
-            raise ValueError(
-                f"`{name}` is an integer image ({array.dtype}) and must hold values 0-{top}, got values in [{low}, "
-                f"{high}] (shape {shape})."
-            )
-        pixels = array.astype(np.float32) / top
-    elif kind == "f":
-        finite = np.isfinite(array)
-        if not finite.all():
-            position = tuple(int(i) for i in np.argwhere(~finite)[0])
-            raise ValueError(
-                f"`{name}` must hold finite values; it holds {array[position]} at index {position} (of the image as "
-                "(C, H, W)): nan or inf pixels have no code."
-            )
-        low, high = float(array.min()), float(array.max())
-        if low < 0 or high > 1:
-            raise ValueError(
-                f"`{name}` must hold values in [0, 1], got shape {shape} and values in [{low:g}, {high:g}] (a float "
-                "image; divide 0-255 values by 255)."
-            )
-        pixels = array.astype(np.float32)
-    else:
+    if kind not in "biuf":
         raise ValueError(
             f"`{name}` must hold numbers (uint8, uint16, bool or floats in [0, 1]), got dtype {array.dtype}."
         )
-    pixels = convert_channels(torch.from_numpy(np.ascontiguousarray(pixels)), num_channels, name)
-    return pixels * 2.0 - 1.0
+    if kind == "f" and not np.isfinite(array).all():
+        position = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(
+            f"`{name}` must hold finite values; it holds {array[position]} at index {position} (of the image as "
+            "(C, H, W)): nan or inf pixels have no code."
+        )
+    top, low, high = 65535 if array.dtype == np.uint16 else 255 if kind in "iu" else 1, array.min(), array.max()
+    if low < 0 or high > top:
+        raise ValueError(
+            f"`{name}` must hold values in [0, 1], got shape {shape} and values in [{low:g}, {high:g}] (a float "
+            "image; divide 0-255 values by 255)." if kind == "f" else f"`{name}` is an integer image ({array.dtype}) "
+            f"and must hold values 0-{top}, got values in [{low}, {high}] (shape {shape})."
+        )
+    # rescaled to float32 in [0, 1], then to [-1, 1]
+    return convert_channels(torch.from_numpy(np.ascontiguousarray(rescale(array, 1 / top))), num_channels, name) * 2 - 1
 
 
 IMAGE_TOKENIZER_SUBFOLDER = "image_tokenizer"

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 from transformers import AutoModelForMaskedLM
+from transformers.image_transforms import to_pil_image
+from transformers.image_utils import ChannelDimension
 from transformers.pipelines import PIPELINE_REGISTRY
 from transformers.pipelines.base import Pipeline
 
@@ -56,11 +58,9 @@ IMAGE_COMPLETION_TASK = "masked-image-completion"
 
 
 def _to_pil(tensor: torch.Tensor):
-    """(C, H, W) in about [-1, 1] -> a PIL image."""
-    from PIL import Image
-
-    array = ((tensor.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    """(C, H, W) in about [-1, 1] -> a PIL image (transformers' `to_pil_image` of the rounded uint8 pixels)."""
+    pixels = ((tensor.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).cpu()
+    return to_pil_image(pixels, input_data_format=ChannelDimension.FIRST)
 
 
 def _shipped_image_tokenizer(name_or_path: str | None) -> VisualTokenizer | None:
