@@ -14,6 +14,7 @@ from hyperset_hf.cli import main as cli_main
 from hyperset_hf.release.model_card import (
     CARD_KINDS,
     model_card_from_output_dir,
+    read_decoding,
     read_extrapolation,
     read_run_metadata,
     record_training_stage,
@@ -219,3 +220,39 @@ def test_missing_or_malformed_results_raise(tmp_path):
     (tmp_path / "run_metadata.json").write_text("{not json")
     with pytest.raises(ValueError, match="run_metadata.json is not valid JSON"):
         read_run_metadata(tmp_path)
+
+
+def _decoding_row(**overrides):
+    row = {"set": "satnet-like", "protocol": "iterative", "copies": 1, "selector": "-", "board_accuracy": 87.7,
+           "cell_accuracy": 96.4, "mean_iterations": 124.5, "max_iterations": 320}  # fmt: skip
+    return {**row, **overrides}
+
+
+def test_the_sudoku_card_shows_both_decoding_protocols_side_by_side():
+    card = (Path(__file__).parents[1] / "model_cards" / "hyperset-sudoku.md").read_text()
+    decoding = read_decoding(CHECKPOINTS / "hyperset-sudoku")
+    rows = {(row["set"], row["protocol"]): row for row in decoding["rows"]}
+    for name in ("satnet-like", "palm-like", "mixed", "hard"):
+        one_pass, iterative = rows[(name, "one pass (paper)")], rows[(name, "iterative")]
+        expected = (f"| {name} | {one_pass['board_accuracy']:.1f} | {one_pass['cell_accuracy']:.1f} | "
+                    f"{iterative['board_accuracy']:.1f} | {iterative['cell_accuracy']:.1f} | ")  # fmt: skip
+        assert expected in card
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ([], "`rows` is a non-empty list"),
+        ({"num_puzzles": 10, "rows": []}, "`rows` is a non-empty list"),
+        ({"num_puzzles": 10, "rows": [_decoding_row(board_accuracy=140.0)]}, "`rows[0].board_accuracy` must be a percentage"),
+        ({"num_puzzles": 10, "rows": [_decoding_row(copies=-1)]}, "`rows[0].copies` must be an integer >= 0"),
+        ({"num_puzzles": 10, "rows": [{"set": "hard"}]}, "`rows[0].protocol` must be present"),
+        ({"num_puzzles": 0, "rows": [_decoding_row()]}, "`num_puzzles` must be a positive integer, got 0"),
+    ],
+)
+def test_a_broken_decoding_file_is_named(tmp_path, content, fragment):
+    path = tmp_path / "decoding.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError) as error:
+        read_decoding(tmp_path)
+    assert fragment in str(error.value) and str(path) in str(error.value)

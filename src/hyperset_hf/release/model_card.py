@@ -420,6 +420,34 @@ def read_extrapolation(path: str | os.PathLike) -> list[dict[str, Any]]:
     return rows
 
 
+DECODING_FILE = "decoding.json"
+
+
+def read_decoding(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads `decoding.json` (what `benchmarks/sudoku_decoding.py --output` writes: `num_puzzles`, `split` and `rows`,
+    each row {set, protocol, copies, selector, board_accuracy, cell_accuracy, mean_iterations, max_iterations}, in %)
+    from a model folder or the file itself. A broken file raises one `ValueError` naming the file, the row and the
+    key."""
+    path = Path(path)
+    path = path / DECODING_FILE if path.is_dir() else path
+    decoding = read_json(path, "the decoding results written by benchmarks/sudoku_decoding.py")
+    rows = decoding.get("rows") if isinstance(decoding, dict) else None
+    if not isinstance(rows, list) or not rows or not all(isinstance(row, dict) for row in rows):
+        raise ValueError(f"{path}: the file must be an object whose `rows` is a non-empty list of row objects.")
+    checks = {"set": _text, "protocol": _text, "copies": _count, "mean_iterations": _number, "max_iterations": _count,
+              "board_accuracy": _number, "cell_accuracy": _number}  # fmt: skip
+    for index, row in enumerate(rows):
+        for key, check in checks.items():
+            problem = "present" if key not in row else check(row[key])
+            if problem is None and key.endswith("accuracy") and not 0 <= row[key] <= 100:
+                problem = "a percentage 0-100"
+            if problem is not None:
+                raise ValueError(f"{path}: `rows[{index}].{key}` must be {problem}, got {_describe(row.get(key))}.")
+    if _count(decoding.get("num_puzzles")) or not decoding["num_puzzles"]:
+        raise ValueError(f"{path}: `num_puzzles` must be a positive integer, got {_describe(decoding.get('num_puzzles'))}.")
+    return decoding
+
+
 def count_safetensors_parameters(model_dir: str | os.PathLike, pattern: str = "model*.safetensors") -> int | None:
     """Number of values in the folder's weight files (`pattern`: transformers' `model*.safetensors` by default,
     `diffusion_pytorch_model*.safetensors` for diffusers), read from the headers only; `None` without weights."""
@@ -587,6 +615,7 @@ def model_card_from_output_dir(
     results = read_training_results(model_dir)
     _check_reported_metrics(card_kind, results, model_dir)
     extrapolation = read_extrapolation(model_dir) if (model_dir / "extrapolation.json").is_file() else []
+    decoding = read_decoding(model_dir) if (model_dir / DECODING_FILE).is_file() else None
     num_parameters = results.get("model_num_parameters") or count_safetensors_parameters(model_dir)
     iteration_field, iterations = _iterations(config)
     repo_id = repo_id or f"{HUB_ORGANIZATION}/{model_dir.resolve().name}"
@@ -634,6 +663,7 @@ def model_card_from_output_dir(
         stages=run["stages"],
         reported=[(result.metric_name, result.metric_value) for result in eval_results],
         extrapolation=extrapolation,
+        decoding=decoding,
         image_tokenizer=read_image_tokenizer(model_dir),
     )
 
@@ -648,6 +678,7 @@ __all__ = [
     "infer_card_kind",
     "machine_description",
     "model_card_from_output_dir",
+    "read_decoding",
     "read_extrapolation",
     "read_image_tokenizer",
     "read_model_config",
