@@ -950,3 +950,21 @@ def test_a_broken_start_folder_does_not_stop_recording_a_stage(saved, tmp_path):
 def test_the_tables_are_large():
     total = len(CONSTRUCTION) + len(FOLDERS) + len(CONVERTER_CASES) + len(FOLDER_COMMANDS) + 4
     assert total >= 150, total
+
+
+@pytest.mark.parametrize("content", [b"", b"not a tensor file", b"PK\x03\x04truncated zip"])
+def test_a_broken_satnet_tensor_file_is_named(tmp_path, content):
+    from hyperset_hf.data.sudoku import load_satnet_tensors
+
+    (tmp_path / "features.pt").write_bytes(content)
+    (tmp_path / "labels.pt").write_bytes(content)
+    with pytest.raises(ValueError) as error:
+        load_satnet_tensors(tmp_path / "features.pt", tmp_path / "labels.pt")
+    assert "features_path" in str(error.value) and "features.pt" in str(error.value)
+
+
+def test_a_missing_satnet_tensor_file_is_named(tmp_path):
+    from hyperset_hf.data.sudoku import load_satnet_tensors
+
+    with pytest.raises(FileNotFoundError, match="`features_path`: .*missing.pt is not a file"):
+        load_satnet_tensors(tmp_path / "missing.pt", tmp_path / "labels.pt")

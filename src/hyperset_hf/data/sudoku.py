@@ -806,8 +806,16 @@ def load_satnet_tensors(features_path: str | os.PathLike, labels_path: str | os.
     """
     import torch
 
-    features = torch.load(features_path, map_location="cpu", weights_only=True)
-    labels = torch.load(labels_path, map_location="cpu", weights_only=True)
+    def load(path, name):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"`{name}_path`: {path} is not a file; pass SATNet's {name}.pt.")
+        try:  # tensors only (`weights_only`): no code in the file runs
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise ValueError(f"`{name}_path`: {path} is not a readable torch tensor file ({type(error).__name__}); "
+                             f"pass SATNet's {name}.pt.") from None  # fmt: skip
+
+    features, labels = load(features_path, "features"), load(labels_path, "labels")
     for name, tensor in (("features", features), ("labels", labels)):
         if not isinstance(tensor, torch.Tensor):
             raise ValueError(f"{name}: expected a tensor, got {type(tensor).__name__}")
