@@ -22,17 +22,23 @@ def shape_of(value) -> tuple | str:
     return tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
 
 
+def _as_integer(value, name: str, low: int, high: int, expected: str) -> int:
+    """`value` as an int in [low, high] (Python, NumPy and 0-d tensor integers; bools and floats such as 1.7 are
+    refused, not truncated), else a `ValueError` saying `{name}` must be `expected`."""
+    is_float = isinstance(value, float) or getattr(value, "is_floating_point", lambda: False)()
+    try:
+        integer = None if isinstance(value, bool) or is_float else operator.index(value)
+    except TypeError:
+        integer = None
+    if integer is None or not low <= integer <= high:
+        raise ValueError(f"`{name}` must be {expected}, got {value!r}.")
+    return integer
+
+
 def as_count(value, name: str, limit: int = MAX_NUM_RECURRENCES) -> int:
     """`value` as a positive int (Python, NumPy and 0-d tensor integers accepted) of at most `limit`, else a
     `ValueError` naming it."""
-    if isinstance(value, bool) or isinstance(value, float) or getattr(value, "is_floating_point", lambda: False)():
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-    try:
-        count = operator.index(value)
-    except TypeError:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.") from None
-    if count < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+    count = _as_integer(value, name, 1, float("inf"), "a positive integer")
     if count > limit:
         raise ValueError(f"`{name}` must be at most {limit:,} (a guard against endless runs), got {value!r}.")
     return count
@@ -56,15 +62,7 @@ def as_fraction(value, name: str, allow_zero: bool = False, optional: bool = Fal
 def as_seed(value, name: str = "seed") -> int:
     """`value` as a random seed: an integer in [0, 2**63) (Python, NumPy or 0-d tensor), else a `ValueError` naming
     it (a float such as 1.7 is refused, not truncated)."""
-    if isinstance(value, bool) or isinstance(value, float) or getattr(value, "is_floating_point", lambda: False)():
-        raise ValueError(f"`{name}` must be an integer in [0, 2**63), got {value!r}.")
-    try:
-        seed = operator.index(value)
-    except TypeError:
-        raise ValueError(f"`{name}` must be an integer in [0, 2**63), got {value!r}.") from None
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"`{name}` must be an integer in [0, 2**63), got {value!r}.")
-    return seed
+    return _as_integer(value, name, 0, 2**63 - 1, "an integer in [0, 2**63)")
 
 
 def check_forward_kwargs(model, kwargs: dict, accepted, not_applicable=()) -> None:
