@@ -260,6 +260,11 @@ def _(root):
 
 @folder_case("config/auto-config-path-instead-of-folder", NotADirectoryError, "config.json", "pass its folder")
 def _(root):
+    import transformers
+    from packaging.version import Version
+
+    if Version(transformers.__version__) < Version("5.25"):  # older ones refuse a file path before our code runs
+        pytest.skip(f"transformers {transformers.__version__} answers a file path itself (an OSError naming it)")
     AutoModelForTokenClassification.from_pretrained(root / "sudoku" / "config.json")
 
 
