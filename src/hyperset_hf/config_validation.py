@@ -17,7 +17,7 @@ import warnings
 from huggingface_hub.errors import StrictDataclassError
 from transformers.configuration_utils import PreTrainedConfig
 
-from .input_checks import MAX_NUM_RECURRENCES, check_model_type, read_json_object, read_saved_config
+from .input_checks import MAX_NUM_RECURRENCES, _short_repr, check_model_type, read_json_object, read_saved_config
 
 
 # Set while `from_dict` builds a config from a saved dict: extra keys written by other code (any attribute set on a
@@ -71,7 +71,8 @@ class ValidatedConfig(PreTrainedConfig):
         if architectures is not None and (
             not isinstance(architectures, list) or not all(isinstance(name, str) for name in architectures)
         ):
-            raise TypeError(f"`architectures` must be a list of model class names, got {_brief(architectures)}.")
+            given = _short_repr(architectures, 60)
+            raise TypeError(f"`architectures` must be a list of model class names, got {given}.")
 
     @classmethod
     def from_dict(cls, config_dict, **kwargs):
@@ -152,7 +153,8 @@ def _check_id2label(id2label) -> None:
         return
     if not isinstance(id2label, dict) or not id2label:
         raise ValueError(
-            f"`id2label` must map at least one class index to a name (num_labels >= 1), got {_brief(id2label)}."
+            "`id2label` must map at least one class index to a name (num_labels >= 1), got "
+            f"{_short_repr(id2label, 60)}."
         )
     for key in id2label:
         index_like = isinstance(key, int) or isinstance(key, str) and key.strip().lstrip("-").isdigit()
@@ -160,6 +162,3 @@ def _check_id2label(id2label) -> None:
             raise ValueError(f"`id2label` keys must be class indices such as 0 or \"0\", got {key!r}.")
 
 
-def _brief(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

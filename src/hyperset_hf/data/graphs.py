@@ -129,12 +129,6 @@ def _check_integer(name: str, value: object, minimum: int) -> int:
     return integer
 
 
-def _check_seed(name: str, value: object) -> int:
-    """A seed: the package's one seed check (`input_checks.as_seed`: an integer in [0, 2**63), Python, NumPy or 0-d
-    tensor; 1.7 or True is refused, never truncated or taken for 1)."""
-    return as_seed(value, name)
-
-
 def _check_number(name: str, value: object, accepted: str, inside) -> float:
     """`value` as a finite Python float: Python and NumPy integers and floats and 0-d real tensors for which
     `inside(value)` holds are accepted; bools, strings, nan, inf and values outside raise a `ValueError` that names
@@ -217,7 +211,7 @@ def stratified_masks(
         `ValueError` naming the argument, its value and what is accepted, or when a split would be empty.
     """
     train_fraction = _check_train_fraction(train_fraction)
-    seed = _check_seed("seed", seed)
+    seed = as_seed(seed, "seed")
     labels = _check_node_labels(labels).cpu()
     generator = torch.Generator().manual_seed(seed)
     masks = [torch.zeros(labels.numel(), dtype=torch.bool) for _ in range(3)]
@@ -527,8 +521,8 @@ def load_yelpchi_ugfraud(
     """
     from torch_geometric.data import Data
 
-    seed = _check_seed("seed", seed)
-    graph_seed = _check_seed("graph_seed", graph_seed)
+    seed = as_seed(seed, "seed")
+    graph_seed = as_seed(graph_seed, "graph_seed")
     train_fraction = _check_train_fraction(train_fraction)
     product_neighbors = _check_integer("product_neighbors", product_neighbors, 1)
     for name, value in (("cache_dir", cache_dir), ("metadata_path", metadata_path)):
@@ -667,7 +661,7 @@ def make_injected_outlier_graph(
     clique_size = _check_integer("clique_size", clique_size, 2)
     num_candidates = _check_integer("num_candidates", num_candidates, 1)
     num_communities = _check_integer("num_communities", num_communities, 1)
-    seed = _check_seed("seed", seed)
+    seed = as_seed(seed, "seed")
     train_fraction = _check_train_fraction(train_fraction)
     average_degree = _check_number("average_degree", average_degree, "a positive number", lambda number: number > 0)
     within_community_fraction = as_fraction(within_community_fraction, "within_community_fraction", allow_zero=True)
