@@ -19,6 +19,26 @@ def load_script():
     return load_example(SCRIPT)
 
 
+@pytest.mark.parametrize("name", ["max_train_minutes", "max_train_cpu_minutes"])
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
+def test_time_budgets_are_validated(name, value):
+    module = load_script()
+    with pytest.raises(ValueError, match=f"--{name} must be a number of minutes >= 0, got {value!r}"):
+        module.SudokuTrainingArguments(output_dir="unused", **{name: value})
+
+
+@pytest.mark.parametrize(
+    "budgets, stops", [((None, None), False), ((0.0, None), True), ((None, 0.0), True), ((60.0, 60.0), False)]
+)
+def test_time_budgets_stop_training(budgets, stops):
+    from transformers import TrainerControl, TrainerState
+
+    module = load_script()
+    callback = module.WallTimeCallback(*budgets)
+    control = callback.on_step_end(None, TrainerState(), TrainerControl())
+    assert control.should_training_stop is stops and control.should_save is stops  # a stopped run ends with a save
+
+
 def test_paper_recipe_is_the_default():
     module = load_script()
     arguments = module.SudokuTrainingArguments(output_dir="unused")
@@ -99,8 +119,8 @@ def test_recipe_options_continue_a_model_and_record_the_history(tmp_path):
     assert [point["step"] for point in curve][:2] == [1, 2] and all(point["wall_seconds"] >= 0 for point in curve)
     assert "eval_cell_accuracy" in curve[0]
 
-    second = tmp_path / "stage-2"  # continue from the saved model under a wall-time budget that ends it at once
-    module.main(common + ["--model_name_or_path", str(first), "--max_train_minutes", "0", "--max_steps", "50",
+    second = tmp_path / "stage-2"  # continue from the saved model under a CPU-time budget that ends it at once
+    module.main(common + ["--model_name_or_path", str(first), "--max_train_cpu_minutes", "0", "--max_steps", "50",
                           "--eval_strategy", "no", "--output_dir", str(second)])  # fmt: skip
     metadata = json.loads((second / "run_metadata.json").read_text())
     history = metadata["stages"]
@@ -108,6 +128,7 @@ def test_recipe_options_continue_a_model_and_record_the_history(tmp_path):
     assert history[0]["steps"] == 2 and history[1]["steps"] == 1  # the budget stopped stage 2 after one step
     assert history[1]["started_from"] == str(first) and history[0]["started_from"].startswith("scratch")
     assert all(stage["wall_minutes"] >= 0 and stage["command"].startswith("python ") for stage in history)
+    assert all(0 <= stage["cpu_minutes"] < 5 for stage in history)
     assert metadata["dataset"] == history[1]["dataset"]  # the card's facts
 
 

@@ -176,27 +176,49 @@ class SudokuTrainingArguments(TrainingArguments):
         default=None,
         metadata={"help": "Stop training after this many minutes of wall time (a fixed compute budget)."},
     )
+    max_train_cpu_minutes: float | None = field(
+        default=None,
+        metadata={
+            "help": "Stop training after this many minutes of this process's CPU time (`time.process_time`, all its "
+            "threads): with one thread, a budget in one-thread minutes that other jobs on the machine do not shrink."
+        },
+    )
+
+    def __post_init__(self):
+        for name in ("max_train_minutes", "max_train_cpu_minutes"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"--{name} must be a number of minutes >= 0, got {value!r}.")
+        super().__post_init__()
 
 
 class WallTimeCallback(TrainerCallback):
-    """Stops training after a wall-time budget and records (wall time, step, eval metrics) at every evaluation."""
+    """Stops training after a wall-time or CPU-time budget and records (wall time, CPU time, step, eval metrics) at
+    every evaluation."""
 
-    def __init__(self, budget_minutes: float | None):
+    def __init__(self, budget_minutes: float | None, cpu_budget_minutes: float | None = None):
         self.budget_seconds = None if budget_minutes is None else 60.0 * budget_minutes
-        self.start = time.perf_counter()
+        self.cpu_budget_seconds = None if cpu_budget_minutes is None else 60.0 * cpu_budget_minutes
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
         self.curve = []
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
+    def cpu_elapsed(self) -> float:
+        return time.process_time() - self.cpu_start
+
     def on_step_end(self, args, state, control, **kwargs):
-        if self.budget_seconds is not None and self.elapsed() >= self.budget_seconds:
+        over_wall = self.budget_seconds is not None and self.elapsed() >= self.budget_seconds
+        over_cpu = self.cpu_budget_seconds is not None and self.cpu_elapsed() >= self.cpu_budget_seconds
+        if over_wall or over_cpu:
             control.should_training_stop = True
             control.should_evaluate = control.should_save = True  # end with an evaluation and a checkpoint
         return control
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        self.curve.append({"wall_seconds": round(self.elapsed(), 1), "step": state.global_step, **(metrics or {})})
+        elapsed = {"wall_seconds": round(self.elapsed(), 1), "cpu_seconds": round(self.cpu_elapsed(), 1)}
+        self.curve.append({**elapsed, "step": state.global_step, **(metrics or {})})
 
 
 def parse_mixture(dataset_name: str, dataset_probabilities: str | None) -> tuple[list[str], list[float] | None]:
@@ -396,7 +418,7 @@ def main(argv=None):
         )
         optimizers = (optimizer, None)
 
-    wall_time = WallTimeCallback(training_args.max_train_minutes)
+    wall_time = WallTimeCallback(training_args.max_train_minutes, training_args.max_train_cpu_minutes)
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -431,6 +453,7 @@ def main(argv=None):
                 batch_size=training_args.per_device_train_batch_size,
                 learning_rate=training_args.learning_rate,
                 wall_minutes=round(wall_time.elapsed() / 60.0, 1),
+                cpu_minutes=round(wall_time.cpu_elapsed() / 60.0, 1),
                 train_loss=train_result.metrics.get("train_loss"),
                 seed=training_args.seed,
             )
