@@ -7,13 +7,13 @@ and every protocol it reports board and cell accuracy, the mean and maximum recu
 rounds, all copies) and the CPU time per puzzle. Pure network: no Sudoku rule is used anywhere unless `--rule_mask`
 adds rows that say so.
 
-Selection: each puzzle is decoded K times under random validity-preserving symmetries
-(`hyperset_hf.data.sudoku.random_symmetry`, seeded by `--seed`), every answer is mapped back with the symmetry's
-inverse, and one answer is chosen per puzzle by
-- `energy`: the lowest final total energy (each copy's last round ends after the same number of iterations);
+Selection: `model.solve(num_copies=K, return_dict=True)` decodes each puzzle K times (copy 0 the puzzle itself, the
+others under random validity-preserving symmetries seeded by `--seed` and the puzzle), maps every answer back, and
+the rows choose one answer per puzzle from its copies with `hyperset_hf.modeling_hyperset.select_copies`:
+- `energy`: the lowest energy of the completed grid, every copy scored at the same depth (one forward pass of T
+  iterations with the grid as input; the copies' decodings took different numbers of rounds);
 - `confidence`: the highest mean probability of the committed digits;
-- `vote`: per cell, the digit most copies chose (ties: the copy with the lowest energy, or the most confident for a
-  model without energy);
+- `vote`: per cell, the digit most copies chose (ties: the most confident copy's digit);
 - `oracle`: a correct copy if any (an upper bound, not a selector).
 The Transformer baseline has no energy: its `energy` rows are left out.
 
@@ -30,19 +30,13 @@ import json
 import platform
 import time
 
-import numpy as np
 import torch
 from transformers import AutoModelForTokenClassification
 
 import hyperset_hf  # noqa: F401  (registers the Hyper-SET classes with the Auto classes)
 from hyperset_hf.cli import resolve_default_model
-from hyperset_hf.data.sudoku import (
-    SUDOKU_BENCHMARKS,
-    apply_symmetry,
-    generate_sudoku_dataset,
-    load_sudoku_benchmark,
-    random_symmetry,
-)
+from hyperset_hf.data.sudoku import SUDOKU_BENCHMARKS, generate_sudoku_dataset, load_sudoku_benchmark
+from hyperset_hf.modeling_hyperset import SudokuSolution, select_copies
 
 
 SELECTORS = ("energy", "confidence", "vote", "oracle")
@@ -52,71 +46,40 @@ def as_grids(strings) -> torch.Tensor:
     return torch.tensor([[int(character) for character in text] for text in strings])
 
 
-def decode(model, puzzles: torch.Tensor, batch_size: int, **options):
-    """`model.solve(..., return_dict=True)` over batches: grids, iterations, energies, confidences, CPU seconds."""
-    grids, iterations, energies, confidences = [], [], [], []
+def decode(model, puzzles: torch.Tensor, batch_size: int, **options) -> tuple[SudokuSolution, float]:
+    """`model.solve(..., return_dict=True)` over batches, joined into one `SudokuSolution`, and its CPU seconds."""
     start = time.process_time()
-    for chunk in puzzles.split(batch_size):
-        solution = model.solve(chunk, return_dict=True, **options)
-        grids.append(solution.grids)
-        iterations.append(solution.iterations_used)
-        energies.append(solution.energy)
-        confidences.append(solution.confidence)
+    parts = [model.solve(chunk, return_dict=True, **options) for chunk in puzzles.split(batch_size)]
     seconds = time.process_time() - start
-    return torch.cat(grids), torch.cat(iterations), torch.cat(energies), torch.cat(confidences), seconds
+    joined = {name: torch.cat([getattr(part, name) for part in parts])
+              for name in ("grids", "iterations_used", "copy_grids", "copy_confidences", "copy_energies")
+              if getattr(parts[0], name) is not None}  # fmt: skip
+    return SudokuSolution(**joined), seconds
 
 
-def select(copies: torch.Tensor, energies: torch.Tensor, confidences: torch.Tensor, solutions: torch.Tensor, selector):
-    """One grid per puzzle from `copies` (K, N, 81) with their energies / confidences (K, N)."""
-    puzzles = torch.arange(copies.shape[1])
-    if selector == "energy":
-        return copies[energies.argmin(0), puzzles]
-    if selector == "confidence":
-        return copies[confidences.argmax(0), puzzles]
+def select(solution: SudokuSolution, solutions: torch.Tensor, selector: str) -> torch.Tensor:
+    """One grid per puzzle from the copies of `solution` (`oracle`: the first correct copy, else copy 0)."""
     if selector == "oracle":
-        correct = (copies == solutions[None]).all(-1)  # (K, N)
-        return copies[correct.float().argmax(0), puzzles]  # the first correct copy, else copy 0
-    # vote: per cell, the most frequent digit; ties go to the digit of the best copy (lowest energy / most confident)
-    counts = torch.nn.functional.one_hot(copies, 10).sum(0)  # (N, 81, 10)
-    rank = energies.argsort(0) if torch.isfinite(energies).all() else (-confidences).argsort(0)
-    best = copies[rank[0], puzzles]  # (N, 81)
-    counts = counts.float() + 0.5 * torch.nn.functional.one_hot(best, 10).float()  # the tie-break
-    return counts.argmax(-1)
+        correct = (solution.copy_grids == solutions[:, None]).all(-1)  # (N, K)
+        return solution.copy_grids[torch.arange(len(solutions)), correct.float().argmax(-1)]
+    return select_copies(solution.copy_grids, solution.copy_confidences, solution.copy_energies, selector)[0]
 
 
 def evaluate(model, puzzles, solutions, copies: int, seed: int, batch_size: int, options: dict) -> list[dict]:
     """Rows for one protocol: K = `copies` symmetric copies, every selector (one row when K = 1)."""
-    rng = np.random.default_rng(seed)
-    grids, iterations, energies, confidences, seconds = [], 0, [], [], 0.0
-    for copy in range(copies):
-        symmetries = [random_symmetry(rng) if copy else None for _ in range(len(puzzles))]  # copy 0: the puzzle itself
-        transformed = torch.stack([
-            torch.as_tensor(apply_symmetry(p.numpy(), s)).long() if s is not None else p for p, s in zip(puzzles, symmetries)
-        ])  # fmt: skip
-        decoded, used, energy, confidence, cpu = decode(model, transformed, batch_size, **options)
-        back = torch.stack([
-            torch.as_tensor(apply_symmetry(g.numpy(), s.inverse())).long() if s is not None else g
-            for g, s in zip(decoded, symmetries)
-        ])  # fmt: skip
-        grids.append(back)
-        iterations = iterations + used
-        energies.append(energy)
-        confidences.append(confidence)
-        seconds += cpu
-    stacked, energies, confidences = torch.stack(grids), torch.stack(energies), torch.stack(confidences)
-    has_energy = bool(torch.isfinite(energies).all())
-    selectors = ("energy" if has_energy else "confidence",) if copies == 1 else SELECTORS
+    options = {**options, **({"num_copies": copies, "seed": seed} if copies > 1 else {})}
+    solution, seconds = decode(model, puzzles, batch_size, **options)
+    has_energy = model.config.layer_type == "hyperset"
     rows = []
-    for selector in selectors:
-        if selector == "energy" and not has_energy:
-            continue
-        chosen = select(stacked, energies, confidences, solutions, selector)
+    for selector in ("-",) if copies == 1 else [name for name in SELECTORS if has_energy or name != "energy"]:
+        chosen = solution.grids if copies == 1 else select(solution, solutions, selector)
         blanks = puzzles == 0
         rows.append({
-            "copies": copies, "selector": "-" if copies == 1 else selector,
+            "copies": copies, "selector": selector,
             "board_accuracy": 100 * float((chosen == solutions).all(-1).float().mean()),
             "cell_accuracy": 100 * float((chosen == solutions)[blanks].float().mean()),
-            "mean_iterations": float(iterations.float().mean()), "max_iterations": int(iterations.max()),
+            "mean_iterations": float(solution.iterations_used.float().mean()),
+            "max_iterations": int(solution.iterations_used.max()),
             "cpu_seconds_per_puzzle": seconds / len(puzzles),
         })  # fmt: skip
     return rows

@@ -90,7 +90,7 @@ def test_push_cache_and_reload_by_repo_id_offline(tmp_path):
     assert files == sorted(
         ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "embeddings.py",
          "energies.py", "extrapolation.json", "input_checks.py", "maskgit.py", "model.safetensors", "modeling_hyperset.py",
-         "recurrence.py"]
+         "recurrence.py", "sudoku_rules.py"]
     )
     card = ModelCard.load(api.repo_folder(REPO_ID) / "README.md")
     assert card.data.pipeline_tag == "token-classification"
@@ -226,5 +226,5 @@ def test_an_api_with_upload_folder_only_gets_the_same_files(tmp_path):
     assert uploaded[REPO_ID] == sorted(
         ["README.md", "config.json", "config_validation.py", "configuration_hyperset.py", "embeddings.py",
          "energies.py", "extrapolation.json", "input_checks.py", "maskgit.py", "model.safetensors", "modeling_hyperset.py",
-         "recurrence.py"]
+         "recurrence.py", "sudoku_rules.py"]
     )

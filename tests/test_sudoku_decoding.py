@@ -12,7 +12,13 @@ from hyperset_hf import HyperSETConfig, HyperSETForMaskedTokenModeling, HyperSET
 from hyperset_hf.data.sudoku import generate_puzzle
 from hyperset_hf.input_checks import sudoku_peer_digits
 from hyperset_hf.maskgit import maskgit_decode
-from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS, sudoku_rule_mask
+from hyperset_hf.modeling_hyperset import (
+    SUDOKU_DECODING_DEFAULTS,
+    map_copies_back,
+    select_copies,
+    sudoku_rule_mask,
+    symmetric_copies,
+)
 
 
 def small_model(preset="sudoku", **overrides):
@@ -141,12 +147,80 @@ def test_transformer_baseline_solves_with_nan_energy(puzzles):
         (dict(decoding="beam"), "`decoding` must be 'iterative' or 'one_pass', got 'beam'"),
         (dict(reveal_fraction=0.0), "`reveal_fraction` must be a number in (0, 1] or None, got 0.0"),
         (dict(confidence_threshold=1.5), "`confidence_threshold` must be a number in (0, 1] or None, got 1.5"),
+        (dict(num_copies=0), "`num_copies` must be a positive integer, got 0."),
+        (dict(num_copies=2.0), "`num_copies` must be a positive integer, got 2.0."),
+        (dict(num_copies=True), "`num_copies` must be a positive integer, got True."),
+        (dict(num_copies=5000), "`num_copies` must be at most 1,024"),
+        (dict(num_copies=2, selection="lowest"), "`selection` must be one of 'confidence', 'energy', 'vote', got 'lowest'"),
+        (dict(num_copies=2, seed=-1), "`seed` must be an integer in [0, 2**63), got -1."),
     ],
 )
 def test_bad_decoding_options_are_named(puzzles, options, message):
     with pytest.raises(ValueError) as error:
         small_model().solve(puzzles, **options)
     assert message in str(error.value)
+
+
+def test_symmetric_copies_map_back_exactly(puzzles):
+    copies, sources, digit_maps = symmetric_copies(puzzles, 5, seed=3)
+    assert copies.shape == (20, 81) and torch.equal(copies[:4], puzzles)  # copy 0: the puzzles themselves
+    assert all(not torch.equal(copies[4 * k : 4 * k + 4], puzzles) for k in range(1, 5))
+    assert torch.equal((copies > 0).sum(-1), (puzzles > 0).sum(-1).repeat(5))  # as many givens
+    assert torch.equal(map_copies_back(copies, sources, digit_maps), puzzles.repeat(5, 1))
+    positions = torch.arange(81).repeat(20, 1)  # per-cell values move without relabelling
+    assert torch.equal(map_copies_back(positions.gather(1, sources), sources), positions)
+    assert torch.equal(symmetric_copies(puzzles[2:3], 5, seed=3)[0], copies[2::4])  # alone or in a batch
+    assert not torch.equal(symmetric_copies(puzzles, 5, seed=4)[0], copies)
+
+
+def test_copies_are_decoded_mapped_back_and_selected(puzzles):
+    model = small_model()
+    alone = model.solve(puzzles, return_dict=True)
+    solution = model.solve(puzzles, num_copies=3, return_dict=True, seed=1)
+    assert solution.copy_grids.shape == (4, 3, 81) and torch.equal(solution.copy_grids[:, 0], alone.grids)
+    given = puzzles > 0
+    for copy in range(3):  # every copy keeps the givens of the original puzzle once mapped back
+        assert torch.equal(solution.copy_grids[:, copy][given], puzzles[given])
+    assert torch.equal(solution.copy_confidences[:, 0], alone.confidence)
+    with torch.no_grad():  # every completed grid is scored at the same depth, T iterations
+        scored = model(solution.copy_grids.flatten(0, 1), output_energies=True).energies[-1][:, -1]
+    torch.testing.assert_close(solution.copy_energies.flatten(), scored, rtol=1e-5, atol=1e-3)
+    chosen = solution.copy_confidences.argmax(-1)  # the default selection
+    assert torch.equal(solution.selected_copy, chosen)
+    assert torch.equal(solution.grids, solution.copy_grids[torch.arange(4), chosen])
+    assert torch.equal(solution.confidence, solution.copy_confidences[torch.arange(4), chosen])
+    assert torch.equal(solution.committed_round[given], torch.full_like(puzzles[given], -1))
+    assert solution.iterations_used.sum() > alone.iterations_used.sum()  # all copies' iterations are counted
+    by_energy = model.solve(puzzles, num_copies=3, selection="energy", return_dict=True, seed=1)
+    assert torch.equal(by_energy.selected_copy, solution.copy_energies.argmin(-1))
+    single = model.solve(puzzles[1:2], num_copies=3, selection="energy", return_dict=True, seed=1)
+    assert torch.equal(single.grids, by_energy.grids[1:2])  # batched == single
+    assert torch.equal(model.solve(puzzles, num_copies=3, seed=1), solution.grids)  # seeded == reproducible
+
+
+def test_vote_takes_the_most_frequent_digit_per_cell():
+    grids = torch.tensor([[[1, 2, 3], [1, 5, 6], [4, 5, 6]]])  # (puzzles, copies, cells)
+    confidences = torch.tensor([[0.1, 0.2, 0.9]])
+    voted, chosen = select_copies(grids, confidences, selection="vote")
+    assert voted.tolist() == [[1, 5, 6]] and chosen.tolist() == [-1]
+    voted, _ = select_copies(grids[:, :2], confidences[:, :2], selection="vote")  # 1-1 ties go to the confident copy
+    assert voted.tolist() == [[1, 5, 6]]
+
+
+def test_transformer_baseline_selects_without_energy(puzzles):
+    model = small_model("sudoku-transformer")
+    solution = model.solve(puzzles, num_copies=2, selection="vote", return_dict=True)
+    assert torch.isnan(solution.copy_energies).all() and (solution.selected_copy == -1).all()
+    with pytest.raises(ValueError, match="one of 'confidence', 'vote' \\(the Transformer baseline has no energy\\), got 'energy'"):
+        model.solve(puzzles, num_copies=2, selection="energy")
+
+
+def test_saved_decoding_may_recommend_copies(tmp_path, puzzles):
+    model = small_model(sudoku_decoding={"num_copies": 2, "selection": "vote"})
+    model.save_pretrained(tmp_path)
+    reloaded = HyperSETForSudoku.from_pretrained(tmp_path).eval()
+    solution = reloaded.solve(puzzles, return_dict=True)
+    assert solution.copy_grids.shape == (4, 2, 81) and (solution.selected_copy == -1).all()
 
 
 def test_bad_saved_decoding_is_refused():

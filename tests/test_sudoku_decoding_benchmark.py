@@ -9,6 +9,7 @@ import torch
 from conftest import activate_step_sizes
 
 from hyperset_hf import HyperSETConfig, HyperSETForSudoku
+from hyperset_hf.modeling_hyperset import SudokuSolution
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -36,15 +37,17 @@ def test_benchmark_rows_on_a_tiny_model(tmp_path, capsys):
     assert "| satnet-like | iterative | 2 | vote |" in capsys.readouterr().out
 
 
-def test_copies_map_back_to_the_puzzle():
-    """A perfect 'model' (the solver) decoded under symmetries and mapped back gives the original solution."""
+def test_selectors_pick_the_copy_they_name():
     solutions = torch.randint(1, 10, (2, 81))
-    copies = torch.stack([solutions, solutions.flip(0)])  # copy 1 is wrong for both puzzles
-    energies = torch.tensor([[0.0, 5.0], [1.0, -1.0]])
-    confidences = torch.tensor([[0.9, 0.2], [0.5, 0.8]])
-    assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "energy")[0], solutions[0])
-    assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "confidence")[1], solutions[0])
-    assert torch.equal(sudoku_decoding.select(copies, energies, confidences, solutions, "oracle"), solutions)
+    copy_grids = torch.stack([solutions, solutions.flip(0)], dim=1)  # (puzzles, copies): copy 1 is wrong for both
+    solution = SudokuSolution(
+        copy_grids=copy_grids, copy_energies=torch.tensor([[0.0, 1.0], [5.0, -1.0]]),
+        copy_confidences=torch.tensor([[0.9, 0.5], [0.2, 0.8]]),
+    )  # fmt: skip
+    assert torch.equal(sudoku_decoding.select(solution, solutions, "energy")[0], solutions[0])
+    assert torch.equal(sudoku_decoding.select(solution, solutions, "energy")[1], solutions[0])  # puzzle 1's copy 1
+    assert torch.equal(sudoku_decoding.select(solution, solutions, "confidence")[1], solutions[0])
+    assert torch.equal(sudoku_decoding.select(solution, solutions, "oracle"), solutions)
 
 
 def test_fresh_puzzles_follow_the_set_and_its_seed(tmp_path):

@@ -363,9 +363,27 @@ def test_cli_in_process_exit_codes_and_json(model_dir, capsys, monkeypatch):
     monkeypatch.setenv(cli.MODEL_ENV_VARIABLE, str(model_dir))
     status = cli.main(["solve", HARD_PUZZLE, "--json"])
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == OUTPUT_KEYS | {"decoding", "rule_mask"} and result["num_recurrences"] == DEFAULT_RECURRENCES
+    assert set(result) == OUTPUT_KEYS | DECODING_KEYS and result["num_recurrences"] == DEFAULT_RECURRENCES
     assert result["decoding"] == "iterative" and result["rule_mask"] is False  # the defaults
+    assert result["num_copies"] == 1 and result["selection"] == "confidence"
     assert status == (0 if result["is_valid"] else 1)
+
+
+DECODING_KEYS = {"decoding", "rule_mask", "num_copies", "selection"}  # what the CLI adds to the pipeline's result
+
+
+@pytest.mark.parametrize("selection", ["confidence", "energy", "vote"])
+def test_cli_copies_and_selection_reach_the_pipeline(selection, model_dir, solver, capsys, monkeypatch):
+    monkeypatch.delenv(cli.MODEL_ENV_VARIABLE, raising=False)
+    arguments = ["solve", HARD_PUZZLE, "--model", str(model_dir), "--num-recurrences", "2", "--copies", "3"]
+    expected = solver(HARD_PUZZLE, num_recurrences=2, num_copies=3, selection=selection)
+    alone = solver(HARD_PUZZLE, num_recurrences=2)
+    assert expected["iterations_used"] > alone["iterations_used"]  # all three copies' iterations
+    cli.main([*arguments, "--selection", selection, "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result == {**expected, "decoding": "iterative", "rule_mask": False, "num_copies": 3, "selection": selection}
+    cli.main([*arguments, "--selection", selection])
+    assert f"; the grid kept by {selection} from 3 symmetric copies; no Sudoku rules used" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -387,7 +405,7 @@ def test_cli_decoding_options_reach_the_pipeline(options, decoding, rule_mask, m
     status = cli.main([*arguments, "--json"])
     result = json.loads(capsys.readouterr().out)
     assert status == (0 if expected["is_valid"] else 1)
-    assert result == {**expected, "decoding": decoding, "rule_mask": rule_mask}
+    assert result == {**expected, "decoding": decoding, "rule_mask": rule_mask, "num_copies": 1, "selection": "confidence"}
     blanks = [index for index, character in enumerate(HARD_PUZZLE) if character == "0"]
     assert all(result["committed_round"][index] == -1 for index in range(81) if index not in blanks)
     if decoding == "one_pass":
@@ -441,6 +459,8 @@ def test_cli_default_decoding_is_the_models_recommendation(tmp_path, capsys, mon
         (["solve", HARD_PUZZLE, "--decoding", "two_pass"], "argument --decoding: invalid choice: 'two_pass'"),
         (["solve", HARD_PUZZLE, "--decoding"], "argument --decoding: expected one argument"),
         (["solve", HARD_PUZZLE, "--rule-mask=yes"], "argument --rule-mask: ignored explicit argument 'yes'"),
+        (["solve", HARD_PUZZLE, "--copies", "0"], "argument --copies: must be a positive integer, got 0"),
+        (["solve", HARD_PUZZLE, "--selection", "best"], "argument --selection: invalid choice: 'best'"),
     ],
 )
 def test_cli_usage_errors(arguments, message, model_dir, tmp_path, capsys, monkeypatch):

@@ -255,7 +255,7 @@ class HyperSETConfig(ValidatedConfig):
         sudoku_decoding (`dict`, *optional*):
             The recommended decoding of `HyperSETForSudoku.solve()` saved with a checkpoint (as `GenerationConfig`
             for text models): any of `decoding`, `reveal_fraction`, `confidence_threshold`, `num_rounds`, `schedule`,
-            `warm_start`, `rule_mask`; unset options take `SUDOKU_DECODING_DEFAULTS`.
+            `warm_start`, `rule_mask`, `num_copies`, `selection`; unset options take `SUDOKU_DECODING_DEFAULTS`.
         energy_descent_loss_weight (`float`, *optional*, defaults to 0.0):
             Sudoku training only: when positive, the training loss adds this weight times the mean energy RISE per
             iteration and token, mean over the batch and iterations of ReLU(E(x_{t+1}) - E(x_t)) / 81, E the total
@@ -487,7 +487,7 @@ class HyperSETConfig(ValidatedConfig):
                     )
         decoding = self.sudoku_decoding
         allowed = ("decoding", "reveal_fraction", "confidence_threshold", "num_rounds", "schedule", "warm_start",
-                   "rule_mask")  # fmt: skip
+                   "rule_mask", "num_copies", "selection")  # fmt: skip
         if decoding is not None and (not isinstance(decoding, dict) or set(decoding) - set(allowed)):
             raise ValueError(f"`sudoku_decoding` must be a dict with keys among {allowed}, got {decoding!r}.")
         weight = self.energy_descent_loss_weight

@@ -21,8 +21,8 @@ holds the energy and its gradient side by side (`energies.py`). The iterations r
 `recurrence.iterate_recurrence` (fixed depth and adaptive exit alike); this file defines the step
 (`HyperSETEncoder.update`), the layers it applies and the task heads; the inputs are embedded by `embeddings.py`.
 
-This file imports only torch, transformers and its flat sibling modules (`configuration_hyperset`, `embeddings`,
-`energies`, `recurrence`, `input_checks`), so that it also works as Hub remote code (`save_pretrained` copies them
+This file imports only torch, numpy, transformers and its flat sibling modules (`configuration_hyperset`,
+`embeddings`, `energies`, `recurrence`, `input_checks`, `maskgit`, `sudoku_rules`), so that it also works as Hub remote code (`save_pretrained` copies them
 all into the checkpoint).
 """
 
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Unpack
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -73,12 +74,15 @@ from .recurrence import (
 )
 from .input_checks import (
     RENAMED_WEIGHTS,
+    as_count,
+    as_seed,
     check_class_labels,
     first_clash,
     load_checked,
     sudoku_peer_digits,
     sudoku_unit_counts,
 )
+from .sudoku_rules import SudokuSymmetry, _cell_sources, random_symmetry
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -889,9 +893,69 @@ def _check_givens(input_ids: torch.Tensor) -> None:
 # What `HyperSETForSudoku.solve()` does unless told otherwise or the checkpoint's `config.sudoku_decoding` says
 # otherwise: per round, commit every blank whose digit has probability >= 0.99, and at least the most confident tenth
 # of the blanks left (at least one), greedy, restart every round from the embeddings; no Sudoku rule is used unless
-# `rule_mask=True`. Chosen on training puzzles (`benchmarks/results/sudoku-decoding.md`).
+# `rule_mask=True`; one copy of each puzzle (with `num_copies=K`, the most confident of K symmetric copies). Chosen on
+# training puzzles (`benchmarks/results/sudoku-decoding.md`).
 SUDOKU_DECODING_DEFAULTS = {"decoding": "iterative", "reveal_fraction": 0.1, "confidence_threshold": 0.99,
-                            "warm_start": False, "rule_mask": False}  # fmt: skip
+                            "warm_start": False, "rule_mask": False, "num_copies": 1, "selection": "confidence"}  # fmt: skip
+SUDOKU_SELECTIONS = ("confidence", "energy", "vote")  # how `solve(num_copies=K)` picks one grid per puzzle
+
+
+def symmetric_copies(input_ids: torch.LongTensor, num_copies: int, seed: int = 0):
+    """`num_copies` copies of each puzzle, copy 0 the puzzle itself and the others under uniformly random
+    validity-preserving symmetries (`sudoku_rules.random_symmetry`), drawn from a generator seeded by `seed` and the
+    puzzle's digits: a puzzle gets the same copies alone or in any batch.
+
+    Returns:
+        `(copies, sources, digit_maps)`: `copies` of shape `(num_copies * batch_size, 81)`, copy-major (row
+        `k * batch_size + b` is copy k of puzzle b), with `copies[i, j] = digit_maps[i, input_ids[b, sources[i, j]]]`;
+        `sources` `(num_copies * batch_size, 81)` and `digit_maps` `(num_copies * batch_size, 10)` undo it in
+        [`map_copies_back`].
+    """
+    batch_size = input_ids.shape[0]
+    drawn = [[random_symmetry(rng) for _ in range(num_copies - 1)]
+             for rng in (np.random.default_rng([seed, *puzzle]) for puzzle in input_ids.tolist())]  # fmt: skip
+    symmetries = [SudokuSymmetry.identity()] * batch_size + [row[copy] for copy in range(num_copies - 1) for row in drawn]
+    sources = torch.as_tensor(np.stack([_cell_sources(symmetry) for symmetry in symmetries]), device=input_ids.device)
+    digit_maps = torch.tensor([symmetry.digit_map for symmetry in symmetries], device=input_ids.device)
+    copies = digit_maps.gather(1, input_ids.repeat(num_copies, 1).gather(1, sources))
+    return copies, sources, digit_maps
+
+
+def map_copies_back(values: torch.Tensor, sources: torch.Tensor, digit_maps: torch.Tensor | None = None):
+    """Per-cell values `(num_copies * batch_size, 81)` of [`symmetric_copies`] moved back to the puzzles' own cells,
+    and, with `digit_maps`, digits relabelled back (grids); without, values only move (e.g. commit rounds)."""
+    if digit_maps is not None:
+        values = digit_maps.argsort(-1).gather(1, values)  # the inverse digit permutation (0 stays 0)
+    return torch.empty_like(values).scatter_(1, sources, values)
+
+
+def select_copies(copy_grids, copy_confidences, copy_energies=None, selection: str = "confidence"):
+    """One grid per puzzle from K decoded copies.
+
+    Args:
+        copy_grids (`torch.LongTensor` of shape `(batch_size, num_copies, 81)`): the copies' grids, each in the
+            puzzle's own cells and digits.
+        copy_confidences (`torch.FloatTensor` of shape `(batch_size, num_copies)`): each copy's mean commit
+            probability.
+        copy_energies (`torch.FloatTensor` of shape `(batch_size, num_copies)`, *optional*): each completed grid's
+            energy at the same depth (needed for `"energy"`).
+        selection (`str`): `"confidence"` (the most confident copy), `"energy"` (the lowest energy) or `"vote"`
+            (per cell the most frequent digit; ties go to the most confident copy's digit).
+
+    Returns:
+        `(grids, selected_copy)`: `(batch_size, 81)` and `(batch_size,)` (-1 for `"vote"`, whose grid may be no
+        copy's).
+    """
+    rows = torch.arange(copy_grids.shape[0], device=copy_grids.device)
+    if selection == "energy":
+        chosen = copy_energies.argmin(-1)
+        return copy_grids[rows, chosen], chosen
+    chosen = copy_confidences.argmax(-1)
+    if selection == "confidence":
+        return copy_grids[rows, chosen], chosen
+    votes = F.one_hot(copy_grids, 10).sum(1).float()  # (batch, 81, 10) digit counts over the copies
+    votes = votes + 0.5 * F.one_hot(copy_grids[rows, chosen], 10)  # the tie-break
+    return votes.argmax(-1), torch.full_like(chosen, -1)
 
 
 @dataclass
@@ -914,6 +978,16 @@ class SudokuSolution(ModelOutput):
             they were committed.
         is_valid (`torch.BoolTensor` of shape `(batch_size,)`): every row, column and box holds 1-9 once.
         rule_mask (`bool`): whether digits clashing with a committed peer were masked out (Sudoku rules used).
+        copy_grids (`torch.LongTensor` of shape `(batch_size, num_copies, 81)`, *optional*): with `num_copies > 1`,
+            every copy's grid mapped back to the puzzle's cells and digits (copy 0 is the puzzle itself);
+            `committed_round`, `num_rounds`, `energy`, `energy_trace` and `confidence` are those of the selected copy
+            (for `"vote"`, of the most confident copy) and `iterations_used` counts the iterations of all copies.
+        copy_confidences (`torch.FloatTensor` of shape `(batch_size, num_copies)`, *optional*): each copy's confidence.
+        copy_energies (`torch.FloatTensor` of shape `(batch_size, num_copies)`, *optional*): the energy of each
+            copy's completed grid, all at the same depth: the final total energy of one forward pass of
+            `num_recurrences` iterations with the grid as input (NaN for the Transformer baseline).
+        selected_copy (`torch.LongTensor` of shape `(batch_size,)`, *optional*): the copy whose grid was returned
+            (-1 for `selection="vote"`).
     """
 
     grids: torch.LongTensor | None = None
@@ -925,6 +999,10 @@ class SudokuSolution(ModelOutput):
     confidence: torch.FloatTensor | None = None
     is_valid: torch.BoolTensor | None = None
     rule_mask: bool | None = None
+    copy_grids: torch.LongTensor | None = None
+    copy_confidences: torch.FloatTensor | None = None
+    copy_energies: torch.FloatTensor | None = None
+    selected_copy: torch.LongTensor | None = None
 
 
 def sudoku_rule_mask(logits: torch.Tensor, grids: torch.Tensor) -> torch.Tensor:
@@ -1068,6 +1146,9 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         schedule: str | None = None,
         warm_start: bool | None = None,
         rule_mask: bool | None = None,
+        num_copies: int | None = None,
+        selection: str | None = None,
+        seed: int = 0,
         check_givens: bool = True,
         return_dict: bool = False,
         **kwargs,
@@ -1091,6 +1172,13 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 the newly committed cells replaced by their embeddings) instead of restarting from the embeddings.
             rule_mask (`bool`, *optional*): mask out digits that clash with a committed peer (uses the Sudoku rules;
                 off by default, always reported separately).
+            num_copies (`int`, *optional*): test-time selection: decode this many copies of each puzzle (copy 0 the
+                puzzle itself, the others under random validity-preserving symmetries, all in one batch), map them
+                back, and keep one grid per puzzle; costs `num_copies` times the iterations.
+            selection (`str`, *optional*): how to keep one of the copies: `"confidence"` (the copy whose committed
+                digits were the most probable), `"energy"` (the lowest energy of the completed grid, every copy
+                scored at the same depth; energy-based models only) or `"vote"` (per cell, the most frequent digit).
+            seed (`int`, *optional*, defaults to 0): seeds the copies' symmetries (the same seed, the same answer).
             check_givens (`bool`, *optional*, defaults to True): refuse puzzles whose givens clash (no solution).
             return_dict (`bool`, *optional*): return a [`SudokuSolution`] instead of the grids.
             kwargs: passed to `forward` every round (e.g. `adaptive_exit_threshold`).
@@ -1102,7 +1190,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         if check_givens:
             _check_givens(input_ids)
         given = {"decoding": decoding, "reveal_fraction": reveal_fraction, "confidence_threshold": confidence_threshold,
-                 "warm_start": warm_start, "rule_mask": rule_mask, "num_rounds": num_rounds, "schedule": schedule}  # fmt: skip
+                 "warm_start": warm_start, "rule_mask": rule_mask, "num_rounds": num_rounds, "schedule": schedule,
+                 "num_copies": num_copies, "selection": selection}  # fmt: skip
         options = {**SUDOKU_DECODING_DEFAULTS, **(self.config.sudoku_decoding or {})}
         options.update({name: value for name, value in given.items() if value is not None})
         if options["decoding"] not in ("iterative", "one_pass"):
@@ -1110,28 +1199,59 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         for name in ("warm_start", "rule_mask"):  # ("no" would read as True)
             if not isinstance(options[name], bool):
                 raise ValueError(f"`{name}` must be True or False, got {options[name]!r}.")
+        copies, seed = as_count(options["num_copies"], "num_copies", limit=1024), as_seed(seed)
+        has_energy = self.config.layer_type == "hyperset"
+        selections = SUDOKU_SELECTIONS if has_energy else ("confidence", "vote")  # the baseline has no energy
+        if options["selection"] not in selections:
+            raise ValueError(
+                f"`selection` must be one of {', '.join(map(repr, selections))}"
+                f"{'' if has_energy else ' (the Transformer baseline has no energy)'}, got {options['selection']!r}."
+            )
         if options.get("num_rounds") is not None or options.get("schedule") is not None:
             options["reveal_fraction"] = None  # a MaskGIT schedule instead of a fraction
         one_pass = options["decoding"] == "one_pass"
         num_recurrences = self.config.num_recurrences if num_recurrences is None else num_recurrences
+        puzzles, sources, digit_maps = symmetric_copies(input_ids, copies, seed) if copies > 1 else (input_ids,) * 3
         decoded = maskgit_decode(
-            self, input_ids, num_steps=1 if one_pass else (options.get("num_rounds") or 12),
+            self, puzzles, num_steps=1 if one_pass else (options.get("num_rounds") or 12),
             schedule=options.get("schedule") or "linear", temperature=0.0, mask_token_id=0,
             reveal_fraction=None if one_pass else options["reveal_fraction"],
             confidence_threshold=None if one_pass else options["confidence_threshold"], id_offset=1,
             logits_processor=sudoku_rule_mask if options["rule_mask"] else None,
             warm_start=bool(options["warm_start"]) and not one_pass, stop_when_full=True,
-            output_energies=self.config.layer_type == "hyperset", num_recurrences=num_recurrences, **kwargs,
+            output_energies=has_energy, num_recurrences=num_recurrences, **kwargs,
         )  # fmt: skip
-        grids = decoded.sequences
-        if not return_dict:
+        grids, committed_round = decoded.sequences, decoded.reveal_step
+        if copies == 1 and not return_dict:
             return grids
-        energy = decoded.energy if decoded.energy is not None else torch.full(grids.shape[:1], math.nan)
+        energy = decoded.energy if decoded.energy is not None else torch.full(grids.shape[:1], math.nan, device=grids.device)
+        per_copy = {"num_rounds": decoded.num_model_calls, "energy": energy, "energy_trace": decoded.energy_trace,
+                    "confidence": decoded.confidence}  # fmt: skip
+        selected = {}
+        if copies > 1:  # (copies * batch, ...) copy-major -> (batch, copies, ...), back in the puzzles' own cells
+            def by_puzzle(values):
+                return None if values is None else values.unflatten(0, (copies, -1)).transpose(0, 1)
+
+            grids = map_copies_back(grids, sources, digit_maps)
+            committed_round = map_copies_back(committed_round, sources)
+            copy_energies = torch.full_like(energy, math.nan)
+            if has_energy:  # every completed grid scored at the same depth
+                scored = self(input_ids=grids, num_recurrences=num_recurrences, output_energies=True, **kwargs)
+                copy_energies = scored.energies[-1][:, -1].float()
+            copy_grids, copy_confidences = by_puzzle(grids), by_puzzle(decoded.confidence)
+            grids, chosen = select_copies(copy_grids, copy_confidences, by_puzzle(copy_energies), options["selection"])
+            if not return_dict:
+                return grids
+            source = chosen.where(chosen >= 0, copy_confidences.argmax(-1))  # vote: the most confident copy's facts
+            rows = torch.arange(grids.shape[0], device=grids.device)
+            committed_round = by_puzzle(committed_round)[rows, source]
+            per_copy = {name: None if value is None else by_puzzle(value)[rows, source] for name, value in per_copy.items()}
+            selected = {"copy_grids": copy_grids, "copy_confidences": copy_confidences,
+                        "copy_energies": by_puzzle(copy_energies), "selected_copy": chosen}  # fmt: skip
         return SudokuSolution(
-            grids=grids, committed_round=decoded.reveal_step, num_rounds=decoded.num_model_calls,
-            iterations_used=decoded.iterations_used, energy=energy, energy_trace=decoded.energy_trace,
-            confidence=decoded.confidence,
+            grids=grids, committed_round=committed_round, iterations_used=decoded.iterations_used.view(copies, -1).sum(0),
             is_valid=(sudoku_unit_counts(grids) == 1).all(-1).all(-1), rule_mask=bool(options["rule_mask"]),
+            **per_copy, **selected,
         )  # fmt: skip
 
 

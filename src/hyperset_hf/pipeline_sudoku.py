@@ -222,7 +222,8 @@ def _is_sudoku_config(config) -> bool:
     return getattr(config, "input_type", None) == "sudoku" and getattr(config, "num_labels", None) == 9
 
 
-DECODING_OPTIONS = ("decoding", "reveal_fraction", "confidence_threshold", "warm_start", "rule_mask")
+DECODING_OPTIONS = ("decoding", "reveal_fraction", "confidence_threshold", "warm_start", "rule_mask", "num_copies",
+                    "selection", "seed")  # fmt: skip
 
 
 class SudokuSolvingPipeline(Pipeline):
@@ -251,8 +252,9 @@ class SudokuSolvingPipeline(Pipeline):
         decoding (`str`, *optional*): `"iterative"` (default: MaskGIT-style rounds that commit the most confident
             blanks) or `"one_pass"` (the paper's protocol); the pipeline calls `model.solve()`, so the model's
             recommended decoding (`config.sudoku_decoding`) applies.
-        reveal_fraction, confidence_threshold, warm_start, rule_mask (*optional*): decoding options of
-            [`HyperSETForSudoku.solve`] (`rule_mask=True` uses the Sudoku rules; off by default).
+        reveal_fraction, confidence_threshold, warm_start, rule_mask, num_copies, selection, seed (*optional*):
+            decoding options of [`HyperSETForSudoku.solve`] (`rule_mask=True` uses the Sudoku rules, off by default;
+            `num_copies=K` decodes K symmetric copies of each puzzle and keeps one by `selection`).
         check_givens (`bool`, *optional*, defaults to True): raise a `ValueError` for a puzzle whose givens repeat a
             digit in a row, column or box (such a puzzle has no solution).
 

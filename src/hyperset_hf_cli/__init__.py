@@ -42,6 +42,7 @@ EXIT_INVALID_SOLUTION = 1
 EXIT_USAGE = 2  # argparse's own exit status for usage errors
 
 DECODINGS = ("iterative", "one_pass")  # `HyperSETForSudoku.solve(decoding=...)`
+SELECTIONS = ("confidence", "energy", "vote")  # `HyperSETForSudoku.solve(selection=...)`
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -184,6 +185,21 @@ def add_solve_parser(subparsers) -> argparse.ArgumentParser:
         "(config.sudoku_decoding), else iterative",
     )
     parser.add_argument(
+        "--copies",
+        metavar="K",
+        type=_positive_int,
+        default=None,
+        help="test-time selection: decode K copies of the puzzle under random symmetries and keep one by "
+        "--selection (K times the iterations); default: the model's recommendation, else 1",
+    )
+    parser.add_argument(
+        "--selection",
+        choices=SELECTIONS,
+        default=None,
+        help="how --copies keeps one grid: the most confident copy, the lowest energy of the completed grid, or a vote "
+        "per cell; default: the model's recommendation, else confidence",
+    )
+    parser.add_argument(
         "--rule-mask",
         action="store_true",
         help="use the Sudoku rules while decoding: mask out the digits that clash with a given or committed digit in "
@@ -256,6 +272,8 @@ def _decoding_line(result: dict) -> str:
     else:
         line = (f"Decoding: iterative, {_plural(rounds, 'round')} of {_plural(iterations, 'iteration')} "
                 f"({used} iterations in all)")
+    if result["num_copies"] > 1:
+        line += f"; the grid kept by {result['selection']} from {result['num_copies']} symmetric copies"
     return line + ("; Sudoku rules used (--rule-mask)" if result["rule_mask"] else "; no Sudoku rules used")
 
 
@@ -288,12 +306,14 @@ def _format_report(result: dict, model_name: str, config) -> str:
 
 
 def _decoding_used(config, given: dict) -> dict:
-    """`{"decoding": ..., "rule_mask": ...}` that `HyperSETForSudoku.solve()` ran with: the options given, else the
-    checkpoint's recommendation (`config.sudoku_decoding`), else `SUDOKU_DECODING_DEFAULTS`."""
+    """`{"decoding": ..., "rule_mask": ..., "num_copies": ..., "selection": ...}` that `HyperSETForSudoku.solve()` ran
+    with: the options given, else the checkpoint's recommendation (`config.sudoku_decoding`), else
+    `SUDOKU_DECODING_DEFAULTS`."""
     from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS
 
     options = {**SUDOKU_DECODING_DEFAULTS, **(getattr(config, "sudoku_decoding", None) or {}), **given}
-    return {"decoding": options["decoding"], "rule_mask": bool(options["rule_mask"])}
+    return {"decoding": options["decoding"], "rule_mask": bool(options["rule_mask"]),
+            "num_copies": int(options["num_copies"]), "selection": options["selection"]}  # fmt: skip
 
 
 def _looks_like_local_path(name: str) -> bool:
@@ -354,8 +374,9 @@ def run_solve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _refuse(parser, f"could not load a Hyper-SET Sudoku model from {model_name!r}{where}: {_one_line(error)}")
 
     decoding = {"rule_mask": args.rule_mask}  # the Sudoku rules only when asked for
-    if args.decoding is not None:  # else the model's recommendation
-        decoding["decoding"] = args.decoding
+    for name, value in (("decoding", args.decoding), ("num_copies", args.copies), ("selection", args.selection)):
+        if value is not None:  # else the model's recommendation
+            decoding[name] = value
     try:
         result = solver(text, num_recurrences=args.num_recurrences, **decoding)
     except ValueError as error:

@@ -69,7 +69,6 @@ import multiprocessing
 import os
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +81,19 @@ from ..sudoku_rules import (  # the rules and the solver this data is built on (
     _MASK_BITS,
     _POPCOUNT,
     NUM_CELLS,
+    SudokuSymmetry,
     _initial_state,
     _search,
     _solutions,
+    apply_symmetry,
     check_puzzle,
     check_solution,
     count_solutions,
     grid_to_string,
     parse_grid,
     parse_grids,
+    permute_cells,
+    random_symmetry,
     search_effort,
     solve,
 )
@@ -373,189 +376,6 @@ def _features(rated: bool = True):
     if rated:
         columns["search_effort"] = datasets.Value("int32")
     return datasets.Features(columns)
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Symmetries
-# ------------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SudokuSymmetry:
-    """One element of the validity-preserving symmetry group of Sudoku.
-
-    Applied as: optional transpose, then `new[r, c] = old[row_order[r], column_order[c]]`, then digit relabelling
-    `d -> digit_map[d]` (with `digit_map[0] == 0`, so blanks stay blank).
-
-    Attributes:
-        digit_map (`tuple` of 10 `int`): `digit_map[d]` is the new digit for digit `d`; a permutation of 1-9 after 0.
-        row_order (`tuple` of 9 `int`): source row of each new row; keeps bands together (a band permutation composed
-            with permutations of the rows inside each band).
-        column_order (`tuple` of 9 `int`): the same for columns and stacks.
-        transpose (`bool`): whether the grid is transposed first.
-    """
-
-    digit_map: tuple[int, ...]
-    row_order: tuple[int, ...]
-    column_order: tuple[int, ...]
-    transpose: bool = False
-
-    def __call__(self, grid):
-        return apply_symmetry(grid, self)
-
-    @classmethod
-    def identity(cls) -> SudokuSymmetry:
-        return cls(tuple(range(10)), tuple(range(9)), tuple(range(9)), False)
-
-    def inverse(self) -> SudokuSymmetry:
-        """The symmetry that undoes this one: `apply_symmetry(apply_symmetry(grid, s), s.inverse())` is `grid`.
-
-        Writing `s` as `new[r, c] = map[old'[row_order[r], column_order[c]]]` with `old'` the (optionally transposed)
-        grid, the inverse undoes the digit map with its inverse permutation and the line orders with their inverse
-        permutations. Without transpose these stay rows and columns. With transpose the inverse must move the cells
-        back before transposing them back, and transposing first (the field semantics) swaps the roles: the inverse
-        rows come from the inverse column order and vice versa. Either way the result is again a `SudokuSymmetry`
-        (band-preserving line orders stay band-preserving), with the same `transpose`.
-
-        To move per-cell values that are not digits (confidences, logits) back to their cells, use `permute_cells`
-        with the inverse.
-
-        Example:
-
-        ```python
-        >>> import numpy as np
-        >>> from hyperset_hf.data.sudoku import apply_symmetry, random_symmetry
-        >>> puzzle = "800000000003600000070090200050007000000045700000100030001000068008500010090000400"
-        >>> symmetry = random_symmetry(np.random.default_rng(0))
-        >>> transformed = apply_symmetry(puzzle, symmetry)
-        >>> apply_symmetry(transformed, symmetry.inverse()) == puzzle
-        True
-        >>> symmetry.inverse().inverse() == symmetry
-        True
-
-        ```
-        """
-        digit_map = [0] * 10
-        for digit, new_digit in enumerate(self.digit_map):
-            digit_map[new_digit] = digit
-        row_inverse = tuple(int(i) for i in np.argsort(self.row_order))
-        column_inverse = tuple(int(i) for i in np.argsort(self.column_order))
-        if self.transpose:
-            # s: G -> C with C[r, c] = G[column_order[c], row_order[r]] (digits aside), so
-            # G[i, j] = C[row_inverse[j], column_inverse[i]] = C^T[column_inverse[i], row_inverse[j]]
-            return SudokuSymmetry(tuple(digit_map), column_inverse, row_inverse, True)
-        return SudokuSymmetry(tuple(digit_map), row_inverse, column_inverse, False)
-
-
-def _random_line_order(rng: np.random.Generator) -> tuple[int, ...]:
-    bands = rng.permutation(3)
-    return tuple(int(3 * band + offset) for band in bands for offset in rng.permutation(3))
-
-
-def random_symmetry(rng: np.random.Generator, allow_transpose: bool = True) -> SudokuSymmetry:
-    """Draws a uniformly random element of the symmetry group (see `SudokuSymmetry`).
-
-    Args:
-        rng (`np.random.Generator`): source of randomness.
-        allow_transpose (`bool`, *optional*, defaults to True): whether a transpose may be included (probability 1/2).
-
-    Returns:
-        `SudokuSymmetry`, callable on grids.
-    """
-    digit_map = (0, *(int(d) + 1 for d in rng.permutation(9)))
-    row_order = _random_line_order(rng)
-    column_order = _random_line_order(rng)
-    transpose = bool(rng.integers(2)) if allow_transpose else False
-    return SudokuSymmetry(digit_map, row_order, column_order, transpose)
-
-
-def apply_symmetry(grid, transformation: SudokuSymmetry):
-    """Applies a symmetry to one grid or a batch of grids.
-
-    Args:
-        grid (`str`, or array-like of shape `(..., 81)` or `(..., 9, 9)` with 0 = blank): the grid(s).
-        transformation (`SudokuSymmetry`): the symmetry.
-
-    Returns:
-        The transformed grid(s): a `str` for a `str` input, else an `np.ndarray` of the input's shape and dtype.
-    """
-    as_string = isinstance(grid, str)
-    array = parse_grid(grid) if as_string else np.asarray(grid)
-    shape = array.shape
-    cells = array.reshape(*shape[: -2 if shape[-2:] == (9, 9) else -1], 9, 9)
-    if transformation.transpose:
-        cells = np.swapaxes(cells, -1, -2)
-    cells = cells[..., list(transformation.row_order), :][..., list(transformation.column_order)]
-    cells = np.asarray(transformation.digit_map, dtype=array.dtype)[cells]
-    result = cells.reshape(shape)
-    return grid_to_string(result) if as_string else result
-
-
-def _cell_sources(transformation: SudokuSymmetry) -> np.ndarray:
-    """`sources[k]`: the cell (0-80, row-major) whose value `apply_symmetry` moves to cell `k`."""
-    cells = np.arange(NUM_CELLS).reshape(9, 9)
-    if transformation.transpose:
-        cells = cells.T
-    return cells[list(transformation.row_order)][:, list(transformation.column_order)].reshape(NUM_CELLS)
-
-
-def permute_cells(values, transformation: SudokuSymmetry, cell_axis: int = -1, digit_axis: int | None = None):
-    """Moves per-cell values of any dtype the way `apply_symmetry` moves the cells of a grid, without relabelling
-    them as digits (unless `digit_axis` is given).
-
-    Use it to carry per-cell outputs (confidences, logits, masks) along with a symmetry, and with
-    `transformation.inverse()` to bring outputs computed on a transformed puzzle back to the original cells (e.g. for
-    test-time augmentation). Per-cell confidences only move; digit scores (logits or probabilities over the digits
-    1-9) also need their digit axis relabelled: pass `digit_axis`, then `out[..., digit_map[d] - 1] = in[..., d - 1]`,
-    so the argmax digit of the result equals `apply_symmetry` of the argmax digit of `values`.
-
-    Args:
-        values (`np.ndarray`, `torch.Tensor` or array-like): per-cell values with an axis of 81 cells in row-major
-            order, e.g. `(81,)` confidences, `(B, 81)` or `(81, 9)` / `(B, 81, 9)` logits.
-        transformation (`SudokuSymmetry`): the symmetry (its `inverse()` to map back).
-        cell_axis (`int`, *optional*, defaults to -1): the axis of the 81 cells.
-        digit_axis (`int`, *optional*): an axis of 9 digit scores (digits 1-9) to relabel with `digit_map`; by default
-            nothing is relabelled.
-
-    Returns:
-        The moved values: same type (NumPy array or torch tensor), shape and dtype as `values`.
-
-    Example:
-
-    ```python
-    >>> import numpy as np
-    >>> from hyperset_hf.data.sudoku import apply_symmetry, permute_cells, random_symmetry
-    >>> symmetry = random_symmetry(np.random.default_rng(0))
-    >>> confidence = np.linspace(0.0, 1.0, 81)  # computed on the transformed puzzle
-    >>> back = permute_cells(confidence, symmetry.inverse())  # each value back on its original cell
-    >>> bool((permute_cells(back, symmetry) == confidence).all())
-    True
-    >>> logits = np.random.default_rng(1).normal(size=(81, 9))  # (cells, digits 1-9) on the transformed puzzle
-    >>> original = permute_cells(logits, symmetry.inverse(), cell_axis=0, digit_axis=1)
-    >>> bool((original.argmax(-1) + 1 == apply_symmetry(logits.argmax(-1) + 1, symmetry.inverse())).all())
-    True
-
-    ```
-    """
-    if not hasattr(values, "index_select"):  # not a torch tensor
-        values = np.asarray(values)
-    shape = tuple(values.shape)
-    if not -len(shape) <= cell_axis < len(shape) or shape[cell_axis] != NUM_CELLS:
-        raise ValueError(f"cell_axis {cell_axis} of values with shape {shape} must have {NUM_CELLS} cells")
-    indices = [(cell_axis, _cell_sources(transformation))]
-    if digit_axis is not None:
-        if not -len(shape) <= digit_axis < len(shape) or shape[digit_axis] != 9:
-            raise ValueError(f"digit_axis {digit_axis} of values with shape {shape} must have 9 digits (1-9)")
-        digit_inverse = np.argsort(transformation.digit_map[1:])  # new digit index -> old digit index
-        indices.append((digit_axis, digit_inverse))
-    for axis, index in indices:
-        if isinstance(values, np.ndarray):
-            values = np.take(values, index, axis=axis)
-        else:  # a torch tensor (kept on its device)
-            import torch
-
-            values = values.index_select(axis, torch.as_tensor(index, device=values.device))
-    return values
 
 
 def augment(puzzle, solution, rng: np.random.Generator, allow_transpose: bool = True):
