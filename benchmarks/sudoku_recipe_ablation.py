@@ -10,6 +10,8 @@ against wall time and against steps (`<output_dir>/curves.png`).
 
     python benchmarks/sudoku_recipe_ablation.py --budget_minutes 12 --parallel 2 --output_dir outputs/ablation
     python benchmarks/sudoku_recipe_ablation.py --summarize_only --output_dir outputs/ablation   # table and plot only
+    python benchmarks/sudoku_recipe_ablation.py --summarize_only --runs hyperset=DIR transformer=DIR --time cpu \
+        --figure curves.png   # any run_sudoku.py folders, against CPU time
 """
 
 import argparse
@@ -69,10 +71,13 @@ def run_all(names, budget_minutes, output_dir: Path, parallel: int):
         running = [process for process in running if process.poll() is None]
 
 
-def summarize(output_dir: Path):
+def summarize(runs: dict[str, tuple[str, Path]], figure_path: Path, title: str, time_key: str = "wall_seconds"):
+    """Prints the table of the runs `{name: (description, folder)}` (each folder holding run_sudoku.py's `curve.json`
+    and `extrapolation.json`) and draws their curves against `time_key` (`wall_seconds` or `cpu_seconds`, one
+    thread) and against steps into `figure_path`."""
     rows, curves = [], {}
-    for name, (description, _, _) in VARIANTS.items():
-        curve_file, results_file = output_dir / name / "curve.json", output_dir / name / "extrapolation.json"
+    for name, (description, folder) in runs.items():
+        curve_file, results_file = folder / "curve.json", folder / "extrapolation.json"
         if not curve_file.exists():
             continue
         curve = json.loads(curve_file.read_text())
@@ -81,12 +86,13 @@ def summarize(output_dir: Path):
         by_depth = {row["iterations"]: row for row in final}
         last = curve[-1]
         rows.append(
-            f"| {name} | {description} | {last['step']} | {last['wall_seconds'] / 60:.1f} | "
+            f"| {name} | {description} | {last['step']} | {last[time_key] / 60:.1f} | "
             f"{100 * last['eval_cell_accuracy']:.1f} | {100 * last['eval_board_accuracy']:.1f} | "
             f"{by_depth.get(32, {}).get('cell_accuracy', float('nan')):.1f} | "
             f"{by_depth.get(32, {}).get('board_accuracy', float('nan')):.1f} |"
         )
-    print("| variant | recipe | steps | minutes | cell acc. T=16 (%) | boards T=16 (%) | cell acc. T=32 (%) | boards T=32 (%) |")
+    unit = "CPU minutes" if time_key == "cpu_seconds" else "minutes"
+    print(f"| run | recipe | steps | {unit} | cell acc. T=16 (%) | boards T=16 (%) | cell acc. T=32 (%) | boards T=32 (%) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     print("\nCell accuracy (%) at every evaluation (step: value):\n")
@@ -102,34 +108,48 @@ def summarize(output_dir: Path):
         return
     figure, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     for name, curve in curves.items():
-        for column, x_key in enumerate(("wall_seconds", "step")):
-            xs = [point[x_key] / (60 if x_key == "wall_seconds" else 1) for point in curve]
+        for column, x_key in enumerate((time_key, "step")):
+            xs = [point[x_key] / (60 if x_key != "step" else 1) for point in curve]
             axes[0, column].plot(xs, [100 * point["eval_cell_accuracy"] for point in curve], label=name)
             axes[1, column].plot(xs, [100 * point["eval_board_accuracy"] for point in curve], label=name)
+    time_label = "CPU time (minutes, one thread)" if time_key == "cpu_seconds" else "wall time (minutes, one thread)"
     for row, metric in enumerate(("cell accuracy (%)", "board accuracy (%)")):
-        for column, label in enumerate(("wall time (minutes, one thread)", "training steps (batch 64)")):
+        for column, label in enumerate((time_label, "training steps (batch 64)")):
             axes[row, column].set_xlabel(label)
             axes[row, column].set_ylabel(metric)
             axes[row, column].grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
-    figure.suptitle("Sudoku recipe ablation, satnet-like test puzzles (200), T=16, CPU")
+    figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(output_dir / "curves.png", dpi=110)
+    figure.savefig(figure_path, dpi=110)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output_dir", default=str(REPOSITORY / "outputs" / "ablation"))
     parser.add_argument("--budget_minutes", type=float, default=12.0)
     parser.add_argument("--parallel", type=int, default=1)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--summarize_only", action="store_true")
-    args = parser.parse_args()
+    parser.add_argument("--runs", nargs="+", metavar="NAME=DIR", default=None,
+                        help="with --summarize_only: other run_sudoku.py output folders to tabulate and plot")
+    parser.add_argument("--time", choices=("wall", "cpu"), default="wall",
+                        help="the curves' time axis: wall time, or the runs' CPU time (--max_train_cpu_minutes runs)")
+    parser.add_argument("--figure", default=None, help="where to draw the curves (default: <output_dir>/curves.png)")
+    parser.add_argument("--title", default="Sudoku recipe ablation, satnet-like test puzzles (200), T=16, CPU")
+    args = parser.parse_args(argv)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if not args.summarize_only:
         run_all(args.variants, args.budget_minutes, output_dir, args.parallel)
-    summarize(output_dir)
+    if args.runs:
+        if any("=" not in run for run in args.runs):
+            parser.error(f"--runs takes NAME=DIR pairs, got {args.runs}")
+        runs = {name: ("", Path(folder)) for name, folder in (run.split("=", 1) for run in args.runs)}
+    else:
+        runs = {name: (description, output_dir / name) for name, (description, _, _) in VARIANTS.items()}
+    figure = Path(args.figure) if args.figure else output_dir / "curves.png"
+    summarize(runs, figure, args.title, "cpu_seconds" if args.time == "cpu" else "wall_seconds")
 
 
 if __name__ == "__main__":
