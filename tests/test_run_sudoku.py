@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import load_example
+import torch
+from conftest import activate_step_sizes, load_example
 from transformers import AutoModelForTokenClassification
 
 
@@ -231,3 +232,35 @@ def test_trains_on_a_mixture_and_continues_from_a_checkpoint(tmp_path, cheap_har
     assert latest["started_from"] == str(first) and latest["dataset"] == "hard:0.5,palm-like:0.5"
     assert latest["test_set"] == "palm-like" and latest["train_puzzles"] == 6
     assert metadata["dataset"] == latest["dataset"] and metadata["test_set"] == "palm-like"
+
+
+def test_ema_of_the_weights_ends_the_run(tmp_path):
+    """--ema_decay 0.5 saves ema_3 = w1/4 + w2/4 + w3/2 (ema_1 = w1, ema_k = ema_(k-1)/2 + w_k/2, as
+    `torch.optim.swa_utils.AveragedModel` starts), with w_k the weights after step k of the same seeded run without the
+    average."""
+    from safetensors.torch import load_file
+
+    module = load_script()
+    config = HyperSETConfig.from_preset("sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32,
+                                        num_recurrences=2, time_embedding_size=8)  # fmt: skip
+    activate_step_sizes(HyperSETForSudoku(config)).save_pretrained(tmp_path / "start")
+    common = [
+        "--model_name_or_path", str(tmp_path / "start"), "--cache_dir", str(tmp_path / "cache"), "--seed", "3",
+        "--max_train_samples", "16", "--do_train", "--max_steps", "3", "--per_device_train_batch_size", "8",
+        "--learning_rate", "1e-2", "--warmup_steps", "0", "--lr_scheduler_type", "constant",
+    ]  # fmt: skip
+    raw, averaged = tmp_path / "raw", tmp_path / "averaged"
+    module.main(common + ["--save_strategy", "steps", "--save_steps", "1", "--save_total_limit", "5",
+                          "--output_dir", str(raw)])  # fmt: skip
+    module.main(common + ["--save_strategy", "no", "--ema_decay", "0.5", "--output_dir", str(averaged)])
+    weights = [load_file(tmp_path / "start" / "model.safetensors")]
+    weights += [load_file(raw / f"checkpoint-{step}" / "model.safetensors") for step in (1, 2, 3)]
+    saved = load_file(averaged / "model.safetensors")
+    assert not torch.allclose(weights[3]["classifier.weight"], weights[0]["classifier.weight"])  # it trained
+    for name, value in saved.items():
+        expected = weights[1][name] / 4 + weights[2][name] / 4 + weights[3][name] / 2
+        torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-6, msg=name)
+    history = json.loads((averaged / "run_metadata.json").read_text())["stages"]
+    assert history[-1]["ema_decay"] == 0.5 and history[-1]["steps"] == 3
+    with pytest.raises(ValueError, match=r"--ema_decay must be a number in \(0, 1\), got 1.0"):
+        module.SudokuTrainingArguments(output_dir="unused", ema_decay=1.0)

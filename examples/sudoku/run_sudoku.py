@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import transformers
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from transformers import (
     AutoConfig,
     AutoModelForTokenClassification,
@@ -184,12 +185,42 @@ class SudokuTrainingArguments(TrainingArguments):
         },
     )
 
+    ema_decay: float | None = field(
+        default=None,
+        metadata={
+            "help": "Keep an exponential moving average of the weights (decay in (0, 1), e.g. 0.999; "
+            "`torch.optim.swa_utils`) and end the run with it: the saved model and the final evaluation use the "
+            "average, the evaluations during training the trained weights. Not carried across --resume_from_checkpoint."
+        },
+    )
+
     def __post_init__(self):
         for name in ("max_train_minutes", "max_train_cpu_minutes"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"--{name} must be a number of minutes >= 0, got {value!r}.")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"--ema_decay must be a number in (0, 1), got {self.ema_decay!r}.")
         super().__post_init__()
+
+
+class WeightAverageCallback(TrainerCallback):
+    """An exponential moving average of the weights (`torch.optim.swa_utils.AveragedModel`), updated after every
+    optimizer step (the first update copies the weights) and copied into the model when training ends."""
+
+    def __init__(self, decay: float):
+        self.decay, self.average = decay, None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(self.decay), use_buffers=True)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self.average.update_parameters(model)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        with torch.no_grad():
+            for target, average in zip(model.state_dict().values(), self.average.module.state_dict().values()):
+                target.copy_(average)
 
 
 class WallTimeCallback(TrainerCallback):
@@ -428,7 +459,7 @@ def main(argv=None):
         compute_metrics=build_compute_metrics(),
         preprocess_logits_for_metrics=preprocess_logits,
         optimizers=optimizers,
-        callbacks=[wall_time],
+        callbacks=[wall_time] + ([WeightAverageCallback(training_args.ema_decay)] if training_args.ema_decay else []),
     )
 
     if training_args.do_train:
@@ -456,6 +487,7 @@ def main(argv=None):
                 cpu_minutes=round(wall_time.cpu_elapsed() / 60.0, 1),
                 train_loss=train_result.metrics.get("train_loss"),
                 seed=training_args.seed,
+                ema_decay=training_args.ema_decay,
             )
             if wall_time.curve:
                 with open(os.path.join(training_args.output_dir, "curve.json"), "w") as handle:
