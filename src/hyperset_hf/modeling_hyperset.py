@@ -22,8 +22,8 @@ holds the energy and its gradient side by side (`energies.py`). The iterations r
 (`HyperSETEncoder.update`), the layers it applies and the task heads; the inputs are embedded by `embeddings.py`.
 
 This file imports only torch, numpy, transformers and its flat sibling modules (`configuration_hyperset`,
-`embeddings`, `energies`, `recurrence`, `input_checks`, `maskgit`, `sudoku_rules`), so that it also works as Hub remote code (`save_pretrained` copies them
-all into the checkpoint).
+`embeddings`, `energies`, `recurrence`, `input_checks`, `maskgit`, `sudoku_rules`), so that it also works as Hub
+remote code (`save_pretrained` copies them all into the checkpoint).
 """
 
 import math
@@ -1201,7 +1201,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 raise ValueError(f"`{name}` must be True or False, got {options[name]!r}.")
         copies, seed = as_count(options["num_copies"], "num_copies", limit=1024), as_seed(seed)
         has_energy = self.config.layer_type == "hyperset"
-        selections = SUDOKU_SELECTIONS if has_energy else ("confidence", "vote")  # the baseline has no energy
+        selections = tuple(name for name in SUDOKU_SELECTIONS if has_energy or name != "energy")  # baseline: no energy
         if options["selection"] not in selections:
             raise ValueError(
                 f"`selection` must be one of {', '.join(map(repr, selections))}"
@@ -1224,7 +1224,9 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
         grids, committed_round = decoded.sequences, decoded.reveal_step
         if copies == 1 and not return_dict:
             return grids
-        energy = decoded.energy if decoded.energy is not None else torch.full(grids.shape[:1], math.nan, device=grids.device)
+        energy = decoded.energy
+        if energy is None:  # the Transformer baseline
+            energy = torch.full(grids.shape[:1], math.nan, device=grids.device)
         per_copy = {"num_rounds": decoded.num_model_calls, "energy": energy, "energy_trace": decoded.energy_trace,
                     "confidence": decoded.confidence}  # fmt: skip
         selected = {}
@@ -1233,9 +1235,8 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 return None if values is None else values.unflatten(0, (copies, -1)).transpose(0, 1)
 
             grids = map_copies_back(grids, sources, digit_maps)
-            committed_round = map_copies_back(committed_round, sources)
             copy_energies = torch.full_like(energy, math.nan)
-            if has_energy:  # every completed grid scored at the same depth
+            if has_energy and (return_dict or options["selection"] == "energy"):  # every grid scored at equal depth
                 scored = self(input_ids=grids, num_recurrences=num_recurrences, output_energies=True, **kwargs)
                 copy_energies = scored.energies[-1][:, -1].float()
             copy_grids, copy_confidences = by_puzzle(grids), by_puzzle(decoded.confidence)
@@ -1244,7 +1245,7 @@ class HyperSETForSudoku(HyperSETPreTrainedModel):
                 return grids
             source = chosen.where(chosen >= 0, copy_confidences.argmax(-1))  # vote: the most confident copy's facts
             rows = torch.arange(grids.shape[0], device=grids.device)
-            committed_round = by_puzzle(committed_round)[rows, source]
+            committed_round = by_puzzle(map_copies_back(committed_round, sources))[rows, source]
             per_copy = {name: None if value is None else by_puzzle(value)[rows, source] for name, value in per_copy.items()}
             selected = {"copy_grids": copy_grids, "copy_confidences": copy_confidences,
                         "copy_energies": by_puzzle(copy_energies), "selected_copy": chosen}  # fmt: skip
