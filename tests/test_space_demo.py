@@ -188,6 +188,59 @@ def test_solve_calls_the_models_solve_and_shows_the_rounds(app, models, monkeypa
     assert list(line.get_ydata()) == pytest.approx(result["energies"][0])
 
 
+@pytest.mark.parametrize("selection", ["confidence", "energy", "vote"])
+@pytest.mark.parametrize("decoding", ["iterative", "one_pass"])
+def test_copies_keep_the_grid_the_models_solve_keeps(app, models, decoding, selection):
+    """Test-time selection in the Space is `solve(num_copies=K, selection=...)`: the same grid, the copy kept, every
+    copy's confidence and all copies' iterations, described in the status and the rounds' caption."""
+    model = models["sudoku"]
+    result = app.solve_puzzle(model, PUZZLE, 3, decoding, 4, selection)
+    input_ids = torch.as_tensor(app.parse_puzzle(PUZZLE), dtype=torch.long).unsqueeze(0)
+    with torch.no_grad():
+        expected = model.solve(input_ids, 3, decoding=decoding, num_copies=4, selection=selection, return_dict=True)
+    assert result["solution"] == app.grid_to_string(expected.grids[0].numpy())
+    assert result["num_copies"] == 4 and result["selection"] == selection
+    assert result["selected_copy"] == int(expected.selected_copy[0])
+    assert result["selected_copy"] == (-1 if selection == "vote" else result["selected_copy"]) >= -1
+    assert result["copy_confidences"] == pytest.approx(expected.copy_confidences[0].tolist(), abs=0)
+    assert result["iterations_used"] == int(expected.iterations_used[0]) >= 4 * 3
+    assert result["committed_round"] == expected.committed_round[0].tolist()
+    if selection != "vote":  # the kept copy is the most confident / the lowest energy of the four
+        scores = expected.copy_confidences[0] if selection == "confidence" else -expected.copy_energies[0]
+        assert result["selected_copy"] == int(scores.argmax())
+    status = app.sudoku_views(result)[1]
+    rule = {"confidence": "the most confident of", "energy": "the lowest-energy of", "vote": "a vote per cell over"}
+    assert f"{rule[selection]} 4 copies under random Sudoku symmetries" in status
+    assert f"{result['iterations_used']} iterations over all copies" in status
+    assert (f"copy {result['selected_copy']} kept" in status) == (selection != "vote")
+    caption = "digits are the vote of all copies" if selection == "vote" else f"rounds of copy {result['selected_copy']}"
+    assert caption in app.rounds_html(result)
+    # one copy: the plain solve(), described as before
+    single = app.solve_puzzle(model, PUZZLE, 3, decoding, 1, selection)
+    assert single["num_copies"] == 1 and single["selected_copy"] == 0 and len(single["copy_confidences"]) == 1
+    assert "copies" not in app.describe_decoding(single)
+
+
+@pytest.mark.parametrize("num_copies", [0, 9, 2.5, "4", True])
+def test_bad_copies_are_refused_by_name(app, models, num_copies):
+    with pytest.raises(ValueError, match=re.escape(f"num_copies must be a whole number from 1 to 8, got {num_copies!r}")):
+        app.solve_puzzle(models["sudoku"], PUZZLE, 2, "iterative", num_copies, "confidence")
+    with pytest.raises(ValueError, match="selection must be one of confidence, energy, vote, got 'best'"):
+        app.solve_puzzle(models["sudoku"], PUZZLE, 2, "iterative", 2, "best")
+
+
+def test_the_transformer_baseline_offers_no_energy_selection(app, tmp_path):
+    config = HyperSETConfig.from_preset("sudoku-transformer", hidden_size=16, num_attention_heads=2,
+                                        intermediate_size=32, num_recurrences=2)
+    model = HyperSETForSudoku(config).eval()
+    assert [value for _, value in app.selection_choices(model)] == ["confidence", "vote"]
+    demo = app.build_demo(model, mim_unavailable="none", maskgit_unavailable="none", examples_dir=tmp_path / "ex")
+    assert [value for _, value in _component(demo, "sudoku-selection").choices] == ["confidence", "vote"]
+    assert app.solve_puzzle(model, PUZZLE, 2, "iterative", 3, "vote")["num_copies"] == 3
+    with pytest.raises(ValueError, match="energy"):
+        app.solve_puzzle(model, PUZZLE, 2, "iterative", 3, "energy")
+
+
 def test_generated_puzzles_and_bad_input(app, models):
     puzzle = app.new_puzzle(30, seed=3)
     assert len(puzzle) == 81 and sum(c != "." for c in puzzle) == 30 and puzzle == app.new_puzzle(30, seed=3)
@@ -208,8 +261,12 @@ def test_the_recommended_decoding_is_the_default(app, models, tmp_path):
     model.config.sudoku_decoding = {"decoding": "one_pass"}
     assert app.recommended_decoding(model) == "one_pass"
     assert app.solve_puzzle(model, PUZZLE, 2)["decoding"] == "one_pass"
+    model.config.sudoku_decoding = {"decoding": "one_pass", "num_copies": 3, "selection": "vote"}
+    result = app.solve_puzzle(model, PUZZLE, 2)
+    assert (result["num_copies"], result["selection"], result["selected_copy"]) == (3, "vote", -1)
     demo = app.build_demo(model, mim_unavailable="none", maskgit_unavailable="none", examples_dir=tmp_path / "ex")
     assert _component(demo, "sudoku-decoding").value == "one_pass"
+    assert (_component(demo, "sudoku-copies").value, _component(demo, "sudoku-selection").value) == (3, "vote")
 
 
 @pytest.mark.parametrize("with_processor", [True, False])
@@ -375,10 +432,11 @@ def test_the_page_opens_with_the_example_puzzle_solved(app, models, tmp_path, de
     # the page load runs the Solve button's function on the example puzzle with the controls' values
     load, solve = _load_event(demo), next(f for f in demo.fns.values() if f.api_name == "solve_sudoku")
     assert load.fn is solve.fn
-    assert [block.elem_id for block in load.inputs] == ["puzzle-input", "sudoku-iterations", "sudoku-decoding"]
+    assert [block.elem_id for block in load.inputs] == ["puzzle-input", "sudoku-iterations", "sudoku-decoding",
+                                                        "sudoku-copies", "sudoku-selection"]
     assert [block.elem_id for block in load.outputs] == [block.elem_id for block in solve.outputs]
     values = [block.value for block in load.inputs]
-    assert values[:2] == [app.EXAMPLE_PUZZLE, model.config.num_recurrences]
+    assert values[:2] == [app.EXAMPLE_PUZZLE, model.config.num_recurrences] and values[3:] == [1, "confidence"]
     grid_html, status, rounds_html, table, _ = load.fn(values[0], values[1], decoding)
     expected = app.solve_puzzle(model, app.EXAMPLE_PUZZLE, model.config.num_recurrences, decoding)
     assert f'data-solution="{expected["solution"]}"' in grid_html and "data-committed-round" in rounds_html
@@ -492,6 +550,8 @@ def test_app_answers_through_gradio_client(served, models):
         assert [row[0] for row in table["data"]] == list(range(1, expected["num_rounds"] + 1))
         assert ("one pass" if decoding == "one_pass" else f"{expected['num_rounds']} rounds of 4 iterations") in status
         assert plot is not None
+    _, status, _, _, _ = client.predict(PUZZLE, 4, "iterative", 3, "vote", api_name="/solve_sudoku")
+    assert "a vote per cell over 3 copies" in status
 
     from PIL import Image
 

@@ -49,7 +49,7 @@ import hyperset_hf  # noqa: E402,F401  (registers the Hyper-SET models with the 
 from hyperset_hf.input_checks import as_count  # noqa: E402
 from hyperset_hf.maskgit import IMAGE_TOKENIZER_SUBFOLDER, maskgit_schedule  # noqa: E402
 from hyperset_hf.pipeline_image_completion import IMAGE_COMPLETION_TASK, ImageCompletionPipeline  # noqa: E402
-from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS  # noqa: E402
+from hyperset_hf.modeling_hyperset import SUDOKU_DECODING_DEFAULTS, SUDOKU_SELECTIONS  # noqa: E402
 from hyperset_hf.pipeline_sudoku import parse_puzzle, validate_solution  # noqa: E402
 from hyperset_hf.data.sudoku import check_puzzle, count_solutions, generate_puzzle, grid_to_string, solve  # noqa: E402
 
@@ -68,6 +68,9 @@ DECODING_SCHEDULE = "arccos"  # MaskGIT's reveal schedule, as the paper
 PROBE_TOKENS = 16  # the probe image that measures the tokenizer's downsampling is PROBE_TOKENS x the token grid
 DECODINGS = ("iterative", "one_pass")  # `HyperSETForSudoku.solve(decoding=...)`
 DECODING_CHOICES = [("iterative (MaskGIT-style rounds)", "iterative"), ("one pass (the paper's protocol)", "one_pass")]
+MAX_COPIES = 8  # `solve(num_copies=K)`: K copies under random Sudoku symmetries, one grid kept per puzzle
+SELECTION_CHOICES = [("the most confident copy", "confidence"), ("the copy of lowest energy", "energy"),
+                     ("a vote per cell", "vote")]  # `solve(selection=...)`; the Transformer baseline has no energy
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -181,14 +184,26 @@ def new_puzzle(num_givens: int = 30, seed: int = 0) -> str:
     return grid_to_string(puzzle).replace("0", ".")
 
 
+def recommended_options(model) -> dict[str, Any]:
+    """The decoding options `model.solve()` uses when not told: `SUDOKU_DECODING_DEFAULTS` updated by the
+    checkpoint's recommendation (`config.sudoku_decoding`)."""
+    return {**SUDOKU_DECODING_DEFAULTS, **(getattr(model.config, "sudoku_decoding", None) or {})}
+
+
 def recommended_decoding(model) -> str:
-    """The decoding `model.solve()` uses when not told: the checkpoint's recommendation (`config.sudoku_decoding`),
-    else `"iterative"`."""
-    options = {**SUDOKU_DECODING_DEFAULTS, **(getattr(model.config, "sudoku_decoding", None) or {})}
-    return options["decoding"]
+    """The decoding `model.solve()` uses when not told: the checkpoint's recommendation, else `"iterative"`."""
+    return recommended_options(model)["decoding"]
 
 
-def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = None) -> dict[str, Any]:
+def selection_choices(model) -> list[tuple[str, str]]:
+    """The copy rules the model offers: all of `SELECTION_CHOICES` for Hyper-SET, no energy for the Transformer
+    baseline."""
+    has_energy = getattr(model.config, "layer_type", "hyperset") == "hyperset"
+    return [(label, value) for label, value in SELECTION_CHOICES if has_energy or value != "energy"]
+
+
+def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = None, num_copies: int | None = None,
+                 selection: str | None = None) -> dict[str, Any]:
     """Solves the puzzle with `model.solve()` and returns the solved grid, the round of every blank and the energies.
 
     Args:
@@ -198,18 +213,25 @@ def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = Non
         decoding (`str`, *optional*): `"iterative"` (MaskGIT-style rounds, each committing the most confident blanks)
             or `"one_pass"` (every blank from one forward pass, the paper's protocol); default: the model's
             recommendation (`recommended_decoding`).
+        num_copies (`int`, *optional*): test-time selection: decode this many copies of the puzzle under random
+            Sudoku symmetries (copy 0 the puzzle itself) and keep one grid; default: the model's recommendation (1).
+        selection (`str`, *optional*): how the grid is kept with `num_copies > 1`: `"confidence"` (the most
+            confident copy), `"energy"` (the copy whose completed grid has the lowest energy) or `"vote"` (the
+            most frequent digit per cell); default: the model's recommendation.
 
-    Returns a dict with `puzzle`, `solution` (81-character strings), `decoding`, `num_recurrences`, `num_rounds` (the
-    forward passes), `iterations_used` (all iterations over the rounds), `committed_round` (81 ints: the round,
+    Returns a dict with `puzzle`, `solution` (81-character strings), `decoding`, `num_recurrences`, `num_copies`,
+    `selection`, `selected_copy` (the copy kept, -1 for a vote), `copy_confidences` (one float per copy), `num_rounds` (the
+    forward passes), `iterations_used` (all iterations over the rounds and copies), `committed_round` (81 ints: the round,
     0-based, in which each blank was committed, -1 for the givens), `rounds` (the grid after every round: 81
     characters, `'0'` for the blanks not committed yet), `energies` (the total energy of the initial state and after
     every iteration of the last round: one list of `num_recurrences + 1` floats per layer, or `None` for the
     Transformer baseline), `confidence`, `is_valid`, `problem` and `reference` (the puzzle's solution when it has
-    exactly one, else `None`). No Sudoku rule helps the model (`rule_mask=False`).
+    exactly one, else `None`). With several copies, the rounds, energies and confidence are those of the copy kept
+    (for a vote, of the most confident copy). No Sudoku rule helps the model (`rule_mask=False`).
 
     Raises:
-        `ValueError`: for a malformed puzzle or clashing givens (naming the problem), a bad `num_recurrences` or an
-            unknown decoding.
+        `ValueError`: for a malformed puzzle or clashing givens (naming the problem), a bad `num_recurrences`, an
+            unknown decoding, a bad number of copies or an unknown selection.
     """
     grid = parse_puzzle(puzzle)
     check_puzzle(grid, require_solvable=False)
@@ -217,9 +239,19 @@ def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = Non
     decoding = decoding or recommended_decoding(model)
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
+    recommended = recommended_options(model)
+    num_copies = recommended["num_copies"] if num_copies is None else num_copies
+    if isinstance(num_copies, float) and num_copies.is_integer():  # a slider's value
+        num_copies = int(num_copies)
+    if not isinstance(num_copies, int) or isinstance(num_copies, bool) or not 1 <= num_copies <= MAX_COPIES:
+        raise ValueError(f"num_copies must be a whole number from 1 to {MAX_COPIES}, got {num_copies!r}")
+    selection = selection or recommended["selection"]
+    if selection not in SUDOKU_SELECTIONS:
+        raise ValueError(f"selection must be one of {', '.join(SUDOKU_SELECTIONS)}, got {selection!r}")
     input_ids = torch.as_tensor(grid, dtype=torch.long).unsqueeze(0)
     with torch.no_grad():
-        decoded = model.solve(input_ids, num_recurrences, decoding=decoding, rule_mask=False, return_dict=True)
+        decoded = model.solve(input_ids, num_recurrences, decoding=decoding, rule_mask=False, num_copies=num_copies,
+                              selection=selection, return_dict=True)
     solution = grid_to_string(decoded.grids[0].numpy())
     committed_round = decoded.committed_round[0].tolist()
     num_rounds = int(decoded.num_rounds[0])
@@ -237,6 +269,11 @@ def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = Non
         "solution": solution,
         "decoding": decoding,
         "num_recurrences": num_recurrences,
+        "num_copies": num_copies,
+        "selection": selection,
+        "selected_copy": int(decoded.selected_copy[0]) if num_copies > 1 else 0,
+        "copy_confidences": (decoded.copy_confidences[0].tolist() if num_copies > 1
+                             else [float(decoded.confidence[0])]),
         "num_rounds": num_rounds,
         "iterations_used": int(decoded.iterations_used[0]),
         "committed_round": committed_round,
@@ -343,6 +380,9 @@ def rounds_html(result: dict[str, Any], cell_size: int = 30) -> str:
     else:
         caption = (f"Round in which each blank was committed, 1 to {num_rounds} (light: early, dark: late; grey: the "
                    f"givens).")
+    if result.get("num_copies", 1) > 1:
+        caption += (" The rounds of the most confident copy; the digits are the vote of all copies." if
+                    result["selection"] == "vote" else f" The rounds of copy {result['selected_copy']}, the copy kept.")
     if reference is not None:
         caption += " Outlined in red: a digit that differs from the puzzle's unique solution."
     return ('<div id="rounds-view"><table id="rounds-grid-table" class="sudoku-rounds" '
@@ -352,13 +392,26 @@ def rounds_html(result: dict[str, Any], cell_size: int = 30) -> str:
 
 
 def describe_decoding(result: dict[str, Any]) -> str:
-    """E.g. "iterative decoding: 12 rounds of 16 iterations (192 iterations in all)" or "one pass (the paper's
-    protocol), 16 iterations"."""
+    """E.g. "iterative decoding: 12 rounds of 16 iterations (192 iterations in all)", "one pass (the paper's
+    protocol), 16 iterations" or, with copies, "iterative decoding: 9 rounds of 16 iterations, the most confident of 4
+    copies under random Sudoku symmetries (copy 2 kept; 560 iterations over all copies)"."""
     iterations, rounds, used = result["num_recurrences"], result["num_rounds"], result["iterations_used"]
+    num_copies = result.get("num_copies", 1)
+    if num_copies == 1:
+        if result["decoding"] == "one_pass":
+            return f"one pass (the paper's protocol), {used} iteration{'s' if used != 1 else ''}"
+        return (f"iterative decoding: {rounds} round{'s' if rounds != 1 else ''} of {iterations} "
+                f"iteration{'s' if iterations != 1 else ''} ({used} iterations in all)")
     if result["decoding"] == "one_pass":
-        return f"one pass (the paper's protocol), {used} iteration{'s' if used != 1 else ''}"
-    return (f"iterative decoding: {rounds} round{'s' if rounds != 1 else ''} of {iterations} "
-            f"iteration{'s' if iterations != 1 else ''} ({used} iterations in all)")
+        decoding = f"one pass (the paper's protocol) of {iterations} iteration{'s' if iterations != 1 else ''}"
+    else:
+        decoding = (f"iterative decoding: {rounds} round{'s' if rounds != 1 else ''} of {iterations} "
+                    f"iteration{'s' if iterations != 1 else ''}")
+    rule = {"confidence": "the most confident", "energy": "the lowest-energy", "vote": "a vote per cell"}
+    kept = "" if result["selection"] == "vote" else f"copy {result['selected_copy']} kept; "
+    of = " over" if result["selection"] == "vote" else " of"
+    return (f"{decoding}, {rule[result['selection']]}{of} {num_copies} copies under random Sudoku symmetries "
+            f"({kept}{used} iterations over all copies)")
 
 
 def sudoku_views(result: dict[str, Any]):
@@ -646,6 +699,7 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
     if maskgit_unavailable is None and not isinstance(maskgit, ImageCompletionPipeline):
         maskgit, maskgit_unavailable = load_maskgit_model(str(maskgit) if maskgit is not None else None)
     trained_sudoku = int(sudoku_model.config.num_recurrences)
+    recommended = recommended_options(sudoku_model)
     examples = example_images(examples_dir)
 
     def on_generate(num_givens, seed):
@@ -654,9 +708,9 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
         except ValueError as error:
             raise gr.Error(str(error)) from None
 
-    def on_solve(puzzle, num_recurrences, decoding):
+    def on_solve(puzzle, num_recurrences, decoding, num_copies=None, selection=None):
         try:
-            result = solve_puzzle(sudoku_model, puzzle, int(num_recurrences), decoding)
+            result = solve_puzzle(sudoku_model, puzzle, int(num_recurrences), decoding, num_copies, selection)
         except ValueError as error:
             raise gr.Error(str(error)) from None
         return sudoku_views(result)
@@ -696,7 +750,10 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                     f"and solve. **Iterative decoding** decodes the grid the way MaskGIT decodes image tokens: every "
                     f"round runs the model on the puzzle with the digits committed so far and commits the most "
                     f"confident blanks, until the grid is full. **One pass** fills every blank from a single forward "
-                    f"pass (the paper's protocol). The model alone decides: no Sudoku rule is applied.",
+                    f"pass (the paper's protocol). **Copies** decode the puzzle under random Sudoku symmetries "
+                    f"(relabelled digits, permuted bands and stacks, transposed) and keep one grid: the most "
+                    f"confident, the one of lowest energy, or a vote per cell. The model alone decides: no Sudoku "
+                    f"rule is applied.",
                     elem_id="sudoku-description",
                 )
                 with gr.Row():
@@ -710,6 +767,11 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                                             label="Decoding", elem_id="sudoku-decoding")
                         iterations = gr.Slider(1, MAX_ITERATIONS, value=trained_sudoku, step=1,
                                                label="Number of iterations (per round)", elem_id="sudoku-iterations")
+                        with gr.Row():
+                            copies = gr.Slider(1, MAX_COPIES, value=recommended["num_copies"], step=1,
+                                               label="Copies (test-time selection)", elem_id="sudoku-copies")
+                            selection = gr.Radio(selection_choices(sudoku_model), value=recommended["selection"],
+                                                 label="Keep", elem_id="sudoku-selection")
                         solve_button = gr.Button("Solve", variant="primary", elem_id="solve-button")
                     with gr.Column(scale=1):
                         solved = gr.HTML(label="Solved grid", elem_id="solved-grid")
@@ -723,7 +785,8 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                 energy_plot = gr.Plot(label="Energy against the iteration (last round)", elem_id="sudoku-energy")
                 generate.click(on_generate, [givens, seed], puzzle, api_name="generate_puzzle")
                 sudoku_outputs = [solved, status, rounds, table, energy_plot]
-                solve_button.click(on_solve, [puzzle, iterations, decoding], sudoku_outputs, api_name="solve_sudoku")
+                solve_inputs = [puzzle, iterations, decoding, copies, selection]
+                solve_button.click(on_solve, solve_inputs, sudoku_outputs, api_name="solve_sudoku")
             with gr.Tab("Masked image", id="masked-image"):
                 if mim_unavailable:
                     gr.Markdown(f"**No masked-image model available.** {mim_unavailable}", elem_id="mim-unavailable")
@@ -800,7 +863,7 @@ def build_demo(sudoku_model=None, mim=None, mim_unavailable: str | None = None,
                                       [token_masked_view, completion_view, ceiling_view, maskgit_status],
                                       api_name="complete_tokens")
         # the page opens with the example puzzle solved, not with empty outputs
-        demo.load(on_solve, [puzzle, iterations, decoding], sudoku_outputs, api_visibility="undocumented")
+        demo.load(on_solve, solve_inputs, sudoku_outputs, api_visibility="undocumented")
     return demo
 
 
