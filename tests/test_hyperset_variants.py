@@ -351,3 +351,37 @@ def test_depthwise_lora_and_truncation_under_gradient_checkpointing(use_reentran
     assert set(checkpointed) == set(reference)
     for name, gradient in reference.items():
         torch.testing.assert_close(checkpointed[name], gradient, atol=1e-6, rtol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("network_type", ["unnormalized", "normalized", "sinusoidal"])
+def test_the_zero_started_time_path_never_learns_and_the_sinusoidal_one_depends_on_the_iteration(network_type):
+    """Documented in `step_size_network_type`: both Linears of the time path start at zero, so neither weight ever
+    gets a gradient and, conditioned on x_0, the step sizes are the same at every iteration even after training;
+    the sinusoidal network's step sizes differ between iterations."""
+    from hyperset_hf import HyperSETForSudoku
+
+    torch.manual_seed(0)
+    config = HyperSETConfig.from_preset("sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32,
+                                        num_recurrences=3, step_size_network_type=network_type,
+                                        time_embedding_size=16, step_size_activation="softplus",
+                                        step_size_initial_value=0.5, deep_supervision="all")
+    model = HyperSETForSudoku(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    input_ids = torch.randint(0, 10, (4, 81))
+    labels = torch.randint(0, 9, (4, 81)).masked_fill(input_ids > 0, -100)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(input_ids=input_ids, labels=labels).loss.backward()
+        optimizer.step()
+    network = model.hyperset.encoder.step_size_network
+    assert network.step_size_projection.weight.abs().max() > 0  # the head learned
+    if network_type != "sinusoidal":
+        assert network.time_embedding_projection.weight.abs().max() == 0
+        assert network.time_hidden_projection.weight.abs().max() == 0
+        assert network.time_hidden_projection.bias.abs().max() > 0  # only the last bias moves
+    model.eval()
+    with torch.no_grad():
+        embeddings = model.hyperset.embeddings(input_ids)
+        alphas = [network(iteration, embeddings, network.prepare(embeddings))[0] for iteration in range(3)]
+    same = all(torch.equal(alphas[0], alpha) for alpha in alphas[1:])
+    assert same == (network_type != "sinusoidal")

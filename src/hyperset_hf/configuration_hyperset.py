@@ -172,6 +172,11 @@ class HyperSETConfig(ValidatedConfig):
             `"sinusoidal"`: the masked-image-modeling network (paper App. D: no MLP after the time embedding, whose
             frequency count equals the hidden size): c_t = sin(t) itself and [alpha | beta] =
             Linear(GELU(RMSNorm(c_t + x))), x the raw state; needs `time_embedding_size == hidden_size`.
+            Note: the time path of `"normalized"`, `"unnormalized"` and `"basic"` starts with both Linears at zero
+            (as in the reference), so neither weight ever receives a gradient (each one's gradient needs the other
+            nonzero): only its last bias learns, and the step sizes depend on the iteration only through the state
+            they see. With `step_size_conditioning="initial_state"` (the Sudoku preset) they are the same at every
+            iteration; `"sinusoidal"` step sizes depend on the iteration from the start.
         embedding_dropout_prob (`float`, *optional*, defaults to 0.0):
             Dropout on the input embeddings (0.1 in the paper's Sudoku model).
         attention_type (`str`, *optional*, defaults to `"bisoftmax"`):
