@@ -213,7 +213,8 @@ def test_copies_keep_the_grid_the_models_solve_keeps(app, models, decoding, sele
     assert f"{rule[selection]} 4 copies under random Sudoku symmetries" in status
     assert f"{result['iterations_used']} iterations over all copies" in status
     assert (f"copy {result['selected_copy']} kept" in status) == (selection != "vote")
-    caption = "digits are the vote of all copies" if selection == "vote" else f"rounds of copy {result['selected_copy']}"
+    caption = ("digits are the vote of all copies" if selection == "vote"
+               else f"rounds of copy {result['selected_copy']}")
     assert caption in app.rounds_html(result)
     # one copy: the plain solve(), described as before
     single = app.solve_puzzle(model, PUZZLE, 3, decoding, 1, selection)
@@ -223,7 +224,8 @@ def test_copies_keep_the_grid_the_models_solve_keeps(app, models, decoding, sele
 
 @pytest.mark.parametrize("num_copies", [0, 9, 2.5, "4", True])
 def test_bad_copies_are_refused_by_name(app, models, num_copies):
-    with pytest.raises(ValueError, match=re.escape(f"num_copies must be a whole number from 1 to 8, got {num_copies!r}")):
+    message = f"num_copies must be a whole number from 1 to 8, got {num_copies!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
         app.solve_puzzle(models["sudoku"], PUZZLE, 2, "iterative", num_copies, "confidence")
     with pytest.raises(ValueError, match="selection must be one of confidence, energy, vote, got 'best'"):
         app.solve_puzzle(models["sudoku"], PUZZLE, 2, "iterative", 2, "best")
