@@ -227,7 +227,8 @@ def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = Non
     total energy of the initial state and after every iteration of the last round: one list of `num_recurrences + 1`
     floats per layer, or `None` for the Transformer baseline), `confidence`, `is_valid`, `problem` and `reference`
     (the puzzle's solution when it has exactly one, else `None`). With several copies, the rounds, energies and
-    confidence are those of the copy kept (for a vote, of the most confident copy). No Sudoku rule helps the model (`rule_mask=False`).
+    confidence are those of the copy kept (for a vote, of the most confident copy). No Sudoku rule helps the model
+    (`rule_mask=False`).
 
     Raises:
         `ValueError`: for a malformed puzzle or clashing givens (naming the problem), a bad `num_recurrences`, an
