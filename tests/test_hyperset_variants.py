@@ -7,7 +7,7 @@ import torch
 from conftest import activate_step_sizes, tiny_config, tiny_sudoku_model
 from torch import nn
 
-from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETModel
+from hyperset_hf import HyperSETConfig, HyperSETForImageClassification, HyperSETForSudoku, HyperSETModel
 from hyperset_hf.configuration_hyperset import FEATURE_MAPS
 from hyperset_hf.energies import FEATURE_MAPS as FEATURE_MAP_FUNCTIONS
 from hyperset_hf.modeling_hyperset import HyperSETLayer
@@ -358,8 +358,6 @@ def test_the_zero_started_time_path_never_learns_and_the_sinusoidal_one_depends_
     """Documented in `step_size_network_type`: both Linears of the time path start at zero, so neither weight ever
     gets a gradient and, conditioned on x_0, the step sizes are the same at every iteration even after training;
     the sinusoidal network's step sizes differ between iterations."""
-    from hyperset_hf import HyperSETForSudoku
-
     torch.manual_seed(0)
     config = HyperSETConfig.from_preset("sudoku", hidden_size=16, num_attention_heads=2, intermediate_size=32,
                                         num_recurrences=3, step_size_network_type=network_type,

@@ -237,10 +237,10 @@ def solve_puzzle(model, puzzle, num_recurrences: int, decoding: str | None = Non
     grid = parse_puzzle(puzzle)
     check_puzzle(grid, require_solvable=False)
     num_recurrences = as_count(int(num_recurrences), "num_recurrences")
-    decoding = decoding or recommended_decoding(model)
+    recommended = recommended_options(model)
+    decoding = decoding or recommended["decoding"]
     if decoding not in DECODINGS:
         raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {decoding!r}")
-    recommended = recommended_options(model)
     num_copies = recommended["num_copies"] if num_copies is None else num_copies
     if isinstance(num_copies, float) and num_copies.is_integer():  # a slider's value
         num_copies = int(num_copies)
@@ -398,16 +398,18 @@ def describe_decoding(result: dict[str, Any]) -> str:
     copies under random Sudoku symmetries (copy 2 kept; 560 iterations over all copies)"."""
     iterations, rounds, used = result["num_recurrences"], result["num_rounds"], result["iterations_used"]
     num_copies = result.get("num_copies", 1)
-    if num_copies == 1:
-        if result["decoding"] == "one_pass":
-            return f"one pass (the paper's protocol), {used} iteration{'s' if used != 1 else ''}"
-        return (f"iterative decoding: {rounds} round{'s' if rounds != 1 else ''} of {iterations} "
-                f"iteration{'s' if iterations != 1 else ''} ({used} iterations in all)")
+
+    def count(number: int, word: str) -> str:
+        return f"{number} {word}{'s' if number != 1 else ''}"
+
     if result["decoding"] == "one_pass":
-        decoding = f"one pass (the paper's protocol) of {iterations} iteration{'s' if iterations != 1 else ''}"
+        decoding = "one pass (the paper's protocol)" + (
+            f", {count(used, 'iteration')}" if num_copies == 1 else f" of {count(iterations, 'iteration')}")
     else:
-        decoding = (f"iterative decoding: {rounds} round{'s' if rounds != 1 else ''} of {iterations} "
-                    f"iteration{'s' if iterations != 1 else ''}")
+        decoding = f"iterative decoding: {count(rounds, 'round')} of {count(iterations, 'iteration')}" + (
+            f" ({used} iterations in all)" if num_copies == 1 else "")
+    if num_copies == 1:
+        return decoding
     rule = {"confidence": "the most confident", "energy": "the lowest-energy", "vote": "a vote per cell"}
     kept = "" if result["selection"] == "vote" else f"copy {result['selected_copy']} kept; "
     of = " over" if result["selection"] == "vote" else " of"
