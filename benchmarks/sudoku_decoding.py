@@ -23,6 +23,11 @@ Usage (from the repository root):
         [--sets satnet-like,palm-like,mixed,hard] [--copies 1,4,8] [--seed 0] [--output results.json]
 
 Prints a Markdown table (and writes the rows as JSON with `--output`).
+
+`--commit_errors` adds, per set, where iterative decoding goes wrong: the share of wrong commits among the commits
+of round 1, rounds 2-4 and later rounds, the boards with at least one wrong commit and the round of each board's
+first wrong commit; and the calibration of one pass (of the blanks whose probability is >= 0.99 / 0.95 / 0.9, the
+share and their accuracy), the confidence ranking iterative decoding commits by.
 """
 
 import argparse
@@ -85,6 +90,36 @@ def evaluate(model, puzzles, solutions, copies: int, seed: int, batch_size: int,
     return rows
 
 
+def commit_errors(model, puzzles, solutions, batch_size: int, options: dict) -> dict:
+    """Where iterative decoding (`options`: `solve()`'s, K = 1) commits wrong digits, and how well one pass's
+    confidence ranks the blanks."""
+    parts = [model.solve(chunk, return_dict=True, **options) for chunk in puzzles.split(batch_size)]
+    grids = torch.cat([part.grids for part in parts])
+    rounds = torch.cat([part.committed_round for part in parts])  # 0-based, -1 on the givens
+    wrong = (grids != solutions) & (puzzles == 0)
+    report = {}
+    for name, low, high in (("round 1", 0, 0), ("rounds 2-4", 1, 3), ("rounds 5+", 4, 10**9)):
+        in_rounds = (rounds >= low) & (rounds <= high)
+        report[f"wrong commits, {name} %"] = 100 * float(wrong[in_rounds].float().mean()) if in_rounds.any() else None
+    first_wrong = torch.where(wrong, rounds, torch.full_like(rounds, 10**9)).min(-1).values
+    failed = first_wrong < 10**9
+    report["boards with a wrong commit %"] = 100 * float(failed.float().mean())
+    median = float(first_wrong[failed].float().median() + 1) if failed.any() else None
+    report["first wrong round (1-based), median"] = median
+    report["first wrong in round 1, % of boards"] = 100 * float((first_wrong == 0).float().mean())
+    with torch.no_grad():
+        probabilities = torch.cat([model(input_ids=chunk).logits.softmax(-1) for chunk in puzzles.split(batch_size)])
+    confidence, digit = probabilities.max(-1)
+    blanks = puzzles == 0
+    correct = (digit + 1) == solutions
+    for threshold in (0.99, 0.95, 0.9):
+        sure = blanks & (confidence >= threshold)
+        report[f"one pass p >= {threshold}: share of blanks %"] = 100 * float(sure.sum() / blanks.sum())
+        accuracy = 100 * float(correct[sure].float().mean()) if sure.any() else None
+        report[f"one pass p >= {threshold}: accuracy %"] = accuracy
+    return report
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="a saved HyperSETForSudoku folder (default: the shipped one)")
@@ -101,6 +136,8 @@ def main(argv=None):
                              "`fresh`: new puzzles drawn like the set (its givens range and rating threshold) from "
                              "--fresh_seed, seen by no model: a validation set")
     parser.add_argument("--fresh_seed", type=int, default=20261207)
+    parser.add_argument("--commit_errors", action="store_true",
+                        help="add, per set, where iterative decoding commits wrong digits and one pass's calibration")
     parser.add_argument("--batch_size", type=int, default=250)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache_dir", default=None, help="where the generated sets are cached")
@@ -129,7 +166,7 @@ def main(argv=None):
           f"{torch.get_num_threads()} thread(s)\n")  # fmt: skip
     print("| set | protocol | K | selector | boards % | cells % | mean iterations | max iterations | CPU s / puzzle |")
     print("|---|---|---:|---|---:|---:|---:|---:|---:|")
-    results = []
+    results, errors = [], []
     for name in [value.strip() for value in args.sets.split(",") if value.strip()]:
         if args.split == "fresh":
             spec = SUDOKU_BENCHMARKS[name]
@@ -147,9 +184,15 @@ def main(argv=None):
                     print(f"| {name} | {protocol} | {row['copies']} | {row['selector']} | {row['board_accuracy']:.1f} | "
                           f"{row['cell_accuracy']:.1f} | {row['mean_iterations']:.1f} | {row['max_iterations']} | "
                           f"{row['cpu_seconds_per_puzzle']:.3f} |", flush=True)  # fmt: skip
+        if args.commit_errors:
+            report = commit_errors(model, puzzles, solutions, args.batch_size, dict(protocols[1][1]))
+            errors.append({"set": name, **report})
+            described = [f"{key} {'-' if value is None else round(value, 1)}" for key, value in report.items()]
+            print(f"\ncommit errors, {name}: " + "; ".join(described) + "\n", flush=True)
     if args.output:
         with open(args.output, "w") as handle:
-            json.dump({"model": str(model_path), "num_puzzles": args.num_puzzles, "seed": args.seed, "rows": results},
+            json.dump({"model": str(model_path), "num_puzzles": args.num_puzzles, "seed": args.seed, "rows": results,
+                       **({"commit_errors": errors} if args.commit_errors else {})},
                       handle, indent=2)  # fmt: skip
 
 

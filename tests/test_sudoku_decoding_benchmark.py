@@ -22,8 +22,18 @@ def test_benchmark_rows_on_a_tiny_model(tmp_path, capsys):
     activate_step_sizes(HyperSETForSudoku(config)).save_pretrained(tmp_path / "model")
     output = tmp_path / "rows.json"
     sudoku_decoding.main(["--model", str(tmp_path / "model"), "--num_puzzles", "3", "--sets", "satnet-like",
-                          "--copies", "1,2", "--cache_dir", str(tmp_path / "cache"), "--rule_mask", "--output", str(output)])  # fmt: skip
-    rows = json.loads(output.read_text())["rows"]
+                          "--copies", "1,2", "--cache_dir", str(tmp_path / "cache"), "--rule_mask", "--commit_errors",
+                          "--output", str(output)])  # fmt: skip
+    written = json.loads(output.read_text())
+    rows = written["rows"]
+    (errors,) = written["commit_errors"]
+    iterative = next(row for row in rows if row["protocol"] == "iterative" and row["copies"] == 1)
+    # a board with no wrong commit is solved: the two counts add up
+    assert abs(errors["boards with a wrong commit %"] + iterative["board_accuracy"] - 100) < 1e-6
+    for threshold in (0.99, 0.95, 0.9):
+        share = errors[f"one pass p >= {threshold}: share of blanks %"]
+        assert 0 <= share <= 100 and (share == 0) == (errors[f"one pass p >= {threshold}: accuracy %"] is None)
+    assert errors["one pass p >= 0.99: share of blanks %"] <= errors["one pass p >= 0.9: share of blanks %"]
     keys = {(row["protocol"], row["copies"], row["selector"]) for row in rows}
     assert ("one pass (paper)", 1, "-") in keys and ("iterative", 1, "-") in keys
     assert {("iterative", 2, selector) for selector in sudoku_decoding.SELECTORS} <= keys
