@@ -264,3 +264,19 @@ def test_ema_of_the_weights_ends_the_run(tmp_path):
     assert history[-1]["ema_decay"] == 0.5 and history[-1]["steps"] == 3
     with pytest.raises(ValueError, match=r"--ema_decay must be a number in \(0, 1\), got 1.0"):
         module.SudokuTrainingArguments(output_dir="unused", ema_decay=1.0)
+
+
+def test_revealing_part_of_the_solution_trains_and_is_recorded(tmp_path):
+    module = load_script()
+    common = [
+        "--cache_dir", str(tmp_path / "cache"), "--max_train_samples", "16", "--do_train", "--max_steps", "1",
+        "--per_device_train_batch_size", "8", "--save_strategy", "no",
+        "--config_overrides", "hidden_size=16,num_attention_heads=2,intermediate_size=32,num_recurrences=2",
+    ]  # fmt: skip
+    module.main(common + ["--augment", "--max_reveal_fraction", "0.5", "--output_dir", str(tmp_path / "run")])
+    history = json.loads((tmp_path / "run" / "run_metadata.json").read_text())["stages"]
+    assert history[-1]["max_reveal_fraction"] == 0.5 and history[-1]["augment"] is True
+    with pytest.raises(ValueError, match="--max_reveal_fraction 0.5 reveals during augmentation: add --augment"):
+        module.main(common + ["--max_reveal_fraction", "0.5", "--output_dir", str(tmp_path / "bad")])
+    with pytest.raises(ValueError, match=r"max_reveal_fraction must be a number in \[0, 1\), got 1.5"):
+        module.main(common + ["--augment", "--max_reveal_fraction", "1.5", "--output_dir", str(tmp_path / "bad")])

@@ -341,6 +341,27 @@ def test_augmentation_transform_is_seeded_and_valid(small_dataset):
     assert tensors["input_ids"].shape == (4, 81) and tensors["labels"].dtype == torch.long
 
 
+def test_augmentation_reveals_solution_digits_as_maskgit_masks(small_dataset):
+    original = small_dataset[:]
+    revealed = small_dataset.with_transform(sd.SudokuAugmentationTransform(seed=3, max_reveal_fraction=0.6))[:]
+    fractions = []
+    for puzzle, solution, before, count in zip(revealed["puzzle"], revealed["solution"], original["num_givens"],
+                                               revealed["num_givens"]):  # fmt: skip
+        sd.check_puzzle(puzzle, solution=solution)  # every revealed digit is the solution's
+        assert count == sum(character != "0" for character in puzzle) >= before
+        assert count - before <= int(0.6 * (81 - before))
+        fractions.append((count - before) / (81 - before))
+    assert 0.15 < sum(fractions) / len(fractions) < 0.45  # r ~ U(0, 0.6): mean 0.3
+    tensors = small_dataset.with_transform(
+        sd.SudokuAugmentationTransform(seed=3, max_reveal_fraction=0.6, return_model_inputs=True)
+    )[:]  # fmt: skip
+    given = torch.tensor([[int(character) > 0 for character in puzzle] for puzzle in revealed["puzzle"]])
+    assert torch.equal(tensors["labels"] == sd.IGNORE_INDEX, given)  # no loss on the revealed cells
+    for bad in (-0.1, 1.0, True, "0.5", float("nan")):
+        with pytest.raises(ValueError, match=r"max_reveal_fraction must be a number in \[0, 1\), got"):
+            sd.SudokuAugmentationTransform(seed=0, max_reveal_fraction=bad)
+
+
 # -------------------------------------------------------------------------------------------------------- model inputs
 
 

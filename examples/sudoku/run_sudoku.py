@@ -143,6 +143,14 @@ class DataTrainingArguments:
         default=False,
         metadata={"help": "Apply a random validity-preserving symmetry to every training puzzle (not in the paper)."},
     )
+    max_reveal_fraction: float = field(
+        default=0.0,
+        metadata={
+            "help": "With --augment, also reveal a random fraction r ~ U(0, this) of every training puzzle's blanks "
+            "(their solution digits become givens, as MaskGIT trains on a random mask ratio): training on the grids "
+            "iterative decoding meets. In [0, 1); 0 (the default) reveals nothing."
+        },
+    )
     eval_iteration_multipliers: str = field(
         default="1,1.5,2",
         metadata={"help": "Final evaluation at these multiples of the trained number of iterations."},
@@ -421,8 +429,14 @@ def main(argv=None):
     set_seed(training_args.seed)
     train, test, train_description = load_splits(data_args, seed=training_args.seed)
     logger.info(f"{len(train)} training and {len(test)} test puzzles")
+    if data_args.max_reveal_fraction and not data_args.augment:
+        raise ValueError(
+            f"--max_reveal_fraction {data_args.max_reveal_fraction} reveals during augmentation: add --augment."
+        )
     if data_args.augment:
-        train = train.with_transform(SudokuAugmentationTransform(seed=training_args.seed, return_model_inputs=True))
+        train = train.with_transform(SudokuAugmentationTransform(
+            seed=training_args.seed, return_model_inputs=True, max_reveal_fraction=data_args.max_reveal_fraction
+        ))  # fmt: skip
     else:
         train = train.with_transform(to_model_inputs)
     test = test.with_transform(to_model_inputs)
@@ -479,6 +493,7 @@ def main(argv=None):
                 resumed_from_checkpoint=checkpoint,
                 train_puzzles=len(train),
                 augment=data_args.augment,
+                **({"max_reveal_fraction": data_args.max_reveal_fraction} if data_args.max_reveal_fraction else {}),
                 steps=trainer.state.global_step,
                 epochs=round(trainer.state.epoch or 0.0, 3),
                 batch_size=training_args.per_device_train_batch_size,

@@ -396,7 +396,13 @@ def augment(puzzle, solution, rng: np.random.Generator, allow_transpose: bool = 
 
 class SudokuAugmentationTransform:
     """A batched transform for `dataset.with_transform(...)` / `set_transform` that applies an independent random
-    symmetry to every example (the same one to its puzzle and solution).
+    symmetry to every example (the same one to its puzzle and solution) and, with `max_reveal_fraction > 0`, reveals
+    part of the solution.
+
+    Revealing trains on the grids iterative decoding meets (`HyperSETForSudoku.solve`): the puzzle with some blanks
+    already committed. As MaskGIT trains on a random mask ratio, each example draws a fraction r uniformly from
+    `[0, max_reveal_fraction]` and `floor(r * blanks)` of its blanks, chosen uniformly, become givens holding their
+    solution digit; the loss then covers the remaining blanks only.
 
     The transform owns one `np.random.Generator(seed)` and draws from it in call order, so a fixed sequence of accesses
     (e.g. a seeded sampler in one process) gives the same augmentations. With several DataLoader workers every worker
@@ -407,6 +413,8 @@ class SudokuAugmentationTransform:
         return_model_inputs (`bool`, *optional*, defaults to False): if True, return `to_model_inputs(batch)` (tensors
             `input_ids` and `labels`) instead of the augmented string columns.
         allow_transpose (`bool`, *optional*, defaults to True): see `random_symmetry`.
+        max_reveal_fraction (`float`, *optional*, defaults to 0.0): the largest fraction of each puzzle's blanks
+            revealed, in `[0, 1)`; 0 reveals nothing (and draws nothing extra from the generator).
 
     Example:
 
@@ -418,7 +426,15 @@ class SudokuAugmentationTransform:
     ```
     """
 
-    def __init__(self, seed: int, return_model_inputs: bool = False, allow_transpose: bool = True):
+    def __init__(
+        self, seed: int, return_model_inputs: bool = False, allow_transpose: bool = True,
+        max_reveal_fraction: float = 0.0,
+    ):  # fmt: skip
+        if isinstance(max_reveal_fraction, bool) or not isinstance(max_reveal_fraction, (int, float)) or not (
+            0.0 <= max_reveal_fraction < 1.0
+        ):
+            raise ValueError(f"max_reveal_fraction must be a number in [0, 1), got {max_reveal_fraction!r}.")
+        self.max_reveal_fraction = float(max_reveal_fraction)
         self.seed = seed
         self.return_model_inputs = return_model_inputs
         self.allow_transpose = allow_transpose
@@ -436,11 +452,18 @@ class SudokuAugmentationTransform:
             transformation = random_symmetry(self.rng, allow_transpose=self.allow_transpose)
             new_puzzles[i] = apply_symmetry(puzzles[i], transformation)
             new_solutions[i] = apply_symmetry(solutions[i], transformation)
+            if self.max_reveal_fraction > 0:
+                blanks = np.flatnonzero(new_puzzles[i] == 0)
+                count = int(self.rng.uniform(0.0, self.max_reveal_fraction) * len(blanks))
+                revealed = self.rng.choice(blanks, size=count, replace=False)
+                new_puzzles[i, revealed] = new_solutions[i, revealed]
         if self.return_model_inputs:
             return to_model_inputs({"puzzle": new_puzzles, "solution": new_solutions})
         result = dict(batch)
         result["puzzle"] = [grid_to_string(grid) for grid in new_puzzles]
         result["solution"] = [grid_to_string(grid) for grid in new_solutions]
+        if "num_givens" in result:
+            result["num_givens"] = [int(count) for count in (new_puzzles > 0).sum(axis=1)]
         return result
 
 
