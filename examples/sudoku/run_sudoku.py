@@ -40,8 +40,8 @@ position_embedding_type=row_column_box,step_size_activation=softplus,step_size_i
     # train for iterative decoding (`solve()`): reveal up to 80% of each puzzle's blanks (MaskGIT's random mask ratio),
     # with an average of the weights; the stage that turned iterative decoding back up
     # (benchmarks/results/sudoku-hard-training.md, stage 7)
-    python examples/sudoku/run_sudoku.py --model_name_or_path outputs/sudoku-recipe --augment --max_reveal_fraction 0.8 \
-        --ema_decay 0.999 --learning_rate 3e-4 --output_dir outputs/sudoku-recipe-reveal ...
+    python examples/sudoku/run_sudoku.py --model_name_or_path outputs/sudoku-recipe --augment \
+        --max_reveal_fraction 0.8 --ema_decay 0.999 --learning_rate 3e-4 --output_dir outputs/sudoku-recipe-reveal ...
 
 Everything runs offline: the generated benchmark sets are built and cached on first use. Every run writes
 `run_metadata.json` (the model card's facts: one entry per training stage with start point, data, steps, wall time,
