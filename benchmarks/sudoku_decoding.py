@@ -57,7 +57,8 @@ def decode(model, puzzles: torch.Tensor, batch_size: int, **options) -> tuple[Su
     parts = [model.solve(chunk, return_dict=True, **options) for chunk in puzzles.split(batch_size)]
     seconds = time.process_time() - start
     joined = {name: torch.cat([getattr(part, name) for part in parts])
-              for name in ("grids", "iterations_used", "copy_grids", "copy_confidences", "copy_energies")
+              for name in ("grids", "committed_round", "iterations_used", "copy_grids", "copy_confidences",
+                           "copy_energies")
               if getattr(parts[0], name) is not None}  # fmt: skip
     return SudokuSolution(**joined), seconds
 
@@ -70,8 +71,9 @@ def select(solution: SudokuSolution, solutions: torch.Tensor, selector: str) -> 
     return select_copies(solution.copy_grids, solution.copy_confidences, solution.copy_energies, selector)[0]
 
 
-def evaluate(model, puzzles, solutions, copies: int, seed: int, batch_size: int, options: dict) -> list[dict]:
-    """Rows for one protocol: K = `copies` symmetric copies, every selector (one row when K = 1)."""
+def evaluate(model, puzzles, solutions, copies: int, seed: int, batch_size: int,
+             options: dict) -> tuple[list[dict], SudokuSolution]:  # fmt: skip
+    """Rows for one protocol: K = `copies` symmetric copies, every selector (one row when K = 1); and the decoding."""
     options = {**options, **({"num_copies": copies, "seed": seed} if copies > 1 else {})}
     solution, seconds = decode(model, puzzles, batch_size, **options)
     has_energy = model.config.layer_type == "hyperset"
@@ -87,15 +89,13 @@ def evaluate(model, puzzles, solutions, copies: int, seed: int, batch_size: int,
             "max_iterations": int(solution.iterations_used.max()),
             "cpu_seconds_per_puzzle": seconds / len(puzzles),
         })  # fmt: skip
-    return rows
+    return rows, solution
 
 
-def commit_errors(model, puzzles, solutions, batch_size: int, options: dict) -> dict:
-    """Where iterative decoding (`options`: `solve()`'s, K = 1) commits wrong digits, and how well one pass's
-    confidence ranks the blanks."""
-    parts = [model.solve(chunk, return_dict=True, **options) for chunk in puzzles.split(batch_size)]
-    grids = torch.cat([part.grids for part in parts])
-    rounds = torch.cat([part.committed_round for part in parts])  # 0-based, -1 on the givens
+def commit_errors(model, puzzles, solutions, batch_size: int, solution: SudokuSolution) -> dict:
+    """Where an iterative decoding (`solution`, K = 1) committed wrong digits, and how well one pass's confidence
+    ranks the blanks."""
+    grids, rounds = solution.grids, solution.committed_round  # rounds 0-based, -1 on the givens
     wrong = (grids != solutions) & (puzzles == 0)
     report = {}
     for name, low, high in (("round 1", 0, 0), ("rounds 2-4", 1, 3), ("rounds 5+", 4, 10**9)):
@@ -176,16 +176,22 @@ def main(argv=None):
             size = {"num_test" if args.split == "test" else "num_train": args.num_puzzles}
             test = load_sudoku_benchmark(name, args.split, cache_dir=args.cache_dir, num_proc=1, **size)
         puzzles, solutions = as_grids(test["puzzle"]), as_grids(test["solution"])
+        iterative = None  # the default iterative decoding of one copy, for --commit_errors
         for protocol, options, counts in protocols:
             for count in counts:
-                for row in evaluate(model, puzzles, solutions, count, args.seed, args.batch_size, options):
+                rows, solution = evaluate(model, puzzles, solutions, count, args.seed, args.batch_size, options)
+                if protocol == "iterative" and count == 1:
+                    iterative = solution
+                for row in rows:
                     row = {"set": name, "protocol": protocol, **row}
                     results.append(row)
                     print(f"| {name} | {protocol} | {row['copies']} | {row['selector']} | {row['board_accuracy']:.1f} | "
                           f"{row['cell_accuracy']:.1f} | {row['mean_iterations']:.1f} | {row['max_iterations']} | "
                           f"{row['cpu_seconds_per_puzzle']:.3f} |", flush=True)  # fmt: skip
         if args.commit_errors:
-            report = commit_errors(model, puzzles, solutions, args.batch_size, dict(protocols[1][1]))
+            if iterative is None:  # --copies without 1
+                iterative, _ = decode(model, puzzles, args.batch_size, **protocols[1][1])
+            report = commit_errors(model, puzzles, solutions, args.batch_size, iterative)
             errors.append({"set": name, **report})
             described = [f"{key} {'-' if value is None else round(value, 1)}" for key, value in report.items()]
             print(f"\ncommit errors, {name}: " + "; ".join(described) + "\n", flush=True)
