@@ -432,13 +432,13 @@ def main(argv=None):
                 f"got {data_args.eval_dataset_name!r}."
             )
 
-    set_seed(training_args.seed)
-    train, test, train_description = load_splits(data_args, seed=training_args.seed)
-    logger.info(f"{len(train)} training and {len(test)} test puzzles")
     if data_args.max_reveal_fraction and not data_args.augment:
         raise ValueError(
             f"--max_reveal_fraction {data_args.max_reveal_fraction} reveals during augmentation: add --augment."
         )
+    set_seed(training_args.seed)
+    train, test, train_description = load_splits(data_args, seed=training_args.seed)
+    logger.info(f"{len(train)} training and {len(test)} test puzzles")
     if data_args.augment:
         train = train.with_transform(SudokuAugmentationTransform(
             seed=training_args.seed, return_model_inputs=True, max_reveal_fraction=data_args.max_reveal_fraction
